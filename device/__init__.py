@@ -1,0 +1,1 @@
+"""edge-kit device runtime: the preprocessing contract and TFLite classification, with no TensorFlow."""

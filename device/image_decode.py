@@ -1,0 +1,199 @@
+"""Step 1 of the preprocessing contract: decode a photo into upright 8-bit RGB pixels.
+
+This is the only place in edge-kit where a photo is decoded. It
+
+* refuses missing, zero-byte, non-image, corrupt, truncated and over-large files with an :class:`ImageError` that
+  names the file;
+* converts every Pillow mode to 8-bit RGBA first (grayscale, palette, CMYK, 16-bit, ...), exactly as described in
+  ``docs/preprocessing.md``;
+* composites transparent pixels on the contract's background colour in integer arithmetic;
+* applies the EXIF orientation tag (phone photos are stored sideways) as a pure re-indexing of the pixels.
+
+The RGBA-to-RGB and orientation steps are separate public functions so that the Android port, which gets its
+RGBA pixels from Android's own decoder, is tested against exactly the same arithmetic.
+"""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Tuple, Union
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from device.errors import ImageError
+
+#: Largest photo accepted, in pixels (150 megapixels: above any phone camera in common use, below what would
+#: exhaust a Raspberry Pi's memory). Larger inputs are refused as possible decompression bombs.
+DEFAULT_MAX_PIXELS = 150_000_000
+
+#: EXIF tag number of "Orientation".
+EXIF_ORIENTATION_TAG = 0x0112
+
+ImageSource = Union[str, "os.PathLike[str]", bytes, Image.Image]
+
+
+def decode_image(
+    source: ImageSource,
+    background: Tuple[int, int, int] = (255, 255, 255),
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> np.ndarray:
+    """Decode ``source`` (a path, the encoded bytes, or an open Pillow image) to upright RGB.
+
+    Returns a C-contiguous ``H x W x 3`` uint8 array: EXIF orientation applied, alpha composited on ``background``.
+    Raises :class:`ImageError` naming the file when it cannot be used.
+    """
+    rgba, orientation = decode_rgba(source, max_pixels=max_pixels)
+    return apply_orientation(composite_rgba(rgba, background), orientation)
+
+
+def decode_rgba(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Tuple[np.ndarray, int]:
+    """Decode ``source`` to its stored (not yet oriented) pixels as ``H x W x 4`` uint8 RGBA, plus the EXIF
+    orientation (1-8, 1 when absent or invalid)."""
+    name = _describe(source)
+    if isinstance(source, Image.Image):
+        return _pillow_to_rgba(source, name, max_pixels)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if not data:
+            raise ImageError(f"{name}: the image data is empty (0 bytes).")
+        stream = io.BytesIO(data)
+        return _open_and_convert(stream, name, max_pixels)
+    path = Path(source)
+    if not path.exists():
+        raise ImageError(f"{path}: no such file. Check the path.")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, not an image file.")
+    if path.stat().st_size == 0:
+        raise ImageError(f"{path}: the file is empty (0 bytes); re-copy or delete it.")
+    with open(path, "rb") as stream:
+        return _open_and_convert(stream, name, max_pixels)
+
+
+def _open_and_convert(stream, name: str, max_pixels: int) -> Tuple[np.ndarray, int]:
+    try:
+        with warnings.catch_warnings():
+            # We enforce our own pixel limit below; Pillow's warning would only be noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(stream) as image:
+                return _pillow_to_rgba(image, name, max_pixels)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageError(
+            f"{name}: image is too large to decode safely ({exc}). Downscale it before classifying."
+        ) from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"{name}: not a recognised image format (is it really a photo?); remove or convert it.") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{name}: corrupt or truncated image ({exc}); re-export or delete it.") from exc
+
+
+def _pillow_to_rgba(image: Image.Image, name: str, max_pixels: int) -> Tuple[np.ndarray, int]:
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise ImageError(f"{name}: image has no pixels ({width}x{height}).")
+    if width * height > max_pixels:
+        raise ImageError(
+            f"{name}: {width}x{height} = {width * height / 1e6:.0f} megapixels exceeds the limit of "
+            f"{max_pixels / 1e6:.0f} megapixels (decompression-bomb protection). Downscale the photo, or raise "
+            "max_pixels if you trust it."
+        )
+    orientation = exif_orientation(image)
+    image.load()  # decodes now: truncated files fail here, inside our error handling
+    return to_rgba_array(image), orientation
+
+
+def exif_orientation(image: Image.Image) -> int:
+    """The EXIF orientation of ``image`` (1-8); 1 when the tag is missing or invalid."""
+    try:
+        value = image.getexif().get(EXIF_ORIENTATION_TAG, 1)
+    except Exception:  # malformed EXIF must not make a good photo unusable
+        return 1
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def to_rgba_array(image: Image.Image) -> np.ndarray:
+    """Convert any Pillow mode to ``H x W x 4`` uint8 RGBA following the contract's mode rules.
+
+    * 16- and 32-bit integer grayscale (``I;16*``, ``I``): clipped to 0..65535, then the high byte (``v >> 8``).
+    * 1-bit, 8-bit grayscale, palette, CMYK, YCbCr, LAB, HSV, float: Pillow's own conversion to RGB(A).
+    * Alpha is kept (opaque 255 where the mode has none) for :func:`composite_rgba`.
+    """
+    mode = image.mode
+    if mode.startswith("I;16") or mode == "I":
+        values = np.asarray(image).astype(np.int64)
+        gray = (np.clip(values, 0, 65535) >> 8).astype(np.uint8)
+        return _gray_to_rgba(gray)
+    if mode == "F":
+        gray = np.asarray(image.convert("L"), dtype=np.uint8)
+        return _gray_to_rgba(gray)
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info)
+    if mode in ("RGBA",):
+        return np.array(image, dtype=np.uint8)
+    if has_alpha:
+        return np.array(image.convert("RGBA"), dtype=np.uint8)
+    if mode == "L":
+        return _gray_to_rgba(np.asarray(image, dtype=np.uint8))
+    rgb = np.asarray(image if mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
+    alpha = np.full(rgb.shape[:2] + (1,), 255, dtype=np.uint8)
+    return np.concatenate([rgb, alpha], axis=2)
+
+
+def _gray_to_rgba(gray: np.ndarray) -> np.ndarray:
+    out = np.empty(gray.shape + (4,), dtype=np.uint8)
+    out[..., 0] = out[..., 1] = out[..., 2] = gray
+    out[..., 3] = 255
+    return out
+
+
+def composite_rgba(rgba: np.ndarray, background: Tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+    """Composite straight-alpha RGBA on an opaque ``background``: ``(c*a + bg*(255-a) + 127) // 255`` per channel.
+
+    Fully opaque pixels are returned unchanged; the result is ``H x W x 3`` uint8.
+    """
+    if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
+        raise ValueError(f"expected H x W x 4 uint8 RGBA, got {rgba.shape} {rgba.dtype}")
+    alpha = rgba[..., 3]
+    if alpha.min() == 255:
+        return np.ascontiguousarray(rgba[..., :3])
+    a = alpha.astype(np.int32)[..., None]
+    bg = np.asarray(background, dtype=np.int32).reshape(1, 1, 3)
+    out = (rgba[..., :3].astype(np.int32) * a + bg * (255 - a) + 127) // 255
+    return out.astype(np.uint8)
+
+
+def apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Re-index stored pixels so the photo is upright, for EXIF orientation 1-8 (same result as Pillow's
+    ``ImageOps.exif_transpose``). Works on any ``H x W x C`` array; returns a C-contiguous array."""
+    if orientation == 2:
+        out = pixels[:, ::-1]
+    elif orientation == 3:
+        out = pixels[::-1, ::-1]
+    elif orientation == 4:
+        out = pixels[::-1]
+    elif orientation == 5:
+        out = pixels.transpose(1, 0, 2)
+    elif orientation == 6:
+        out = pixels.transpose(1, 0, 2)[:, ::-1]
+    elif orientation == 7:
+        out = pixels.transpose(1, 0, 2)[::-1, ::-1]
+    elif orientation == 8:
+        out = pixels.transpose(1, 0, 2)[::-1]
+    else:
+        out = pixels
+    return np.ascontiguousarray(out)
+
+
+def _describe(source: ImageSource) -> str:
+    if isinstance(source, Image.Image):
+        return getattr(source, "filename", "") or "<image>"
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "<image bytes>"
+    return str(source)

@@ -1,0 +1,100 @@
+"""The preprocessing contract: one definition of the pixels a model sees, shared by every part of edge-kit.
+
+Training, evaluation, int8 calibration, the device runtime and the Android app all call this (the app through its
+byte-identical Kotlin port, tested against ``tests/golden/``). Specification: ``docs/preprocessing.md``.
+
+    decode (EXIF orientation, RGB, alpha on background)  ->  crop (center | stretch)  ->  integer resize
+    ->  H x W x 3 uint8, values 0-255
+
+Normalisation is *not* part of it: every edge-kit model takes 0-255 RGB and normalises inside itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Tuple
+
+import numpy as np
+
+from device.image_decode import DEFAULT_MAX_PIXELS, ImageSource, decode_image
+from device.resize import CROP_MODES, RESIZE_FILTER, crop_box, resize_uint8
+
+CONTRACT_NAME = "edge-kit-preprocess"
+CONTRACT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Parameters of the contract. Stored as JSON (:meth:`to_dict`) in run folders and in ``.tflite`` metadata."""
+
+    height: int = 224
+    width: int = 224
+    crop: str = "center"
+    background: Tuple[int, int, int] = field(default=(255, 255, 255))
+    resize: str = RESIZE_FILTER
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.height, int) and isinstance(self.width, int)) or self.height < 1 or self.width < 1:
+            raise ValueError(f"input size must be positive integers, got {self.height}x{self.width}")
+        if self.crop not in CROP_MODES:
+            raise ValueError(f"unknown crop mode {self.crop!r}; use one of: {', '.join(CROP_MODES)}")
+        if self.resize != RESIZE_FILTER:
+            raise ValueError(f"unknown resize filter {self.resize!r}; this version implements {RESIZE_FILTER!r}")
+        bg = tuple(int(c) for c in self.background)
+        if len(bg) != 3 or not all(0 <= c <= 255 for c in bg):
+            raise ValueError(f"background must be three values 0-255, got {self.background!r}")
+        object.__setattr__(self, "background", bg)
+
+    @property
+    def size(self) -> Tuple[int, int]:
+        """``(height, width)`` of the model input."""
+        return self.height, self.width
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The JSON form: ``{"contract", "version", "height", "width", "crop", "resize", "background"}``."""
+        return {
+            "contract": CONTRACT_NAME,
+            "version": CONTRACT_VERSION,
+            "height": self.height,
+            "width": self.width,
+            "crop": self.crop,
+            "resize": self.resize,
+            "background": list(self.background),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PreprocessConfig":
+        """Parse :meth:`to_dict` output; refuses other contracts and newer versions with a clear message."""
+        if data.get("contract", CONTRACT_NAME) != CONTRACT_NAME:
+            raise ValueError(f"not an edge-kit preprocessing block (contract={data.get('contract')!r})")
+        version = int(data.get("version", CONTRACT_VERSION))
+        if version > CONTRACT_VERSION:
+            raise ValueError(
+                f"preprocessing contract version {version} is newer than this edge-kit ({CONTRACT_VERSION}); "
+                "upgrade edge-kit"
+            )
+        return cls(
+            height=int(data["height"]),
+            width=int(data["width"]),
+            crop=str(data.get("crop", "center")),
+            background=tuple(data.get("background", (255, 255, 255))),  # type: ignore[arg-type]
+            resize=str(data.get("resize", RESIZE_FILTER)),
+        )
+
+
+def preprocess(rgb: np.ndarray, config: PreprocessConfig) -> np.ndarray:
+    """Crop and resize decoded ``H x W x 3`` uint8 RGB to the model input, ``height x width x 3`` uint8."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected H x W x 3 uint8 RGB from decode_image, got {rgb.shape} {rgb.dtype}")
+    height, width = rgb.shape[:2]
+    x0, y0, crop_w, crop_h = crop_box(width, height, config.width, config.height, config.crop)
+    region = rgb[y0 : y0 + crop_h, x0 : x0 + crop_w]
+    if region.shape[:2] == (config.height, config.width):
+        return np.ascontiguousarray(region)
+    return resize_uint8(region, config.height, config.width)
+
+
+def load_and_preprocess(
+    source: ImageSource, config: PreprocessConfig, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> np.ndarray:
+    """Decode ``source`` and preprocess it: the model input for one photo, ``height x width x 3`` uint8."""
+    return preprocess(decode_image(source, background=config.background, max_pixels=max_pixels), config)
