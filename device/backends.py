@@ -1,0 +1,224 @@
+"""TFLite interpreter backends behind one small wrapper, chosen without ever importing TensorFlow by accident.
+
+Three backends run ``.tflite`` files from Python:
+
+========================  ================================  ==============================================
+name                      import                            when it is used automatically
+========================  ================================  ==============================================
+``"ai-edge-litert"``      ``ai_edge_litert.interpreter``    first choice (LiteRT: 64-bit boards, desktops)
+``"tflite-runtime"``      ``tflite_runtime.interpreter``    when LiteRT is not installed (32-bit Pi OS)
+``"tensorflow"``          ``tensorflow.lite.Interpreter``   only when neither of the others is installed
+========================  ================================  ==============================================
+
+TensorFlow is imported *only* when ``backend="tensorflow"`` is asked for explicitly, or when neither light
+interpreter is installed. Mixing TensorFlow with LiteRT or tflite-runtime in one process can fail to load models,
+so the converter (which already runs inside TensorFlow) asks for ``backend="tensorflow"``.
+
+The backend can also be chosen with the environment variable ``EDGE_KIT_BACKEND`` (same names).
+
+    >>> from device.backends import make_interpreter
+    >>> interp = make_interpreter("model.tflite", num_threads=2)
+    >>> interp.set_input(batch)          # 1 x H x W x 3, already in the input tensor's dtype
+    >>> interp.invoke()
+    >>> scores = interp.get_output()
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from device.errors import ModelError
+
+#: Backend names, in the order they are tried when none is requested.
+BACKENDS = ("ai-edge-litert", "tflite-runtime", "tensorflow")
+
+#: Environment variable that picks a backend when the caller passes ``backend=None``.
+BACKEND_ENV = "EDGE_KIT_BACKEND"
+
+#: Largest model file read (2 GiB is the FlatBuffers limit anyway).
+MAX_MODEL_BYTES = 2 * 1024**3
+
+_MODULES = {
+    "ai-edge-litert": "ai_edge_litert",
+    "tflite-runtime": "tflite_runtime",
+    "tensorflow": "tensorflow",
+}
+
+ModelSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+
+
+def default_num_threads() -> int:
+    """Threads used when none are given: the CPU count, capped at 4 (a Raspberry Pi 4/5 has 4 cores; more
+    threads than that rarely help a small classifier and starve the decoding threads)."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def installed_backends() -> List[str]:
+    """Names of the backends whose package is installed, in preference order. Imports nothing."""
+    return [name for name in BACKENDS if importlib.util.find_spec(_MODULES[name]) is not None]
+
+
+def resolve_backend(backend: Optional[str] = None) -> str:
+    """The backend that :func:`make_interpreter` would use for ``backend`` (``None``: env var, then automatic).
+
+    Raises :class:`ModelError` for an unknown name or when nothing is installed.
+    """
+    if backend is None:
+        backend = os.environ.get(BACKEND_ENV) or None
+    if backend is not None:
+        backend = backend.strip().lower().replace("_", "-")
+        aliases = {"litert": "ai-edge-litert", "tflite": "tflite-runtime", "tf": "tensorflow"}
+        backend = aliases.get(backend, backend)
+        if backend not in BACKENDS:
+            raise ModelError(f"unknown interpreter backend {backend!r}; use one of: {', '.join(BACKENDS)}")
+        return backend
+    installed = installed_backends()
+    light = [b for b in installed if b != "tensorflow"]
+    if light:
+        return light[0]
+    if installed:
+        return "tensorflow"
+    raise ModelError(
+        "no TFLite interpreter is installed. Install one: `pip install ai-edge-litert` "
+        "(or `pip install tflite-runtime` on 32-bit Raspberry Pi OS), e.g. `pip install edge-kit[device]`."
+    )
+
+
+def _interpreter_class(backend: str) -> Any:
+    try:
+        if backend == "ai-edge-litert":
+            return importlib.import_module("ai_edge_litert.interpreter").Interpreter
+        if backend == "tflite-runtime":
+            return importlib.import_module("tflite_runtime.interpreter").Interpreter
+        return importlib.import_module("tensorflow").lite.Interpreter
+    except ImportError as exc:
+        pip_name = {"ai-edge-litert": "ai-edge-litert", "tflite-runtime": "tflite-runtime"}.get(backend, "tensorflow")
+        raise ModelError(
+            f"interpreter backend {backend!r} is not installed ({exc}). Install it with `pip install {pip_name}`, "
+            f"or choose another backend (installed: {', '.join(installed_backends()) or 'none'})."
+        ) from exc
+
+
+def read_model_bytes(model: ModelSource) -> bytes:
+    """The bytes of ``model`` (a path or the bytes themselves), checked to look like a TFLite file.
+
+    Raises :class:`ModelError` naming the file when it is missing, empty, too large or not a TFLite flatbuffer.
+    """
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        data, name = bytes(model), "<model bytes>"
+    else:
+        path = Path(model)
+        name = str(path)
+        if not path.exists():
+            raise ModelError(f"{name}: no such model file. Check the path.")
+        if path.is_dir():
+            raise ModelError(f"{name}: is a folder; give the .tflite file inside it.")
+        size = path.stat().st_size
+        if size > MAX_MODEL_BYTES:
+            raise ModelError(f"{name}: {size} bytes is larger than any valid .tflite file (2 GiB limit).")
+        data = path.read_bytes()
+    check_tflite_bytes(data, name)
+    return data
+
+
+def check_tflite_bytes(data: bytes, name: str = "<model bytes>") -> None:
+    """Raise :class:`ModelError` unless ``data`` starts like a TFLite flatbuffer (identifier ``TFL3``)."""
+    if len(data) == 0:
+        raise ModelError(f"{name}: the model file is empty (0 bytes); re-copy or re-export it.")
+    if len(data) < 16 or data[4:8] != b"TFL3":
+        raise ModelError(
+            f"{name}: not a TensorFlow Lite model (no 'TFL3' file identifier). Give the .tflite file written by "
+            "`edge-convert` (a Keras .keras/.h5 or SavedModel must be converted first)."
+        )
+    root = int.from_bytes(data[0:4], "little")
+    if root + 4 > len(data):
+        raise ModelError(f"{name}: truncated TFLite model ({len(data)} bytes); re-copy or re-export it.")
+
+
+class Interpreter:
+    """A loaded model on one backend: tensors allocated, batch size 1, ready to :meth:`invoke`.
+
+    Not thread-safe: use one :class:`Interpreter` per thread (``invoke`` releases the GIL, so other Python
+    threads can decode photos meanwhile).
+    """
+
+    def __init__(self, raw: Any, backend: str, num_threads: int, model_bytes: bytes, name: str) -> None:
+        self.raw = raw  #: the backend's own interpreter object
+        self.backend = backend  #: the backend name, one of :data:`BACKENDS`
+        self.num_threads = num_threads  #: threads the interpreter was created with
+        self.model_bytes = model_bytes  #: the model file's bytes (kept alive for the interpreter)
+        self.name = name  #: the model path (or "<model bytes>") for messages
+        self.input_details: List[Dict[str, Any]] = raw.get_input_details()
+        self.output_details: List[Dict[str, Any]] = raw.get_output_details()
+
+    def set_input(self, value: np.ndarray, index: int = 0) -> None:
+        """Copy ``value`` (already of the tensor's dtype and shape) into input ``index``."""
+        detail = self.input_details[index]
+        self.raw.set_tensor(detail["index"], value)
+
+    def invoke(self) -> None:
+        """Run the model on the current inputs."""
+        self.raw.invoke()
+
+    def get_output(self, index: int = 0) -> np.ndarray:
+        """A copy of output tensor ``index`` in its own dtype (quantized outputs are *not* dequantized)."""
+        return self.raw.get_tensor(self.output_details[index]["index"])
+
+    def run(self, value: np.ndarray) -> List[np.ndarray]:
+        """Set input 0, invoke, and return every output (raw dtypes)."""
+        self.set_input(value)
+        self.invoke()
+        return [self.get_output(i) for i in range(len(self.output_details))]
+
+    def __repr__(self) -> str:
+        return f"Interpreter({self.name!r}, backend={self.backend!r}, num_threads={self.num_threads})"
+
+
+def make_interpreter(
+    model: ModelSource,
+    backend: Optional[str] = None,
+    num_threads: Optional[int] = None,
+) -> Interpreter:
+    """Load ``model`` (a ``.tflite`` path or its bytes) on ``backend`` and allocate its tensors.
+
+    ``backend``: one of :data:`BACKENDS`, or ``None`` for ``$EDGE_KIT_BACKEND`` or the first installed light
+    interpreter (TensorFlow only when neither light one is installed). ``num_threads``: interpreter threads,
+    default :func:`default_num_threads`. A dynamic batch dimension is fixed to 1.
+
+    Raises :class:`ModelError` naming the file for missing, empty, truncated or non-TFLite files, models the
+    interpreter cannot load (e.g. unsupported ops), and unknown or uninstalled backends.
+    """
+    name = "<model bytes>" if isinstance(model, (bytes, bytearray, memoryview)) else str(model)
+    data = read_model_bytes(model)
+    chosen = resolve_backend(backend)
+    threads = default_num_threads() if num_threads is None else int(num_threads)
+    if threads < 1:
+        raise ModelError(f"num_threads must be at least 1, got {num_threads}")
+    cls = _interpreter_class(chosen)
+    try:
+        raw = cls(model_content=data, num_threads=threads)
+        _fix_batch_dimension(raw)
+        raw.allocate_tensors()
+    except ModelError:
+        raise
+    except Exception as exc:  # the backends raise ValueError/RuntimeError with long C++ messages
+        raise ModelError(
+            f"{name}: the {chosen} interpreter cannot load this model ({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}). "
+            "The file may be truncated or corrupt (re-copy or re-export it), or use operators this interpreter "
+            "version does not support (upgrade it)."
+        ) from exc
+    return Interpreter(raw, chosen, threads, data, name)
+
+
+def _fix_batch_dimension(raw: Any) -> None:
+    for detail in raw.get_input_details():
+        signature: Sequence[int] = detail.get("shape_signature", detail["shape"])
+        if len(signature) > 0 and signature[0] == -1:
+            shape = list(detail["shape"])
+            shape[0] = 1
+            raw.resize_tensor_input(detail["index"], shape)
