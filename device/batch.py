@@ -1,0 +1,127 @@
+"""Pipelined classification of many photos: decoding on worker threads overlaps with the interpreter.
+
+Decoding (Pillow) and the contract's resize (numpy) release the GIL, and so does the interpreter's ``invoke``:
+with ``workers`` decode threads the interpreter rarely waits for pixels. Results come back in input order; a photo
+that cannot be read yields a :class:`BatchResult` with ``error`` set, and the run goes on.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from device.errors import EdgeKitError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from device.classifier import Classifier
+
+Prediction = Tuple[str, float]
+
+
+@dataclass
+class BatchResult:
+    """The outcome for one photo of :func:`classify_many`."""
+
+    source: str  #: the path (or a description of the input)
+    predictions: List[Prediction] = field(default_factory=list)  #: best first; empty on error
+    error: Optional[str] = None  #: why the photo was skipped (message names the file), else ``None``
+    seconds: float = 0.0  #: time spent decoding + preprocessing this photo (on its worker thread)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict:
+        """JSON-ready form: ``{"file", "predictions": [{"label", "score"}], "error"}``."""
+        out: dict = {"file": self.source}
+        if self.error is None:
+            out["predictions"] = [{"label": label, "score": round(score, 6)} for label, score in self.predictions]
+        else:
+            out["error"] = self.error
+        return out
+
+
+def default_workers() -> int:
+    """Decode threads: one per spare core, at least 1, at most 4."""
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+def _describe(source: Any) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "<image bytes>"
+    if isinstance(source, np.ndarray):
+        return "<array>"
+    return getattr(source, "filename", "") or "<image>"
+
+
+def _prepare(classifier: "Classifier", source: Any) -> Tuple[Optional[np.ndarray], Optional[str], float]:
+    start = time.perf_counter()
+    try:
+        pixels = classifier.prepare(source)
+        return pixels, None, time.perf_counter() - start
+    except (EdgeKitError, OSError, ValueError) as exc:
+        return None, str(exc), time.perf_counter() - start
+
+
+def classify_many(
+    classifier: "Classifier",
+    sources: Iterable[Any],
+    top_k: int = 5,
+    threshold: Optional[float] = None,
+    workers: Optional[int] = None,
+) -> Iterator[BatchResult]:
+    """Yield a :class:`BatchResult` per source, in order, preparing up to ``2 * workers + 1`` photos ahead.
+
+    ``workers=0`` runs everything on the calling thread (a plain sequential loop, for comparison).
+    """
+    n_workers = default_workers() if workers is None else int(workers)
+    if n_workers <= 0:
+        for source in sources:
+            pixels, error, seconds = _prepare(classifier, source)
+            yield _finish(classifier, source, pixels, error, seconds, top_k, threshold)
+        return
+    lookahead = 2 * n_workers + 1
+    pending: Deque[Tuple[Any, "Future[Tuple[Optional[np.ndarray], Optional[str], float]]"]] = deque()
+    iterator = iter(sources)
+    with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="edge-kit-decode") as pool:
+        try:
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < lookahead:
+                    try:
+                        source = next(iterator)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    pending.append((source, pool.submit(_prepare, classifier, source)))
+                if not pending:
+                    return
+                source, future = pending.popleft()
+                pixels, error, seconds = future.result()
+                yield _finish(classifier, source, pixels, error, seconds, top_k, threshold)
+        finally:
+            for _, future in pending:
+                future.cancel()
+
+
+def _finish(
+    classifier: "Classifier",
+    source: Any,
+    pixels: Optional[np.ndarray],
+    error: Optional[str],
+    seconds: float,
+    top_k: int,
+    threshold: Optional[float],
+) -> BatchResult:
+    name = _describe(source)
+    if pixels is None:
+        return BatchResult(name, [], error, seconds)
+    predictions = classifier.rank(classifier.scores(pixels), top_k, threshold)
+    return BatchResult(name, predictions, None, seconds)
