@@ -1,0 +1,100 @@
+"""Interpreter backends and per-tensor quantization."""
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from device.backends import default_num_threads, installed_backends, make_interpreter, resolve_backend
+from device.errors import ModelError
+from device.quantization import dequantize, quantize, tensor_quantization
+
+HAS_TFLITE_RUNTIME = importlib.util.find_spec("tflite_runtime") is not None
+
+
+def test_automatic_backend_prefers_litert_and_never_tensorflow_when_light_one_installed(monkeypatch):
+    monkeypatch.delenv("EDGE_KIT_BACKEND", raising=False)
+    assert resolve_backend() == [b for b in installed_backends() if b != "tensorflow"][0]
+    assert resolve_backend("litert") == "ai-edge-litert"
+    monkeypatch.setenv("EDGE_KIT_BACKEND", "tflite-runtime")
+    assert resolve_backend() == "tflite-runtime"
+
+
+def test_unknown_backend_is_a_clear_error():
+    with pytest.raises(ModelError, match="unknown interpreter backend 'onnx'"):
+        resolve_backend("onnx")
+
+
+def test_default_threads_capped_at_four():
+    assert 1 <= default_num_threads() <= 4
+
+
+def test_interpreter_runs_reference_model_with_requested_threads(coral_quant):
+    interp = make_interpreter(coral_quant, num_threads=1)
+    assert interp.num_threads == 1
+    out = interp.run(np.zeros((1, 224, 224, 3), np.uint8))[0]
+    assert out.shape == (1, 1001) and out.dtype == np.uint8
+
+
+@pytest.mark.skipif(not HAS_TFLITE_RUNTIME, reason="tflite-runtime not installed (light venv)")
+@pytest.mark.parametrize("model", ["coral_quant", "float_model"])
+def test_litert_and_tflite_runtime_agree(model, request, sanity_dir):
+    from device import Classifier
+
+    path = request.getfixturevalue(model)
+    a = Classifier.from_file(path, backend="ai-edge-litert", num_threads=1, crop="stretch")
+    b = Classifier.from_file(path, backend="tflite-runtime", num_threads=1, crop="stretch")
+    for photo in ["coral_bird.bmp", "coral_parrot.jpg", "tflite-support_burger.jpg", "coral_cat.bmp"]:
+        pixels = a.prepare(sanity_dir / photo)
+        sa, sb = a.scores(pixels), b.scores(pixels)
+        assert int(sa.argmax()) == int(sb.argmax())
+        assert np.abs(sa - sb).max() < 0.05
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [(b"", "empty"), (b"GIF89a" + b"\0" * 100, "not a TensorFlow Lite model"), (b"x" * 3, "not a TensorFlow Lite")],
+)
+def test_bad_model_files_name_the_file(tmp_path, content, message):
+    path = tmp_path / "broken.tflite"
+    path.write_bytes(content)
+    with pytest.raises(ModelError, match=message) as info:
+        make_interpreter(path)
+    assert str(path) in str(info.value)
+
+
+def test_truncated_model_is_refused(tmp_path, coral_quant):
+    path = tmp_path / "truncated.tflite"
+    path.write_bytes(coral_quant.read_bytes()[:20000])
+    with pytest.raises(ModelError, match="truncated|cannot load") as info:
+        make_interpreter(path)
+    assert "truncated.tflite" in str(info.value)
+
+
+def test_missing_model_file(tmp_path):
+    with pytest.raises(ModelError, match="no such model file"):
+        make_interpreter(tmp_path / "nope.tflite")
+
+
+def test_quantize_dequantize_round_trip_uint8_and_int8():
+    x = np.array([-1.0, 0.0, 0.5, 0.99], np.float32)
+    q = quantize(x, 1 / 128, 128, np.uint8)
+    assert q.dtype == np.uint8 and q.tolist() == [0, 128, 192, 255]
+    assert np.allclose(dequantize(q, 1 / 128, 128), [-1.0, 0.0, 0.5, 0.9921875])
+    q8 = quantize([0.0, 255.0, 300.0], 1.0, -128, np.int8)
+    assert q8.dtype == np.int8 and q8.tolist() == [-128, 127, 127]  # clipped, not wrapped
+    assert dequantize(q8, 1.0, -128).tolist() == [0.0, 255.0, 255.0]
+
+
+def test_scale_zero_means_not_quantized():
+    assert quantize([1.25], 0.0, 0, np.float32).tolist() == [1.25]
+    assert dequantize(np.array([3.5], np.float32), 0.0, 0).tolist() == [3.5]
+
+
+def test_tensor_quantization_reads_interpreter_details(coral_quant):
+    interp = make_interpreter(coral_quant)
+    scale, zp = tensor_quantization(interp.output_details[0])
+    assert scale == pytest.approx(1 / 256) and zp == 0
+    with pytest.raises(ValueError, match="per-channel"):
+        quantize([1.0], [0.1, 0.2], [0, 0], np.int8)
