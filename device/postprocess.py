@@ -93,8 +93,8 @@ def top_k(
         candidates = np.flatnonzero(scores >= kth)
     else:
         candidates = np.arange(scores.size)
-    order = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))[:n]
-    out = [(labels[i], float(scores[i])) for i in order if np.isfinite(scores[i])]
+    order = candidates[np.lexsort((candidates, -scores[candidates]))][:n]  # score desc, then index asc
+    out = [(labels[i], float(scores[i])) for i in order.tolist() if np.isfinite(scores[i])]
     if threshold is not None:
         out = [(label, score) for label, score in out if score >= threshold]
     return out

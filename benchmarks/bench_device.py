@@ -1,0 +1,170 @@
+"""Device runtime benchmark: prints latency/throughput numbers and the ratios of the issue #4 targets.
+
+    python benchmarks/bench_device.py [--model M] [--photos N] [--repeats R] [--threads T]
+
+1. Single 640x480 JPEG end to end vs (decode alone + invoke alone): target <= 1.3x.
+2. Folder of flowers photos: pipelined ``classify_many`` vs a plain sequential loop (decode, resize, invoke one
+   after the other on one thread): target >= 1.5x throughput, same results.
+3. The script users write today (Pillow bilinear resize + tflite_runtime + argmax) on the same model: speed ratio
+   and top-1 agreement.
+
+The CPU may be shared: every ratio is measured within one run, each measurement repeated, medians reported.
+Uses the shared test assets (``$EDGE_KIT_ASSETS`` or ``../shared/assets``); writes only to a temporary folder.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from device import Classifier  # noqa: E402
+from device.preprocess import decode_image, preprocess  # noqa: E402
+
+
+def assets() -> Path:
+    return Path(os.environ.get("EDGE_KIT_ASSETS") or REPO.parent / "shared" / "assets")
+
+
+def med_ms(fn, runs: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def plain_interpreter_class():
+    try:
+        from tflite_runtime.interpreter import Interpreter
+
+        return Interpreter, "tflite_runtime"
+    except ImportError:
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter, "ai_edge_litert (tflite_runtime not installed)"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=str(assets() / "reference-models/google-coral-test_data/mobilenet_v2_1.0_224_quant.tflite"))
+    p.add_argument("--photos", type=int, default=150, help="flowers photos in the folder benchmark")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--runs", type=int, default=40)
+    args = p.parse_args()
+
+    clf = Classifier.from_file(args.model, num_threads=args.threads)
+    print(f"model: {args.model}\n{clf}\ninput: {clf.encoding.describe()}; cpu_count={os.cpu_count()}")
+    tmp = Path(tempfile.mkdtemp(prefix="edge-kit-bench-"))
+
+    # 1. single photo ------------------------------------------------------------------------------------------
+    src = assets() / "sanity-images" / "coral_cat_720p.jpg"
+    photo = tmp / "photo_640x480.jpg"
+    with Image.open(src) as im:
+        im.convert("RGB").resize((640, 480), Image.BILINEAR).save(photo, quality=90)
+    rgb = decode_image(photo)
+    pixels = preprocess(rgb, clf.config)
+    raw = clf.interpreter.raw
+    in_i, out_i = clf.interpreter.input_details[0]["index"], clf.interpreter.output_details[0]["index"]
+    tensor = clf.encoding.encode(pixels)
+
+    def invoke():
+        raw.set_tensor(in_i, tensor)
+        raw.invoke()
+        raw.get_tensor(out_i)
+
+    rows = []
+    for _ in range(args.repeats):
+        d = med_ms(lambda: decode_image(photo), args.runs)
+        pp = med_ms(lambda: preprocess(rgb, clf.config), args.runs)
+        inv = med_ms(invoke, args.runs)
+        e2e = med_ms(lambda: clf.classify(photo), args.runs)
+        rows.append((d, pp, inv, e2e, e2e / (d + inv)))
+    d, pp, inv, e2e, ratio = (statistics.median(c) for c in zip(*rows))
+    print("\n[1] single 640x480 JPEG (medians of", args.repeats, "repeats x", args.runs, "runs)")
+    print(f"    decode {d:.2f} ms | preprocess {pp:.2f} ms | invoke {inv:.2f} ms | end to end {e2e:.2f} ms")
+    print(f"    end to end / (decode + invoke) = {ratio:.2f}x   (target <= 1.3x: {'PASS' if ratio <= 1.3 else 'MISS'})")
+
+    # 2. folder: pipelined vs sequential ----------------------------------------------------------------------
+    flowers = sorted((assets() / "datasets" / "flowers").rglob("*.jpg"))
+    step = max(1, len(flowers) // args.photos)
+    paths = flowers[::step][: args.photos]
+
+    def sequential():
+        out = []
+        for path in paths:  # the plain loop: decode, resize, invoke, one after the other
+            x = clf.encoding.encode(preprocess(decode_image(path), clf.config))
+            raw.set_tensor(in_i, x)
+            raw.invoke()
+            out.append(clf.rank(_scores(clf, raw.get_tensor(out_i)), 1))
+        return out
+
+    def pipelined():
+        return [r.predictions for r in clf.classify_many(paths, top_k=1)]
+
+    seq_t, pipe_t = [], []
+    same = True
+    for _ in range(args.repeats):
+        t = time.perf_counter(); a = sequential(); seq_t.append(time.perf_counter() - t)
+        t = time.perf_counter(); b = pipelined(); pipe_t.append(time.perf_counter() - t)
+        same = same and a == b
+    s, q = statistics.median(seq_t), statistics.median(pipe_t)
+    print(f"\n[2] folder of {len(paths)} flowers photos (median of {args.repeats})")
+    print(f"    sequential {len(paths) / s:.1f} photos/s | pipelined {len(paths) / q:.1f} photos/s "
+          f"| speed-up {s / q:.2f}x (target >= 1.5x: {'PASS' if s / q >= 1.5 else 'MISS'}) | same results: {same}")
+
+    # 3. the plain user script -------------------------------------------------------------------------------
+    Interp, plain_name = plain_interpreter_class()
+    plain = Interp(model_path=args.model, num_threads=clf.interpreter.num_threads)
+    plain.allocate_tensors()
+    pin, pout = plain.get_input_details()[0], plain.get_output_details()[0]
+    h, w = int(pin["shape"][1]), int(pin["shape"][2])
+
+    def plain_top1(path):
+        img = Image.open(path).convert("RGB").resize((w, h), Image.BILINEAR)
+        x = np.expand_dims(np.asarray(img, dtype=pin["dtype"]), 0)
+        plain.set_tensor(pin["index"], x)
+        plain.invoke()
+        return int(np.argmax(plain.get_tensor(pout["index"])[0]))
+
+    sanity = sorted(p for p in (assets() / "sanity-images").iterdir() if p.is_file())
+    compare = sanity + paths
+    ours = [clf.scores(clf.prepare(p)).argmax() for p in compare]
+    theirs = [plain_top1(p) for p in compare]
+    agree = sum(int(a) == b for a, b in zip(ours, theirs)) / len(compare)
+    stretch = Classifier.from_file(args.model, num_threads=args.threads, crop="stretch")
+    agree_stretch = sum(int(stretch.scores(stretch.prepare(p)).argmax()) == b for p, b in zip(compare, theirs)) / len(compare)
+    plain_ms, ours_ms = [], []
+    for _ in range(args.repeats):
+        plain_ms.append(med_ms(lambda: plain_top1(photo), args.runs))
+        ours_ms.append(med_ms(lambda: clf.classify(photo, top_k=1), args.runs))
+    pm, om = statistics.median(plain_ms), statistics.median(ours_ms)
+    print(f"\n[3] vs the plain script (Pillow bilinear resize + {plain_name} + argmax)")
+    print(f"    plain {pm:.2f} ms/photo | edge-kit {om:.2f} ms/photo | edge-kit speed = {pm / om:.2f}x the plain script")
+    print(f"    top-1 agreement on {len(compare)} photos (sanity + flowers): {100 * agree:.1f}% with edge-kit's "
+          f"centre crop, {100 * agree_stretch:.1f}% with crop='stretch' (the plain script stretches the whole photo; "
+          "the rest is the contract's resize vs Pillow bilinear)")
+
+
+def _scores(clf, raw_out):
+    from device.postprocess import to_scores
+
+    return to_scores(raw_out, clf._out_quant[0], clf._out_quant[1], clf.score_type)
+
+
+if __name__ == "__main__":
+    main()
