@@ -4,7 +4,7 @@ This is the only place in edge-kit where a photo is decoded. It
 
 * refuses missing, zero-byte, non-image, corrupt, truncated and over-large files with an :class:`ImageError` that
   names the file;
-* converts every Pillow mode to 8-bit RGBA first (grayscale, palette, CMYK, 16-bit, ...), exactly as described in
+* converts every Pillow mode to 8-bit RGB (or RGBA where it has transparency) (grayscale, palette, CMYK, 16-bit, ...), exactly as described in
   ``docs/preprocessing.md``;
 * composites transparent pixels on the contract's background colour in integer arithmetic;
 * applies the EXIF orientation tag (phone photos are stored sideways) as a pure re-indexing of the pixels.
@@ -45,13 +45,23 @@ def decode_image(
     Returns a C-contiguous ``H x W x 3`` uint8 array: EXIF orientation applied, alpha composited on ``background``.
     Raises :class:`ImageError` naming the file when it cannot be used.
     """
-    rgba, orientation = decode_rgba(source, max_pixels=max_pixels)
-    return apply_orientation(composite_rgba(rgba, background), orientation)
+    pixels, orientation = _decode(source, max_pixels)
+    if pixels.shape[2] == 4:
+        pixels = composite_rgba(pixels, background)
+    return apply_orientation(pixels, orientation)
 
 
 def decode_rgba(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Tuple[np.ndarray, int]:
     """Decode ``source`` to its stored (not yet oriented) pixels as ``H x W x 4`` uint8 RGBA, plus the EXIF
-    orientation (1-8, 1 when absent or invalid)."""
+    orientation (1-8, 1 when absent or invalid). This is what the Android port receives from Android's decoder."""
+    pixels, orientation = _decode(source, max_pixels)
+    if pixels.shape[2] == 3:
+        pixels = np.concatenate([pixels, np.full(pixels.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    return pixels, orientation
+
+
+def _decode(source: ImageSource, max_pixels: int) -> Tuple[np.ndarray, int]:
+    """Decode to stored pixels, ``H x W x 3`` (opaque modes) or ``H x W x 4`` (modes with alpha), plus orientation."""
     name = _describe(source)
     if isinstance(source, Image.Image):
         return _pillow_to_rgba(source, name, max_pixels)
@@ -103,7 +113,7 @@ def _pillow_to_rgba(image: Image.Image, name: str, max_pixels: int) -> Tuple[np.
         )
     orientation = exif_orientation(image)
     image.load()  # decodes now: truncated files fail here, inside our error handling
-    return to_rgba_array(image), orientation
+    return to_pixel_array(image), orientation
 
 
 def exif_orientation(image: Image.Image) -> int:
@@ -119,38 +129,34 @@ def exif_orientation(image: Image.Image) -> int:
     return value if 1 <= value <= 8 else 1
 
 
-def to_rgba_array(image: Image.Image) -> np.ndarray:
-    """Convert any Pillow mode to ``H x W x 4`` uint8 RGBA following the contract's mode rules.
+def to_pixel_array(image: Image.Image) -> np.ndarray:
+    """Convert any Pillow mode to 8-bit pixels following the contract's mode rules.
+
+    Returns ``H x W x 4`` straight-alpha RGBA for modes with transparency (``RGBA``, ``LA``, ``PA``, ``RGBa``,
+    ``La``, palette with a transparency entry), else ``H x W x 3`` RGB:
 
     * 16- and 32-bit integer grayscale (``I;16*``, ``I``): clipped to 0..65535, then the high byte (``v >> 8``).
-    * 1-bit, 8-bit grayscale, palette, CMYK, YCbCr, LAB, HSV, float: Pillow's own conversion to RGB(A).
-    * Alpha is kept (opaque 255 where the mode has none) for :func:`composite_rgba`.
+    * 8-bit grayscale: the value repeated in R, G and B.
+    * 1-bit, palette, CMYK, YCbCr, LAB, HSV, float: Pillow's own conversion to RGB(A).
     """
     mode = image.mode
     if mode.startswith("I;16") or mode == "I":
         values = np.asarray(image).astype(np.int64)
-        gray = (np.clip(values, 0, 65535) >> 8).astype(np.uint8)
-        return _gray_to_rgba(gray)
-    if mode == "F":
-        gray = np.asarray(image.convert("L"), dtype=np.uint8)
-        return _gray_to_rgba(gray)
-    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info)
-    if mode in ("RGBA",):
-        return np.array(image, dtype=np.uint8)
-    if has_alpha:
-        return np.array(image.convert("RGBA"), dtype=np.uint8)
+        return _gray_to_rgb((np.clip(values, 0, 65535) >> 8).astype(np.uint8))
+    if mode in ("F", "1"):
+        return _gray_to_rgb(np.asarray(image.convert("L"), dtype=np.uint8))
     if mode == "L":
-        return _gray_to_rgba(np.asarray(image, dtype=np.uint8))
-    rgb = np.asarray(image if mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
-    alpha = np.full(rgb.shape[:2] + (1,), 255, dtype=np.uint8)
-    return np.concatenate([rgb, alpha], axis=2)
+        return _gray_to_rgb(np.asarray(image, dtype=np.uint8))
+    if mode == "RGB":
+        return np.asarray(image, dtype=np.uint8)
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info)
+    if has_alpha:
+        return np.asarray(image if mode == "RGBA" else image.convert("RGBA"), dtype=np.uint8)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
-def _gray_to_rgba(gray: np.ndarray) -> np.ndarray:
-    out = np.empty(gray.shape + (4,), dtype=np.uint8)
-    out[..., 0] = out[..., 1] = out[..., 2] = gray
-    out[..., 3] = 255
-    return out
+def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
+    return np.repeat(gray[:, :, None], 3, axis=2)
 
 
 def composite_rgba(rgba: np.ndarray, background: Tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:

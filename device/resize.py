@@ -1,27 +1,28 @@
 """Step 2 of the preprocessing contract: crop to the model's aspect, then resize, in exact integer arithmetic.
 
-The filter (named ``area-down-bilinear-up-int``) is defined per axis, independently for width and height:
+The resize filter, named ``box-bilinear-int``, works per axis (width and height independently):
 
-* **Downscale or same size** (``src >= dst``): *area average*. Output pixel ``i`` covers source interval
-  ``[i*src/dst, (i+1)*src/dst)``; each source pixel contributes in proportion to its overlap. Scaling coordinates
-  by ``dst`` makes every overlap an integer, so the weights are integers summing to ``src``. This is the
-  antialiasing a 12-megapixel photo needs: every source pixel counts, nothing aliases.
-* **Upscale** (``src < dst``): *bilinear* with half-pixel centres, clamped at the edges. The source coordinate of
-  output ``i`` is ``((2i+1)*src - dst) / (2*dst)``; with ``n = max(0, (2i+1)*src - dst)``, ``x0 = n // (2*dst)``,
-  ``f = n - x0*2*dst``, ``x1 = min(x0+1, src-1)``, the weights are ``2*dst - f`` and ``f`` (sum ``2*dst``).
+1. **Integer box reduction.** ``k = max(1, src // dst)``. The axis is trimmed to ``src' = (src // k) * k`` pixels
+   (dropping ``(src - src') // 2`` at the start, the rest at the end) and every run of ``k`` pixels is *summed*
+   (not yet divided). A 12-megapixel photo is thus averaged over every pixel, which is what stops aliasing.
+2. **Bilinear** from ``s = src' // k`` to ``dst`` samples with half-pixel centres, clamped at the edges: with
+   ``n = max(0, (2i+1)*s - dst)``, ``x0 = n // (2*dst)``, ``f = n - x0*2*dst``, ``x1 = min(x0+1, s-1)``, output
+   ``i`` is ``(2*dst - f) * b[x0] + f * b[x1]``. After step 1 the remaining factor is below 2, so bilinear taps
+   reach every pixel. When ``s == dst`` this is the identity; when ``s < dst`` it is an ordinary bilinear upscale.
 
-The two axes are combined without intermediate rounding: the output is
-``(sum_y sum_x wy*wx*p + D//2) // D`` with ``D = den_x * den_y`` (round half up). Every value is an exact
-integer below 2**40, so any language with 64-bit integers reproduces the bytes exactly, in either axis order.
+Nothing is rounded in between: the output is ``(N + D // 2) // D`` (round half up) with ``N`` the sum of integer
+products and ``D = kx*ky * 2*dst_x * 2*dst_y``. Every intermediate is an exact integer far below 2**63, so any
+language with 64-bit integers reproduces the bytes exactly, in either axis order.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Tuple
 
 import numpy as np
 
 #: Name of the resize filter, as stored in run folders and model metadata.
-RESIZE_FILTER = "area-down-bilinear-up-int"
+RESIZE_FILTER = "box-bilinear-int"
 
 #: Crop modes: "center" keeps the largest centred region with the model's aspect ratio; "stretch" keeps everything.
 CROP_MODES = ("center", "stretch")
@@ -45,63 +46,63 @@ def crop_box(width: int, height: int, out_width: int, out_height: int, crop: str
     return 0, (height - crop_h) // 2, width, crop_h
 
 
+def box_factor(src: int, dst: int) -> int:
+    """The integer box-reduction factor of one axis: ``max(1, src // dst)``."""
+    return max(1, src // dst)
+
+
 def resize_uint8(pixels: np.ndarray, out_height: int, out_width: int) -> np.ndarray:
     """Resize ``H x W x C`` uint8 pixels to ``out_height x out_width x C`` with the contract's integer filter."""
     if pixels.ndim != 3 or pixels.dtype != np.uint8:
         raise ValueError(f"expected H x W x C uint8 pixels, got {pixels.shape} {pixels.dtype}")
     if out_height < 1 or out_width < 1:
         raise ValueError(f"output size must be positive, got {out_height}x{out_width}")
-    # Reduce the axis that shrinks most first: the second pass then runs on fewer values.
     height, width = pixels.shape[:2]
-    if height / out_height >= width / out_width:
-        num, den_y = _resize_axis(pixels, 0, out_height)
-        num, den_x = _resize_axis(num, 1, out_width)
+    ky, kx = box_factor(height, out_height), box_factor(width, out_width)
+    top, left = (height % ky) // 2, (width % kx) // 2
+    region = pixels[top : top + (height // ky) * ky, left : left + (width // kx) * kx]
+    # The arithmetic is integer-valued throughout; floats are used only because numpy is much faster with them,
+    # and only where every value stays an exact integer (below 2**24 for float32, 2**53 for float64).
+    first_dtype = np.float32 if 255 * ky * 2 * out_height < 2**24 else np.float64
+    rows = _box_then_bilinear(region, ky, out_height, first_dtype)  # out_height x W' x C
+    denominator = ky * kx * (2 * out_height) * (2 * out_width)
+    assert 255 * denominator < 2**53, "resize numerators exceed exact float64 range"
+    both = _box_then_bilinear(rows.transpose(1, 0, 2), kx, out_width, np.float64)  # out_width x out_height x C
+    both += denominator // 2
+    both /= denominator  # exact floor after division: quotients of integers < 2**53, far from the next integer
+    np.floor(both, out=both)
+    return np.ascontiguousarray(both.transpose(1, 0, 2)).astype(np.uint8)
+
+
+def _box_then_bilinear(values: np.ndarray, k: int, dst: int, dtype: type) -> np.ndarray:
+    """Along axis 0: sum runs of ``k`` (the box step), then apply the bilinear taps to ``dst`` samples."""
+    n = values.shape[0] // k
+    if k > 1:
+        groups = values.reshape(n, k, -1)
+        acc = groups[:, 0].astype(dtype)
+        for j in range(1, k):
+            acc += groups[:, j]
+        values = acc.reshape((n,) + values.shape[1:])
     else:
-        num, den_x = _resize_axis(pixels, 1, out_width)
-        num, den_y = _resize_axis(num, 0, out_height)
-    den = den_x * den_y
-    return ((num + den // 2) // den).astype(np.uint8)
+        values = values.astype(dtype, copy=False)
+    x0, x1, w0, w1 = bilinear_taps(n, dst)
+    out = values[x0]
+    out *= w0.astype(dtype)[:, None, None]
+    right = values[x1]
+    right *= w1.astype(dtype)[:, None, None]
+    out += right
+    return out
 
 
-def _resize_axis(values: np.ndarray, axis: int, dst: int) -> Tuple[np.ndarray, int]:
-    """Apply one axis' integer weights; returns (int64 numerators, denominator of this axis)."""
-    src = values.shape[axis]
-    if src >= dst:
-        return _area_axis(values, axis, src, dst), src
-    return _bilinear_axis(values, axis, src, dst), 2 * dst
-
-
-def _area_axis(values: np.ndarray, axis: int, src: int, dst: int) -> np.ndarray:
-    # In units of 1/dst source pixel, output i spans [i*src, (i+1)*src). With k = t // dst and r = t % dst, the
-    # integral of the signal from 0 to t is dst*sum(p[:k]) + r*p[k]; the output numerator is the difference of
-    # that integral at both ends of its span.
-    t = np.arange(dst + 1, dtype=np.int64) * src
-    k = t // dst
-    r = t % dst  # r[dst] == 0, so p[k] at k == src is never needed
-    segments = np.add.reduceat(values, k[:-1], axis=axis, dtype=np.int64)
-    empty = k[1:] == k[:-1]  # reduceat returns p[k] for an empty segment; it must count as 0
-    if empty.any():
-        shape = [1] * values.ndim
-        shape[axis] = dst
-        segments = np.where(empty.reshape(shape), 0, segments)
-    edge = np.take(values, np.minimum(k, src - 1), axis=axis).astype(np.int64)
-    shape = [1] * values.ndim
-    shape[axis] = dst + 1
-    edge *= r.reshape(shape)
-    start = [slice(None)] * values.ndim
-    stop = [slice(None)] * values.ndim
-    start[axis] = slice(0, dst)
-    stop[axis] = slice(1, dst + 1)
-    return dst * segments + edge[tuple(stop)] - edge[tuple(start)]
-
-
-def _bilinear_axis(values: np.ndarray, axis: int, src: int, dst: int) -> np.ndarray:
+@lru_cache(maxsize=64)
+def bilinear_taps(src: int, dst: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(x0, x1, w0, w1)`` of the contract's bilinear step from ``src`` to ``dst`` samples (weights sum ``2*dst``)."""
     n = np.maximum((2 * np.arange(dst, dtype=np.int64) + 1) * src - dst, 0)
     x0 = n // (2 * dst)
-    frac = n - x0 * 2 * dst
+    w1 = n - x0 * 2 * dst
     x1 = np.minimum(x0 + 1, src - 1)
-    shape = [1] * values.ndim
-    shape[axis] = dst
-    w1 = frac.reshape(shape)
+    for array in (x0, x1, w1):
+        array.setflags(write=False)
     w0 = 2 * dst - w1
-    return np.take(values, x0, axis=axis).astype(np.int64) * w0 + np.take(values, x1, axis=axis).astype(np.int64) * w1
+    w0.setflags(write=False)
+    return x0, x1, w0, w1
