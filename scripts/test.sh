@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up (scripts/setup.sh) and run every test of edge-kit:
+#   1. device tests in .venv, in a process of their own (the device runtime never shares a process with TensorFlow)
+#   2. trainer, converter and pipeline tests in .venv (slow end-to-end ones included; -m "not slow" to skip them)
+#   3. device tests again in .venv-device: numpy 2, ai-edge-litert, no TensorFlow (what a Raspberry Pi has)
+#   4. the Android sample's plain-Kotlin core: compiled with kotlinc and run with JUnit against the golden files
+# Usage: bash scripts/test.sh [--no-setup] [extra pytest args for step 2]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--no-setup" ]; then shift; else bash scripts/setup.sh || exit 1; fi
+export TF_CPP_MIN_LOG_LEVEL=2 PYTHONDONTWRITEBYTECODE=1
+results=$(mktemp -d)
+status=0
+step() {  # step NAME COMMAND...: run, remember the exit code
+    local name=$1; shift
+    echo; echo "=================== $name"
+    local t0=$SECONDS
+    "$@"; local rc=$?
+    echo "=================== $name: exit $rc in $((SECONDS - t0)) s"
+    [ $rc -eq 0 ] || status=1
+}
+step "device tests (.venv)" .venv/bin/python -m pytest tests/device -q --junitxml="$results/device.xml"
+step "trainer, converter, pipeline tests" .venv/bin/python -m pytest tests -q --ignore=tests/device \
+    --junitxml="$results/main.xml" "$@"
+step "device tests (.venv-device, numpy 2, no TensorFlow)" bash scripts/test_device_light.sh \
+    --junitxml="$results/light.xml"
+if [ -f scripts/test_kotlin.sh ]; then
+    step "Android core (Kotlin, JUnit)" bash scripts/test_kotlin.sh --junit-summary "$results/kotlin.txt"
+fi
+echo
+.venv/bin/python scripts/summarize_tests.py "$results" || status=1
+rm -rf "$results"
+exit $status
