@@ -1,0 +1,4 @@
+"""``python -m converter`` = ``edge-convert``."""
+from converter.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""Conversion options (:class:`ConvertConfig`) and the variant names."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Tuple
+
+from converter.errors import ConvertError
+
+#: Every variant edge-kit can write, in report order.
+VARIANTS: Tuple[str, ...] = ("float32", "float16", "dynamic", "int8")
+#: Written when no ``variants`` are given.
+DEFAULT_VARIANTS: Tuple[str, ...] = VARIANTS
+
+VARIANT_DESCRIPTIONS = {
+    "float32": "float32 weights and activations (reference)",
+    "float16": "float16 weights, float32 compute (GPU delegates run it natively)",
+    "dynamic": "int8 weights, float activations (dynamic-range quantization)",
+    "int8": "full-integer post-training quantization: int8 weights and activations, integer-only ops",
+}
+
+INT8_IO_TYPES = ("uint8", "int8")
+
+
+def parse_variants(names: Iterable[str] | str) -> Tuple[str, ...]:
+    """Validate variant names (a list or a comma-separated string); returns them de-duplicated in report order.
+
+    Raises :class:`ConvertError` for an unknown or empty list.
+    """
+    if isinstance(names, str):
+        names = [n for n in names.split(",")]
+    cleaned = [n.strip().lower() for n in names if n and n.strip()]
+    if not cleaned:
+        raise ConvertError(f"no variant given; choose from: {', '.join(VARIANTS)}")
+    unknown = [n for n in cleaned if n not in VARIANTS]
+    if unknown:
+        raise ConvertError(
+            f"unknown variant {unknown[0]!r}; choose from: {', '.join(VARIANTS)} "
+            f"(e.g. --variants float32,int8)"
+        )
+    return tuple(v for v in VARIANTS if v in cleaned)
+
+
+@dataclass(frozen=True)
+class ConvertConfig:
+    """What :func:`converter.convert` does.
+
+    variants: which ``.tflite`` files to write (see :data:`VARIANTS`).
+    calibration_size: photos from the training split used to calibrate int8 (stratified over classes, seeded).
+    seed: picks the calibration photos.
+    int8_io: tensor type of the int8 model's input and output: ``"uint8"`` (Android / Task Library) or ``"int8"``.
+    qat: fine-tune with quantization-aware training before the int8 export.
+    qat_epochs / qat_learning_rate: the QAT fine-tune.
+    max_accuracy_drop: allowed int8 top-1 loss vs float32, in percentage points; ``None`` disables the gate.
+    num_threads: interpreter threads for evaluation and latency (``None``: the device default).
+    evaluate: run every variant on the validation split and write the report.
+    output_dir: where files go (default ``<run>/tflite``).
+    model_name / description / version / author / license: written into the metadata.
+    """
+
+    variants: Tuple[str, ...] = DEFAULT_VARIANTS
+    calibration_size: int = 200
+    seed: int = 0
+    int8_io: str = "uint8"
+    qat: bool = False
+    qat_epochs: int = 1
+    qat_learning_rate: float = 1e-5
+    max_accuracy_drop: Optional[float] = 1.0
+    num_threads: Optional[int] = None
+    evaluate: bool = True
+    output_dir: Optional[str] = None
+    model_name: Optional[str] = None
+    description: Optional[str] = None
+    version: str = "1"
+    author: str = "edge-kit"
+    license: str = "Apache-2.0"
+    verbose: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "variants", parse_variants(self.variants))
+        if self.int8_io not in INT8_IO_TYPES:
+            raise ConvertError(f"unknown int8 input/output type {self.int8_io!r}; use uint8 or int8")
+        if int(self.calibration_size) < 1:
+            raise ConvertError(
+                f"calibration size must be at least 1 photo, got {self.calibration_size}; a few hundred is typical"
+            )
+        if self.max_accuracy_drop is not None and self.max_accuracy_drop < 0:
+            raise ConvertError(f"--max-accuracy-drop must be >= 0 percentage points, got {self.max_accuracy_drop}")
+        if self.qat_epochs < 1:
+            raise ConvertError(f"QAT needs at least 1 epoch, got {self.qat_epochs}")

@@ -1,0 +1,87 @@
+"""The conversion report: ``report.json``, ``report.md`` and ``report.png`` (accuracy and size per variant)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict
+
+from device.atomic import atomic_path, atomic_write_json, atomic_write_text
+
+
+def _pct(value: Any) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def render_markdown(report: Dict[str, Any]) -> str:
+    """A human-readable summary of ``report`` (the JSON structure written by :func:`write_report`)."""
+    variants = report["variants"]
+    has_top5 = any("top5" in v for v in variants.values())
+    lines = [
+        f"# edge-kit conversion report: {report['run']}",
+        "",
+        f"Validation photos: {report['validation_photos']} · Keras top-1: {_pct(report.get('keras_top1'))} · "
+        f"calibration photos: {report.get('calibration_photos', 0)} · QAT: {'yes' if report.get('qat') else 'no'} · "
+        f"interpreter threads: {report.get('num_threads')}",
+        "",
+        "| variant | size | x float32 | top-1 | " + ("top-5 | " if has_top5 else "")
+        + "agreement with Keras | mean abs score diff | latency median | p90 | convert |",
+        "|---|---|---|---|" + ("---|" if has_top5 else "") + "---|---|---|---|---|",
+    ]
+    for name, v in variants.items():
+        lines.append(
+            f"| {name} | {v['size_bytes'] / 1e6:.2f} MB | {v.get('size_ratio_vs_float32', float('nan')):.2f} | "
+            f"{_pct(v.get('top1'))} | " + (f"{_pct(v.get('top5'))} | " if has_top5 else "")
+            + f"{_pct(v.get('agreement_with_keras'))} | {v.get('mean_abs_score_diff', float('nan')):.4f} | "
+            f"{v.get('latency_median_ms', float('nan')):.1f} ms | {v.get('latency_p90_ms', float('nan')):.1f} ms | "
+            f"{v['convert_seconds']:.1f} s |"
+        )
+    labels = report["labels"]
+    if variants and all("per_class" in v for v in variants.values()):
+        lines += ["", "## Per-class accuracy (change vs float32 in points)", "",
+                  "| class | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
+        for label in labels:
+            cells = []
+            for v in variants.values():
+                acc = v["per_class"].get(label)
+                delta = v.get("per_class_change_vs_float32", {}).get(label)
+                cells.append(_pct(acc) + (f" ({delta:+.1f})" if delta is not None else ""))
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    gate = report.get("gate")
+    if gate:
+        lines += ["", f"## Accuracy gate: {'PASSED' if gate['passed'] else 'FAILED'}", "", gate["message"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_chart(report: Dict[str, Any], path: Path) -> None:
+    """Bar charts of top-1 accuracy and file size per variant, saved atomically as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(report["variants"])
+    acc = [100 * (report["variants"][n].get("top1") or 0.0) for n in names]
+    size = [report["variants"][n]["size_bytes"] / 1e6 for n in names]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax1.bar(names, acc, color="#4c72b0")
+    ax1.set_ylabel("top-1 accuracy (%)")
+    ax1.set_ylim(max(0.0, min(acc + [100]) - 10), 100)
+    for i, a in enumerate(acc):
+        ax1.text(i, a, f"{a:.1f}", ha="center", va="bottom", fontsize=8)
+    ax2.bar(names, size, color="#dd8452")
+    ax2.set_ylabel("file size (MB)")
+    for i, s in enumerate(size):
+        ax2.text(i, s, f"{s:.2f}", ha="center", va="bottom", fontsize=8)
+    fig.suptitle(f"{report['run']}: accuracy and size per variant")
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+
+
+def write_report(report: Dict[str, Any], folder: Path) -> Dict[str, Path]:
+    """Write ``report.json``, ``report.md`` and ``report.png`` into ``folder``; returns their paths."""
+    paths = {"json": folder / "report.json", "md": folder / "report.md", "png": folder / "report.png"}
+    atomic_write_json(paths["json"], report)
+    atomic_write_text(paths["md"], render_markdown(report))
+    write_chart(report, paths["png"])
+    return paths

@@ -1,0 +1,85 @@
+"""Convert the frozen model into each ``.tflite`` variant, and verify the int8 one is integer-only."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional
+
+from converter.config import VARIANTS
+from converter.errors import ConvertError
+
+#: Tensor types allowed in a full-integer model (int32 for biases and shapes, int64 for some shape ops).
+INTEGER_TYPES = ("int8", "uint8", "int16", "int32", "int64")
+
+
+def convert_variant(
+    frozen_function: Any,
+    variant: str,
+    representative_dataset: Optional[Callable[[], Any]] = None,
+    int8_io: str = "uint8",
+) -> bytes:
+    """Convert ``frozen_function`` (see :func:`converter.trace.freeze`) to ``variant``; returns the flatbuffer.
+
+    int8 allows only ``TFLITE_BUILTINS_INT8`` ops (the converter fails instead of falling back to float ops) and
+    uses ``int8_io`` (``"uint8"`` or ``"int8"``) for the input and output tensors.
+    """
+    import tensorflow as tf
+
+    if variant not in VARIANTS:
+        raise ConvertError(f"unknown variant {variant!r}; choose from: {', '.join(VARIANTS)}")
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen_function])
+    if variant == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif variant == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif variant == "int8":
+        if representative_dataset is None:
+            raise ConvertError("the int8 variant needs calibration photos (a representative dataset)")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative_dataset
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        io_type = {"uint8": tf.uint8, "int8": tf.int8}[int8_io]
+        converter.inference_input_type = io_type
+        converter.inference_output_type = io_type
+    try:
+        model = converter.convert()
+    except Exception as exc:
+        raise ConvertError(
+            f"converting to {variant} failed: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else exc!r}"
+            + ("; an op has no integer kernel. Keep float for it (use the dynamic variant) or replace that layer."
+               if variant == "int8" else "")
+        ) from exc
+    if variant == "int8":
+        check_integer_only(model, int8_io)
+    return bytes(model)
+
+
+def tensor_types(model: bytes) -> Dict[str, Any]:
+    """Input/output dtypes and, per operator, the dtypes of its tensors (via the TensorFlow Lite interpreter)."""
+    import tensorflow as tf
+
+    interp = tf.lite.Interpreter(model_content=model)
+    tensors = {t["index"]: t for t in interp.get_tensor_details()}
+    ops: List[Dict[str, Any]] = []
+    for op in interp._get_ops_details():  # noqa: SLF001 - the only per-op view the Python API offers
+        idx = [i for i in list(op["inputs"]) + list(op["outputs"]) if i >= 0]
+        ops.append({"op": op["op_name"], "types": sorted({tensors[i]["dtype"].__name__ for i in idx if i in tensors})})
+    return {
+        "input": interp.get_input_details()[0]["dtype"].__name__,
+        "output": interp.get_output_details()[0]["dtype"].__name__,
+        "ops": ops,
+    }
+
+
+def check_integer_only(model: bytes, int8_io: str = "uint8") -> None:
+    """Raise :class:`ConvertError` unless every operator's tensors are integer and the input/output are ``int8_io``."""
+    info = tensor_types(model)
+    if info["input"] != int8_io or info["output"] != int8_io:
+        raise ConvertError(
+            f"the int8 model's input/output are {info['input']}/{info['output']}, expected {int8_io}/{int8_io}"
+        )
+    float_ops = [op["op"] for op in info["ops"] if any(t not in INTEGER_TYPES for t in op["types"])]
+    if float_ops:
+        raise ConvertError(
+            f"the int8 model still has float operators ({', '.join(sorted(set(float_ops)))}); integer-only "
+            "inference is required. Replace those layers, or use the dynamic variant."
+        )
