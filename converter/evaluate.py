@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -16,7 +17,9 @@ def run_tflite(model: bytes, images: np.ndarray, num_threads: Optional[int] = No
     ``images``: N x H x W x 3 uint8 preprocessed photos. Inputs are cast or quantized to the input tensor's type.
     Runs on ``tf.lite.Interpreter`` (backend "tensorflow"): this process already has TensorFlow loaded.
     """
-    interp = make_interpreter(model, backend="tensorflow", num_threads=num_threads)
+    with warnings.catch_warnings():  # tf.lite.Interpreter's deprecation notice: it is deliberate here
+        warnings.simplefilter("ignore", UserWarning)
+        interp = make_interpreter(model, backend="tensorflow", num_threads=num_threads)
     in_detail = interp.input_details[0]
     out_detail = interp.output_details[0]
     in_scale, in_zp = tensor_quantization(in_detail)

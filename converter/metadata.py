@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List
@@ -102,7 +103,9 @@ def verify_metadata(model: bytes, labels: List[str], preprocessing: PreprocessCo
     info = read_model_info(model, source=source)
     if info.metadata is None:
         raise ConvertError(f"{source}: no metadata found after writing it; the metadata writer failed silently.")
-    interp = tf.lite.Interpreter(model_content=model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        interp = tf.lite.Interpreter(model_content=model)
     in_shape = list(interp.get_input_details()[0]["shape"])
     out_size = int(np.prod(interp.get_output_details()[0]["shape"][1:]))
     problems = []

@@ -1,6 +1,7 @@
 """Convert the frozen model into each ``.tflite`` variant, and verify the int8 one is integer-only."""
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Dict, List, Optional
 
 from converter.config import VARIANTS
@@ -57,7 +58,9 @@ def tensor_types(model: bytes) -> Dict[str, Any]:
     """Input/output dtypes and, per operator, the dtypes of its tensors (via the TensorFlow Lite interpreter)."""
     import tensorflow as tf
 
-    interp = tf.lite.Interpreter(model_content=model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        interp = tf.lite.Interpreter(model_content=model)
     tensors = {t["index"]: t for t in interp.get_tensor_details()}
     ops: List[Dict[str, Any]] = []
     for op in interp._get_ops_details():  # noqa: SLF001 - the only per-op view the Python API offers

@@ -1,0 +1,176 @@
+"""End-to-end: a real run folder converted to every variant, with metadata, evaluated by the TFLite interpreter."""
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _interpreter(path):
+    import tensorflow as tf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interp = tf.lite.Interpreter(model_path=str(path))
+    interp.allocate_tensors()
+    return interp
+
+
+def test_every_variant_converts_runs_and_is_reported(converted, run_folder):
+    assert set(converted.files) == {"float32", "float16", "dynamic", "int8"}
+    for variant, path in converted.files.items():
+        assert path == run_folder / "tflite" / f"model_{variant}.tflite"
+        interp = _interpreter(path)
+        detail = interp.get_input_details()[0]
+        assert list(detail["shape"]) == [1, 96, 96, 3]
+        interp.set_tensor(detail["index"], np.full(detail["shape"], 128, dtype=detail["dtype"]))
+        interp.invoke()
+        assert interp.get_output_details()[0]["shape"][-1] == 5
+
+    report = json.loads((run_folder / "tflite" / "report.json").read_text())
+    assert report["validation_photos"] == 50
+    v = report["variants"]
+    for name in ("float32", "float16", "dynamic", "int8"):
+        for key in ("top1", "top5", "agreement_with_keras", "mean_abs_score_diff", "latency_median_ms",
+                    "latency_p90_ms", "size_bytes", "per_class", "per_class_change_vs_float32", "convert_seconds"):
+            assert key in v[name], (name, key)
+        assert v[name]["latency_p90_ms"] >= v[name]["latency_median_ms"] > 0
+    # float32 TFLite computes the same function as Keras
+    assert v["float32"]["agreement_with_keras"] == 1.0
+    assert v["float32"]["mean_abs_score_diff"] < 1e-3
+    assert v["float32"]["top1"] == pytest.approx(report["keras_top1"])
+    # quantized variants are smaller and still close to the model
+    assert v["float16"]["size_ratio_vs_float32"] < 0.6
+    assert v["int8"]["size_ratio_vs_float32"] < 0.45
+    assert v["int8"]["agreement_with_keras"] >= 0.8
+    assert v["int8"]["mean_abs_score_diff"] < 0.1
+    for name in ("report.md", "report.png"):
+        assert (run_folder / "tflite" / name).stat().st_size > 0
+    md = (run_folder / "tflite" / "report.md").read_text()
+    assert "| int8 |" in md and "Per-class accuracy" in md
+    assert (run_folder / "tflite" / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_int8_model_is_integer_only_with_uint8_io(converted):
+    from converter.variants import check_integer_only, tensor_types
+
+    data = converted.files["int8"].read_bytes()
+    info = tensor_types(data)
+    assert info["input"] == "uint8" and info["output"] == "uint8"
+    assert info["ops"] and all(set(op["types"]) <= {"int8", "uint8", "int32"} for op in info["ops"]), info["ops"]
+    check_integer_only(data)
+    interp = _interpreter(converted.files["int8"])
+    scale, zero_point = interp.get_input_details()[0]["quantization"]
+    assert scale == pytest.approx(1.0, abs=0.05) and zero_point == 0  # raw 0-255 pixels go straight in
+
+
+def test_check_integer_only_rejects_a_float_model(converted):
+    from converter.errors import ConvertError
+    from converter.variants import check_integer_only
+
+    with pytest.raises(ConvertError, match="input/output are float32"):
+        check_integer_only(converted.files["float32"].read_bytes())
+    with pytest.raises(ConvertError, match="float operators"):
+        check_integer_only(converted.files["dynamic"].read_bytes(), int8_io="float32")
+
+
+def test_int8_io_option_gives_int8_tensors(run_folder):
+    from converter import trace
+    from converter.calibration import load_calibration_images, representative_dataset
+    from converter.run_input import load_run
+    from converter.variants import tensor_types
+
+    run = load_run(run_folder)
+    frozen = trace.freeze(trace.load_keras_model(run.model_path))
+    calib = load_calibration_images(run.data_root, run.train, run.preprocessing, 10)
+    from converter.variants import convert_variant
+
+    info = tensor_types(convert_variant(frozen.function, "int8", representative_dataset(calib), "int8"))
+    assert info["input"] == "int8" and info["output"] == "int8"
+
+
+def test_metadata_round_trips_with_tflite_support(converted, run_folder):
+    from tensorflow_lite_support.metadata.python import metadata as _metadata
+
+    from device.preprocess import PreprocessConfig
+
+    labels = (run_folder / "labels.txt").read_text().split()
+    contract = json.loads((run_folder / "config.json").read_text())["preprocessing"]
+    for variant, path in converted.files.items():
+        displayer = _metadata.MetadataDisplayer.with_model_file(str(path))
+        meta = json.loads(displayer.get_metadata_json())
+        assert meta["name"] and meta["version"] == "1" and meta["author"] == "edge-kit"
+        assert meta["license"] == "Apache-2.0" and variant in meta["description"]
+        sub = meta["subgraph_metadata"][0]
+        norm = sub["input_tensor_metadata"][0]["process_units"][0]["options"]
+        assert norm["mean"] == [0.0] and norm["std"] == [1.0]
+        assert sub["input_tensor_metadata"][0]["content"]["content_properties"]["color_space"] == "RGB"
+        out = sub["output_tensor_metadata"][0]
+        assert out["associated_files"][0]["name"] == "labels.txt"
+        assert out["associated_files"][0]["type"] == "TENSOR_AXIS_LABELS"
+        assert sorted(displayer.get_packed_associated_file_list()) == ["edge_kit_preprocessing.json", "labels.txt"]
+        assert displayer.get_associated_file_buffer("labels.txt").decode().split() == labels
+        packed = json.loads(displayer.get_associated_file_buffer("edge_kit_preprocessing.json"))
+        assert packed == contract
+        assert PreprocessConfig.from_dict(packed).size == (96, 96)
+
+
+def test_device_runtime_reads_the_metadata(converted, run_folder):
+    from device.metadata import read_model_info
+
+    info = read_model_info(converted.files["int8"])
+    assert info.labels == (run_folder / "labels.txt").read_text().split()
+    assert info.metadata.inputs[0].mean == (0.0,) and info.metadata.inputs[0].std == (1.0,)
+    assert info.preprocessing["height"] == 96 and info.preprocessing["contract"] == "edge-kit-preprocess"
+
+
+def test_metadata_check_refuses_a_mismatch(converted, run_folder):
+    from converter.errors import ConvertError
+    from converter.metadata import verify_metadata
+    from device.preprocess import PreprocessConfig
+
+    data = converted.files["float16"].read_bytes()
+    labels = (run_folder / "labels.txt").read_text().split()
+    cfg = PreprocessConfig(96, 96, "center")
+    verify_metadata(data, labels, cfg, "m.tflite")  # what was written passes
+    with pytest.raises(ConvertError, match="4 labels packed|packed labels differ"):
+        verify_metadata(data, labels[:4], cfg, "m.tflite")
+    with pytest.raises(ConvertError, match="does not match the contract size"):
+        verify_metadata(data, labels, PreprocessConfig(128, 128, "center"), "m.tflite")
+    with pytest.raises(ConvertError, match="differs from the run's preprocessing"):
+        verify_metadata(data, labels, PreprocessConfig(96, 96, "stretch"), "m.tflite")
+
+
+def test_export_copies_atomically(converted, run_folder, tmp_path, monkeypatch):
+    from converter.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", str(run_folder), "--variant", "int8"]) == 0
+    default = tmp_path / "android-sample/app/src/main/assets/model.tflite"
+    assert default.read_bytes() == converted.files["int8"].read_bytes()
+    (tmp_path / "app").mkdir()
+    assert main(["export", str(run_folder), "--variant", "float16", "--to", "app/"]) == 0
+    assert (tmp_path / "app/model.tflite").read_bytes() == converted.files["float16"].read_bytes()
+
+    # an interrupted copy leaves the previous model intact and no temporary file behind
+    import device.atomic
+
+    def interrupted(path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(device.atomic, "_fsync_file", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        main(["export", str(run_folder), "--variant", "float32", "--to", "app/model.tflite"])
+    assert (tmp_path / "app/model.tflite").read_bytes() == converted.files["float16"].read_bytes()
+    assert sorted(p.name for p in (tmp_path / "app").iterdir()) == ["model.tflite"]
+
+
+def test_export_of_a_missing_variant_says_convert_first(run_folder, tmp_path, capsys):
+    from converter.cli import main
+
+    assert main(["export", str(tmp_path / "nowhere"), "--variant", "int8", "--to", str(tmp_path)]) == 2
+    assert "convert first" in capsys.readouterr().err
