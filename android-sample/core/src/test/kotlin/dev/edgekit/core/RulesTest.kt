@@ -1,0 +1,121 @@
+package dev.edgekit.core
+
+import org.junit.Assert.assertArrayEquals
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertTrue
+import org.junit.Assert.fail
+import org.junit.Test
+
+/** The small rules shared with Python: ranking ties, quantization rounding, labels files, JSON, config checks. */
+class RulesTest {
+    private val labels = listOf("background", "a", "b", "c", "d")
+
+    @Test
+    fun topKBreaksTiesByLowerIndexAndSkipsBackground() {
+        val scores = floatArrayOf(0.9f, 0.25f, 0.25f, 0.3f, 0.25f)
+        val top = TopK.topK(scores, labels, 3, skipIndex = 0)
+        assertEquals(listOf("c", "a", "b"), top.map { it.label })
+        assertEquals(listOf(3, 1, 2), top.map { it.index })
+        assertEquals(listOf("background", "c"), TopK.topK(scores, labels, 2).map { it.label })
+        assertEquals(listOf("c"), TopK.topK(scores, labels, 5, threshold = 0.26f, skipIndex = 0).map { it.label })
+        assertEquals(4, TopK.topK(scores, labels, 10, skipIndex = 0).size)
+    }
+
+    @Test
+    fun topKNeverReportsNaN() {
+        val top = TopK.topK(floatArrayOf(Float.NaN, 0.1f, 0.2f), listOf("x", "y", "z"), 3)
+        assertEquals(listOf("z", "y"), top.map { it.label })
+    }
+
+    @Test
+    fun quantizationRoundsHalfToEvenAndClips() {
+        assertEquals(2, Quantization.quantize(2.5f, 1f, 0, TensorType.UINT8))
+        assertEquals(4, Quantization.quantize(3.5f, 1f, 0, TensorType.UINT8))
+        assertEquals(255, Quantization.quantize(1000f, 1f, 0, TensorType.UINT8))
+        assertEquals(-128, Quantization.quantize(-1000f, 1f, 0, TensorType.INT8))
+        assertEquals(0.5f, Quantization.dequantize(128, 1f / 256, 0), 0f)
+        assertArrayEquals(floatArrayOf(0.5f, 0f, 0.99609375f),
+            Quantization.dequantize(byteArrayOf(0, -128, 127), TensorType.INT8, 1f / 256, -128), 0f)
+        assertArrayEquals(floatArrayOf(1f, 0f), Quantization.dequantize(byteArrayOf(-1, 0), TensorType.UINT8, 1f / 255, 0), 0f)
+    }
+
+    @Test
+    fun scoreTypeIsDetectedLikePython() {
+        assertTrue(Scores.quantizedRangeIsProbability(TensorType.UINT8, 1f / 256, 0))
+        assertTrue(Scores.quantizedRangeIsProbability(TensorType.INT8, 1f / 256, -128))
+        assertFalse(Scores.quantizedRangeIsProbability(TensorType.UINT8, 0.0989f, 60))
+        assertTrue(Scores.looksLikeProbabilities(floatArrayOf(0.2f, 0.8f)))
+        assertFalse(Scores.looksLikeProbabilities(floatArrayOf(2f, -1f)))
+        val p = Scores.softmax(floatArrayOf(1f, 1f, 1f, 1f))
+        assertArrayEquals(floatArrayOf(0.25f, 0.25f, 0.25f, 0.25f), p, 0f)
+        val values = DoubleArray(1001) { it * 0.001 }
+        assertEquals(values.sum(), Scores.pairwiseSum(values, 0, values.size), 1e-9)
+    }
+
+    @Test
+    fun labelsFilesAreParsedLikePython() {
+        assertEquals(listOf("a", "b", "", "c"), Labels.parse("\uFEFF a \r\nb\r\n\nc\n\n\n"))
+        assertEquals(listOf("x", "y"), Labels.parse("x\ry"))
+        assertTrue(Labels.isBackground(" Background "))
+        assertTrue(Labels.isBackground("???"))
+        assertFalse(Labels.isBackground("daisy"))
+    }
+
+    @Test
+    fun miniJsonReadsTheContractBlock() {
+        val text = """{"contract": "edge-kit-preprocess", "version": 1, "height": 160, "width": 128,
+            "crop": "stretch", "resize": "box-bilinear-int", "background": [1, 2, 3], "note": "caf\u00e9 \"q\"", "x": -1.5e2, "n": null}"""
+        val map = MiniJson.parse(text) as Map<*, *>
+        assertEquals("café \"q\"", map["note"])
+        assertEquals(-150.0, map["x"])
+        assertTrue(map.containsKey("n"))
+        assertEquals(PreprocessConfig(160, 128, CropMode.STRETCH, intArrayOf(1, 2, 3)), PreprocessConfig.fromMap(map))
+        for (bad in listOf("{", "[1,]", "{\"a\" 1}", "\"abc", "01x", "")) {
+            try {
+                MiniJson.parse(bad)
+                fail("'$bad' must be refused")
+            } catch (e: IllegalArgumentException) {
+                assertTrue(e.message, e.message!!.startsWith("invalid JSON"))
+            }
+        }
+    }
+
+    @Test
+    fun invalidPreprocessingIsRefusedWithTheReason() {
+        val cases = mapOf(
+            """{"contract": "other", "height": 1, "width": 1}""" to "not an edge-kit preprocessing block",
+            """{"version": 2, "height": 1, "width": 1}""" to "newer than this app",
+            """{"height": 1, "width": 1, "crop": "zoom"}""" to "unknown crop mode",
+            """{"height": 1, "width": 1, "resize": "bicubic"}""" to "unknown resize filter",
+            """{"height": 0, "width": 1}""" to "input size must be positive",
+            """{"width": 1}""" to "missing 'height'"
+        )
+        for ((json, reason) in cases) {
+            try {
+                PreprocessConfig.fromJson(json)
+                fail("$json must be refused")
+            } catch (e: IllegalArgumentException) {
+                assertTrue("${e.message} should say $reason", e.message!!.contains(reason))
+            }
+        }
+    }
+
+    @Test
+    fun labelCountMismatchExplainsTheBackgroundClass() {
+        try {
+            ClassifierCore.resolveLabels(listOf("background", "a", "b"), null, 2, "m.tflite")
+            fail("a mismatch must be refused")
+        } catch (e: ModelException) {
+            assertTrue(e.message, e.message!!.contains("remove the first line"))
+        }
+        assertEquals(listOf("x", "y"), ClassifierCore.resolveLabels(null, listOf("x", "y"), 2, "m.tflite"))
+    }
+
+    @Test
+    fun centreCropKeepsTheModelAspect() {
+        assertArrayEquals(intArrayOf(80, 0, 480, 480), Preprocessor.cropBox(640, 480, 224, 224, CropMode.CENTER))
+        assertArrayEquals(intArrayOf(0, 37, 300, 375), Preprocessor.cropBox(300, 450, 160, 200, CropMode.CENTER))
+        assertArrayEquals(intArrayOf(0, 0, 640, 480), Preprocessor.cropBox(640, 480, 224, 224, CropMode.STRETCH))
+    }
+}
