@@ -46,8 +46,9 @@ def dataset_counts_png(counts: Mapping[str, Mapping[str, int]]) -> bytes:
     for x, total in enumerate(bottom):
         ax.text(x, total, f"{int(total)}", ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("photos")
-    ax.set_title("Photos per class and split")
-    ax.legend(fontsize=8)
+    ax.set_title("Photos per class and split", pad=14)
+    ax.margins(y=0.1)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if len(labels) > 6:
         plt.setp(ax.get_xticklabels(), rotation=45, ha="right")
     return _png(fig)
@@ -137,7 +138,9 @@ def per_class_change_png(labels: Sequence[str], variants: Sequence[str],
     im = ax.imshow(m, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
-            ax.text(j, i, "n/a" if np.isnan(m[i, j]) else f"{m[i, j]:+.1f}", ha="center", va="center", fontsize=8)
+            strong = not np.isnan(m[i, j]) and abs(m[i, j]) > 0.6 * limit
+            ax.text(j, i, "n/a" if np.isnan(m[i, j]) else f"{m[i, j]:+.1f}", ha="center", va="center", fontsize=8,
+                    color="white" if strong else "black")
     ax.set_xticks(range(len(variants)), variants, fontsize=8)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_title("per-class top-1 change vs float32 (points)", fontsize=9)

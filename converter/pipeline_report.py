@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from converter import pipeline_figures as figs
 from converter.pipeline_state import PipelineError, write_or_explain
@@ -148,9 +148,9 @@ def held_out_section(out: Path, notes: List[str], grid: int) -> Tuple[Dict[str, 
 # --------------------------------------------------------------------------- building and writing
 
 def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, grid: int = 36,
-                 title: Optional[str] = None) -> Tuple[Dict[str, Any], Dict[str, bytes]]:
+                 title: Optional[str] = None, extra_notes: Sequence[str] = ()) -> Tuple[Dict[str, Any], Dict[str, bytes]]:
     """Gather the report's data and draw its figures. Returns ``(report dict, {figure file name: bytes})``."""
-    notes: List[str] = []
+    notes: List[str] = list(extra_notes)
     data: Dict[str, Any] = {"title": title or f"edge-kit report: {out.name}", "report_version": REPORT_VERSION,
                             "generated_at": time.strftime("%Y-%m-%d %H:%M:%S"), "out_dir": str(out)}
     data["dataset"] = dataset_section(out, notes)
@@ -206,7 +206,7 @@ def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
 
 
 def write_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, grid: int = 36,
-                 title: Optional[str] = None) -> Dict[str, Path]:
+                 title: Optional[str] = None, extra_notes: Sequence[str] = ()) -> Dict[str, Path]:
     """Build the report and write ``report.json``, ``report.md`` (+ ``report_files/*.png``) and ``report.html``.
 
     Every file is written atomically; the figures first, then the Markdown and JSON that refer to them, the HTML
@@ -216,7 +216,7 @@ def write_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
     from converter.report_markdown import render_markdown
 
     out = Path(out)
-    data, images = build_report(out, stage_times, grid, title)
+    data, images = build_report(out, stage_times, grid, title, extra_notes)
     files = {"html": out / "report.html", "md": out / "report.md", "json": out / "report.json"}
     for name, blob in images.items():
         if name.startswith("thumb_"):

@@ -1,0 +1,240 @@
+"""The five pipeline stages. Each has two functions:
+
+* ``<stage>_material(ctx) -> dict``: everything the stage's result depends on (its configuration, and the identity of
+  its input files). Its hash is the stage fingerprint; an unchanged fingerprint means the stage is not run again.
+* ``run_<stage>(ctx) -> (outputs, summary)``: do the work; return the files written (hashed into the state file)
+  and a small JSON summary.
+
+The stages call the other parts' library APIs (``trainer.train``, ``converter.convert``, ``converter.export_variant``)
+and the device runtime as a child process; nothing here re-implements them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from converter.pipeline_state import PipelineError, PipelineState, file_digest, file_stamp, tree_stamp, \
+    write_or_explain
+from device.atomic import atomic_write_json
+
+STAGES: Tuple[str, ...] = ("train", "convert", "classify", "export", "report")
+
+#: The run folder files the trainer must write (the converter's inputs).
+RUN_FILES = ("model.keras", "labels.txt", "config.json", "splits.json")
+#: Written by the trainer when it can; kept track of when present.
+RUN_EXTRAS = ("history.json", "metrics.json", "dataset.json", "training_curves.png", "confusion_matrix.png")
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+Outputs = Tuple[List[Path], Dict[str, Any]]
+
+
+class StageBlocked(PipelineError):
+    """The stage refused to run for a reason the report should show (e.g. the int8 accuracy gate); later stages
+    that do not depend on it still run, and the pipeline ends with an error."""
+
+
+@dataclass
+class StageContext:
+    """What every stage sees: the pipeline configuration, the output folder, the state and a logger."""
+
+    config: Any  #: converter.pipeline.PipelineConfig
+    out: Path
+    state: PipelineState
+    log: Callable[[str], None]
+    notes: List[str] = field(default_factory=list)  #: messages for the report (e.g. why export was blocked)
+
+
+def _digests(folder: Path, names) -> Dict[str, Optional[str]]:
+    return {name: (file_digest(folder / name) if (folder / name).is_file() else None) for name in names}
+
+
+def _require(folder: Path, names, fix: str) -> None:
+    for name in names:
+        if not (folder / name).is_file():
+            raise PipelineError(f"{folder / name}: missing; {fix}")
+
+
+# ------------------------------------------------------------------------------------------------------- train
+
+def train_config(ctx: StageContext):
+    """The ``trainer.TrainConfig`` this pipeline trains with."""
+    from trainer.config import TrainConfig
+
+    cfg = ctx.config
+    if not cfg.data_dir:
+        raise PipelineError("the train stage needs the photo folder: edge-kit DATA_DIR --out OUT "
+                            "(one sub-folder of photos per class)")
+    options = dict(cfg.train_options)
+    return TrainConfig(data_dir=str(cfg.data_dir), out_dir=str(ctx.out), alpha=cfg.alpha, size=cfg.size,
+                       weights=cfg.weights, verbose=cfg.verbose, overwrite=True, **options)
+
+
+def train_material(ctx: StageContext) -> Dict[str, Any]:
+    tc = train_config(ctx)
+    weights = tc.weights
+    weights_id: Any = weights
+    if weights and weights != "imagenet":
+        path = Path(weights)
+        weights_id = {"path": str(path.resolve()), "stamp": file_stamp(path) if path.is_file() else None}
+    return {"config": tc.resume_key(), "weights": weights_id,
+            "photos": tree_stamp(Path(tc.data_dir), PHOTO_SUFFIXES)}
+
+
+def run_train(ctx: StageContext) -> Outputs:
+    import trainer
+
+    tc = train_config(ctx)
+    run = trainer.train(tc)
+    _require(ctx.out, RUN_FILES, "the trainer did not write a complete run folder")
+    outputs = [ctx.out / n for n in RUN_FILES + RUN_EXTRAS if (ctx.out / n).is_file()]
+    summary: Dict[str, Any] = {}
+    for attr in ("val_accuracy", "best_val_accuracy", "epochs"):
+        value = getattr(run, attr, None)
+        if isinstance(value, (int, float)):
+            summary[attr] = value
+    return outputs, summary
+
+
+# ----------------------------------------------------------------------------------------------------- convert
+
+def convert_config(ctx: StageContext):
+    """The ``converter.ConvertConfig`` used. The accuracy gate is applied by the export stage, not here, so that
+    changing ``--max-accuracy-drop`` never forces a new conversion."""
+    from converter.config import ConvertConfig
+
+    cfg = ctx.config
+    return ConvertConfig(variants=cfg.variants, max_accuracy_drop=None, verbose=cfg.verbose,
+                         **dict(cfg.convert_options))
+
+
+def convert_material(ctx: StageContext) -> Dict[str, Any]:
+    cc = dataclasses.asdict(convert_config(ctx))
+    for neutral in ("verbose", "max_accuracy_drop", "num_threads"):
+        cc.pop(neutral, None)
+    return {"config": cc, "run": _digests(ctx.out, RUN_FILES)}
+
+
+def run_convert(ctx: StageContext) -> Outputs:
+    from converter.api import convert
+
+    _require(ctx.out, RUN_FILES, "train first (edge-kit DATA_DIR --out OUT, or --stage train)")
+    cc = convert_config(ctx)
+    result = convert(ctx.out, cc)
+    outputs = [Path(p) for p in result.files.values()] + [Path(p) for p in result.report_files.values()]
+    summary = {name: {"top1": v.get("top1"), "size_bytes": v.get("size_bytes")}
+               for name, v in result.report.get("variants", {}).items()}
+    return outputs, {"variants": summary, "timings": {k: round(v, 2) for k, v in result.timings.items()}}
+
+
+def tflite_path(ctx: StageContext, variant: Optional[str] = None) -> Path:
+    return ctx.out / "tflite" / f"model_{variant or ctx.config.export_variant}.tflite"
+
+
+# ---------------------------------------------------------------------------------------------------- classify
+
+def classify_material(ctx: StageContext) -> Dict[str, Any]:
+    from converter.pipeline_classify import held_out_photos
+
+    model = tflite_path(ctx)
+    _require(ctx.out, RUN_FILES[3:], "train first (edge-kit DATA_DIR --out OUT, or --stage train)")
+    split, root, labels, items = held_out_photos(ctx.out, ctx.config.classify_limit)
+    stamps = {}
+    for rel, _ in items:
+        try:
+            stamps[rel] = file_stamp(root / rel)
+        except OSError:
+            stamps[rel] = None
+    return {"model": file_digest(model) if model.is_file() else None, "variant": ctx.config.export_variant,
+            "splits": file_digest(ctx.out / "splits.json"), "photos": stamps, "limit": ctx.config.classify_limit}
+
+
+def run_classify(ctx: StageContext) -> Outputs:
+    from converter.pipeline_classify import classify_held_out
+
+    data = classify_held_out(ctx.out, tflite_path(ctx), ctx.config.export_variant, ctx.config.classify_limit)
+    ctx.log(f"  device runtime: {data['correct']}/{len(data['photos'])} held-out photos right "
+            f"({100 * (data['top1'] or 0):.1f}%), {data['ms_per_photo']} ms per photo")
+    path = ctx.out / "classify.json"
+    write_or_explain(lambda: atomic_write_json(path, data), path)
+    return [path], {"top1": data["top1"], "photos": len(data["photos"])}
+
+
+# ------------------------------------------------------------------------------------------------------ export
+
+def export_destination(ctx: StageContext) -> Path:
+    assets = Path(ctx.config.android_assets)
+    return assets / "model.tflite" if assets.suffix != ".tflite" else assets
+
+
+def accuracy_drop_points(out: Path, variant: str) -> Optional[float]:
+    """Top-1 points ``variant`` lost vs float32 (or vs the Keras model) in ``tflite/report.json``; None if unknown."""
+    try:
+        report = json.loads((out / "tflite" / "report.json").read_text(encoding="utf-8"))
+        mine = report["variants"][variant]["top1"]
+        base = report["variants"]["float32"]["top1"] if "float32" in report["variants"] else report["keras_top1"]
+        return 100.0 * (float(base) - float(mine))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def export_material(ctx: StageContext) -> Dict[str, Any]:
+    source = tflite_path(ctx)
+    return {"source": file_digest(source) if source.is_file() else None, "variant": ctx.config.export_variant,
+            "destination": str(export_destination(ctx).resolve())}
+
+
+def run_export(ctx: StageContext) -> Outputs:
+    from converter.export import export_variant
+
+    cfg = ctx.config
+    source = tflite_path(ctx)
+    if not source.is_file():
+        raise PipelineError(f"{source}: not found; convert first (--stage convert --variants {cfg.export_variant})")
+    drop = accuracy_drop_points(ctx.out, cfg.export_variant)
+    if cfg.max_accuracy_drop is not None and cfg.export_variant != "float32" and drop is not None \
+            and drop > cfg.max_accuracy_drop + 1e-9:
+        raise StageBlocked(
+            f"not exported: the {cfg.export_variant} model lost {drop:.2f} top-1 points vs float32 (limit "
+            f"--max-accuracy-drop {cfg.max_accuracy_drop:g}); the app keeps its previous model. Ship another variant "
+            f"(--export-variant dynamic), calibrate on more photos, or accept the loss with --max-accuracy-drop "
+            f"{drop + 0.5:.1f}. All files in {ctx.out} are complete.")
+    dest = export_destination(ctx)
+    written = Path(export_variant(ctx.out, cfg.export_variant, dest))
+    record = {"variant": cfg.export_variant, "source": str(source), "destination": str(written.resolve()),
+              "sha256": file_digest(written), "size_bytes": written.stat().st_size,
+              "accuracy_drop_points": drop}
+    path = ctx.out / "export.json"
+    write_or_explain(lambda: atomic_write_json(path, record), path)
+    return [written, path], {"destination": str(written)}
+
+
+# ------------------------------------------------------------------------------------------------------ report
+
+def report_material(ctx: StageContext) -> Dict[str, Any]:
+    from converter.pipeline_report import REPORT_INPUTS, REPORT_VERSION
+
+    return {"inputs": _digests(ctx.out, REPORT_INPUTS), "version": REPORT_VERSION, "grid": ctx.config.grid_size,
+            "notes": ctx.notes, "stage_seconds": stage_seconds(ctx.state)}
+
+
+def stage_seconds(state: PipelineState) -> Dict[str, float]:
+    return {name: round(state.stages[name].seconds, 1) for name in STAGES if name in state.stages
+            and name != "report"}
+
+
+def run_report(ctx: StageContext) -> Outputs:
+    from converter.pipeline_report import figure_files, write_report
+
+    _require(ctx.out, ("splits.json",), "train first (edge-kit DATA_DIR --out OUT, or --stage train)")
+    files = write_report(ctx.out, stage_seconds(ctx.state), grid=ctx.config.grid_size, extra_notes=ctx.notes)
+    outputs = [files["html"], files["md"], files["json"]] + [p for p in figure_files(ctx.out) if p.is_file()]
+    return outputs, {"html": str(files["html"])}
+
+
+MATERIAL = {"train": train_material, "convert": convert_material, "classify": classify_material,
+            "export": export_material, "report": report_material}
+RUNNERS = {"train": run_train, "convert": run_convert, "classify": run_classify, "export": run_export,
+           "report": run_report}
