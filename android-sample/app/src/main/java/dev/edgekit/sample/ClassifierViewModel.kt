@@ -1,0 +1,145 @@
+package dev.edgekit.sample
+
+import android.app.Application
+import android.net.Uri
+import androidx.camera.core.ImageAnalysis
+import androidx.camera.core.ImageProxy
+import androidx.lifecycle.AndroidViewModel
+import androidx.lifecycle.LiveData
+import androidx.lifecycle.MutableLiveData
+import dev.edgekit.core.Labels
+import java.io.FileNotFoundException
+import java.util.concurrent.ExecutorService
+import java.util.concurrent.Executors
+
+/**
+ * Owns the classifier and the screen state across configuration changes (rotation).
+ *
+ * All interpreter work runs on one background thread ([inferenceExecutor]), which is also the CameraX analyzer
+ * executor: frames, photos and model reloads are serialised and never run on the main thread. The interpreter is
+ * closed, and the thread stopped, in [onCleared].
+ */
+class ClassifierViewModel(application: Application) : AndroidViewModel(application) {
+    val inferenceExecutor: ExecutorService = Executors.newSingleThreadExecutor { r -> Thread(r, "edge-kit-inference") }
+    private val frames = FrameConverter()
+    private var classifier: ModelClassifier? = null // touched only on inferenceExecutor
+    private val _state = MutableLiveData(UiState())
+    val state: LiveData<UiState> = _state
+    private var latest = UiState() // the newest state, also before postValue reaches the main thread
+
+    init {
+        reload(useGpu = false, threads = 2)
+    }
+
+    private fun setState(update: (UiState) -> UiState) {
+        synchronized(this) {
+            latest = update(latest)
+            _state.postValue(latest)
+        }
+    }
+
+    private fun snapshot(): UiState = synchronized(this) { latest }
+
+    /** (Re)create the interpreter with the GPU toggle and thread count; the old one is closed first. */
+    fun reload(useGpu: Boolean, threads: Int) {
+        setState { it.copy(useGpu = useGpu, threads = threads, modelSummary = "Loading model…") }
+        inferenceExecutor.execute {
+            classifier?.close()
+            classifier = null
+            val app = getApplication<Application>()
+            try {
+                val bytes = app.assets.open(MODEL_ASSET).use { it.readBytes() }
+                val fallbackLabels = try {
+                    app.assets.open(LABELS_ASSET).use { Labels.parse(it.readBytes()) }
+                } catch (e: FileNotFoundException) {
+                    null
+                }
+                val c = ModelClassifier(bytes, MODEL_ASSET, useGpu, threads, fallbackLabels)
+                classifier = c
+                val cfg = c.core.config
+                val name = c.core.info.metadata?.name?.takeIf { it.isNotBlank() } ?: MODEL_ASSET
+                val summary = "$name: ${c.core.labels.size} classes, input ${cfg.height}x${cfg.width}, " +
+                    "${cfg.crop.jsonName} crop, ${c.core.encoding.describe()}"
+                setState { it.copy(modelSummary = summary, accelerator = c.accelerator, message = c.fallbackMessage) }
+            } catch (e: FileNotFoundException) {
+                setState {
+                    it.copy(modelSummary = "No model", message = "assets/$MODEL_ASSET is missing: run " +
+                        "`edge-convert export <run>` (or copy a .tflite there) and rebuild the app.")
+                }
+            } catch (e: Exception) {
+                setState { it.copy(modelSummary = "Model not usable", message = e.message ?: e.toString()) }
+            }
+        }
+    }
+
+    /** CameraX analyzer (runs on [inferenceExecutor]); frames are skipped while a photo is shown or no model is loaded. */
+    val analyzer = ImageAnalysis.Analyzer { image: ImageProxy ->
+        image.use {
+            val c = classifier
+            if (c != null && snapshot().mode == UiState.Mode.CAMERA) {
+                try {
+                    val pixels = frames.convert(it)
+                    show(c.classify(pixels.argb, pixels.width, pixels.height, pixels.orientation), null)
+                } catch (e: Exception) {
+                    setState { s -> s.copy(message = "Camera frame failed: ${e.message}") }
+                }
+            }
+        }
+    }
+
+    /** Classify a photo from the gallery (decoded and classified off the main thread). */
+    fun classifyPhoto(uri: Uri) {
+        setState {
+            it.copy(mode = UiState.Mode.PHOTO, predictions = emptyList(), message = null, photo = uri, modelInput = null)
+        }
+        inferenceExecutor.execute {
+            val c = classifier
+            if (c == null) {
+                setState { it.copy(message = "No model loaded; see the message above.") }
+                return@execute
+            }
+            try {
+                val pixels = PhotoLoader.load(getApplication<Application>().contentResolver, uri)
+                val result = c.classify(pixels.argb, pixels.width, pixels.height, pixels.orientation)
+                val cfg = c.core.config
+                val input = ModelInputBitmap.fromRgb(c.lastInput(), cfg.width, cfg.height)
+                show(result, pixels.note)
+                setState { it.copy(modelInput = input) }
+            } catch (e: Exception) {
+                setState { it.copy(message = "Cannot classify this photo: ${e.message}") }
+            } catch (e: OutOfMemoryError) {
+                setState { it.copy(message = "The photo is too large to decode on this device.") }
+            }
+        }
+    }
+
+    /** Back to live classification. */
+    fun useCamera() = setState { it.copy(mode = UiState.Mode.CAMERA, photo = null, modelInput = null, predictions = emptyList(), message = null) }
+
+    /** The camera could not be opened (no camera, in use by another app). */
+    fun cameraFailed(reason: String) = setState { it.copy(message = "Camera unavailable: $reason. Pick a photo instead.") }
+
+    /** Shown when the user refuses the camera permission: the gallery still works. */
+    fun cameraDenied() = setState {
+        it.copy(message = "Camera permission denied: live classification is off. Pick a photo instead, or allow " +
+            "the camera in the system settings.")
+    }
+
+    private fun show(result: Classification, note: String?) = setState {
+        it.copy(predictions = result.predictions, preprocessMs = result.preprocessMs,
+            inferenceMs = result.inferenceMs, accelerator = result.accelerator, message = note ?: it.message)
+    }
+
+    override fun onCleared() {
+        inferenceExecutor.execute {
+            classifier?.close()
+            classifier = null
+        }
+        inferenceExecutor.shutdown()
+    }
+
+    companion object {
+        const val MODEL_ASSET = "model.tflite"
+        const val LABELS_ASSET = "labels.txt"
+    }
+}
