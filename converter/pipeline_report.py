@@ -22,6 +22,9 @@ REPORT_VERSION = 3
 FIGURES_DIR = "report_files"
 
 #: Files in the output folder whose content the report depends on (its stage fingerprint hashes them).
+#: Display names of the trainer's phases (history.json keys).
+PHASE_NAMES = {"phase1": "head (frozen backbone)", "phase2": "fine-tuning"}
+
 REPORT_INPUTS = ("splits.json", "dataset.json", "history.json", "metrics.json", "tflite/report.json",
                  "classify.json", "export.json")
 
@@ -50,9 +53,12 @@ def dataset_section(out: Path, notes: List[str]) -> Dict[str, Any]:
     if info is None:
         notes.append("dataset.json not found: skipped files are not listed.")
     else:
-        raw = info.get("skipped", []) if isinstance(info, dict) else []
-        if isinstance(raw, dict):  # {path: reason}
-            raw = [{"file": k, "reason": v} for k, v in raw.items()]
+        raw: Any = []
+        for key in ("skipped", "ignored"):
+            part = info.get(key, []) if isinstance(info, dict) else []
+            if isinstance(part, dict):  # {path: reason}
+                part = [{"file": k, "reason": v} for k, v in part.items()]
+            raw += list(part or [])
         for entry in raw or []:
             if isinstance(entry, dict):
                 skipped.append({"file": str(entry.get("file") or entry.get("path") or "?"),
@@ -92,7 +98,8 @@ def training_section(out: Path, notes: List[str]) -> Dict[str, Any]:
             if isinstance(phase, dict):
                 phases.append({"name": str(phase.get("name", f"phase {i + 1}")), "metrics": _phase_metrics(phase)})
     elif isinstance(history, dict) and history and all(isinstance(v, (dict, list)) for v in history.values()):
-        phases = [{"name": str(k), "metrics": _phase_metrics(v)} for k, v in history.items()]
+        phases = [{"name": PHASE_NAMES.get(str(k), str(k)), "metrics": _phase_metrics(v)} for k, v in history.items()
+                  if k != "timings"]
     else:
         phases = [{"name": "training", "metrics": _phase_metrics(history)}]
     phases = [p for p in phases if p["metrics"]]

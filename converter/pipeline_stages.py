@@ -69,7 +69,22 @@ def train_config(ctx: StageContext):
                             "(one sub-folder of photos per class)")
     options = dict(cfg.train_options)
     return TrainConfig(data_dir=str(cfg.data_dir), out_dir=str(ctx.out), alpha=cfg.alpha, size=cfg.size,
-                       weights=cfg.weights, verbose=cfg.verbose, overwrite=True, **options)
+                       weights=cfg.weights, verbose=cfg.verbose, **options)
+
+
+def _trainer_should_overwrite(tc, out: Path) -> bool:
+    """Resume an interrupted training with the same settings (the trainer's ``checkpoint/``); otherwise replace
+    whatever run the folder holds (this stage only runs when its inputs changed, so that run is out of date)."""
+    from trainer.train import CHECKPOINT_DIR
+
+    key_file = out / CHECKPOINT_DIR / "run.json"
+    if key_file.is_file():
+        try:
+            saved = json.loads(key_file.read_text(encoding="utf-8"))["config"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return True
+        return saved != json.loads(json.dumps(tc.resume_key()))
+    return (out / "model.keras").exists() or (out / "metrics.json").exists()
 
 
 def train_material(ctx: StageContext) -> Dict[str, Any]:
@@ -84,10 +99,13 @@ def train_material(ctx: StageContext) -> Dict[str, Any]:
 
 
 def run_train(ctx: StageContext) -> Outputs:
-    import trainer
+    from trainer.train import train  # the function; ``trainer.train`` may name the submodule once it is imported
 
     tc = train_config(ctx)
-    run = trainer.train(tc)
+    tc.overwrite = _trainer_should_overwrite(tc, ctx.out)
+    if not tc.overwrite and (ctx.out / "checkpoint").is_dir():
+        ctx.log("  resuming the interrupted training from its last checkpoint")
+    run = train(tc)
     _require(ctx.out, RUN_FILES, "the trainer did not write a complete run folder")
     outputs = [ctx.out / n for n in RUN_FILES + RUN_EXTRAS if (ctx.out / n).is_file()]
     summary: Dict[str, Any] = {}

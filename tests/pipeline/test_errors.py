@@ -1,0 +1,137 @@
+"""Clear errors and nothing lost: bad folders, unwritable or read-only output, a full disk, a read-only data folder."""
+from __future__ import annotations
+
+import errno
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import converter.pipeline_report as pipeline_report
+from converter.pipeline import PipelineConfig, run_pipeline
+from converter.pipeline_cli import main
+from converter.pipeline_state import STATE_FILE, PipelineError, file_digest
+from tests.pipeline.helpers import write_synthetic_run
+
+
+def _mount(target: Path, *options: str) -> bool:
+    target.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", *options, str(target)], capture_output=True).returncode == 0
+
+
+@pytest.fixture()
+def mounts():
+    mounted = []
+
+    def mount(target: Path, *options: str) -> Path:
+        if not _mount(target, *options):
+            pytest.skip("needs permission to mount (root); the monkeypatched variants of this test still run")
+        mounted.append(target)
+        return target
+
+    yield mount
+    for target in reversed(mounted):
+        subprocess.run(["umount", "-l", str(target)], capture_output=True)
+
+
+def report_only(data, out, **kw):
+    return PipelineConfig(str(data) if data else None, str(out), stages=("report",), verbose=False, **kw)
+
+
+def test_missing_photo_folder_names_it(tmp_path, capsys):
+    rc = main([str(tmp_path / "nope"), "--out", str(tmp_path / "out"), "--weights", "none"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert f"{tmp_path / 'nope'}: no such folder" in err and "one sub-folder of photos per class" in err
+
+
+def test_missing_weights_file_fails_before_training(tmp_path, flowers_dir, capsys):
+    rc = main([str(flowers_dir), "--out", str(tmp_path / "out"), "--weights", str(tmp_path / "w.h5")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "w.h5: weights file not found" in err
+
+
+def test_bad_options_exit_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--out", str(tmp_path), "--variants", "float32", "--export-variant", "int8"])
+    assert info.value.code == 2
+    assert "not among the converted variants" in capsys.readouterr().err
+
+
+def test_help_teaches(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for needle in ("examples:", "--weights", "no-top MobileNetV2 weights file", "~/.keras/models/", "--stage", "--force",
+                   "pipeline_state.json", "report.html"):
+        assert needle in text
+
+
+def test_stage_without_its_inputs_says_what_to_run_first(tmp_path, capsys):
+    rc = main(["--out", str(tmp_path / "out"), "--stage", "convert", "--no-export"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "model.keras: missing" in err and "train first" in err
+
+
+def test_output_folder_blocked_by_a_file(tmp_path, flowers_dir):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(PipelineError, match="a file is in the way"):
+        run_pipeline(report_only(None, tmp_path / "file" / "out"))
+
+
+def test_read_only_output_folder(tmp_path, flowers_dir, mounts):
+    out = write_synthetic_run(tmp_path / "run", flowers_dir)
+    mounts(out, "--bind", str(out))
+    subprocess.run(["mount", "-o", "remount,ro,bind", str(out)], check=True)
+    with pytest.raises(PipelineError, match="read-only"):
+        run_pipeline(report_only(None, out))
+
+
+def test_disk_full_simulated_keeps_previous_report(tmp_path, flowers_dir, monkeypatch):
+    out = write_synthetic_run(tmp_path / "run", flowers_dir)
+    run_pipeline(report_only(None, out))
+    before = {p: file_digest(out / p) for p in ("report.html", "report.md", "report.json", STATE_FILE)}
+    (out / "classify.json").write_text((out / "classify.json").read_text().replace('"split": "val"',
+                                                                                  '"split": "test"'))
+    real = pipeline_report.atomic_write_text
+
+    def full(path, text):
+        if Path(path).name == "report.html":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, text)
+
+    monkeypatch.setattr(pipeline_report, "atomic_write_text", full)
+    with pytest.raises(PipelineError, match="the disk is full") as info:
+        run_pipeline(report_only(None, out))
+    assert "report.html" in str(info.value) and "run the same command again" in str(info.value)
+    assert file_digest(out / "report.html") == before["report.html"]  # the old page is intact
+    state = json.loads((out / STATE_FILE).read_text())
+    assert "report" not in state["stages"]  # not recorded: the next run redoes it
+    monkeypatch.setattr(pipeline_report, "atomic_write_text", real)
+    assert run_pipeline(report_only(None, out)).stages["report"].status == "ran"
+
+
+def test_really_full_disk(tmp_path, flowers_dir, mounts):
+    disk = mounts(tmp_path / "disk", "-t", "tmpfs", "-o", "size=3m", "tmpfs")
+    out = write_synthetic_run(disk / "run", flowers_dir)
+    run_pipeline(report_only(None, out))
+    old_html = (out / "report.html").read_bytes()
+    (out / "classify.json").write_text((out / "classify.json").read_text().replace('"ms_per_photo": 12.0',
+                                                                                  '"ms_per_photo": 13.0'))
+    filler = disk / "filler"
+    with open(filler, "wb") as f:  # fill the disk up
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+        except OSError:
+            pass
+    with pytest.raises(PipelineError, match="disk is full"):
+        run_pipeline(report_only(None, out))
+    assert (out / "report.html").read_bytes() == old_html
+    assert not [p for p in out.rglob(".*") if p.name != ".pipeline.lock"], "temporary files left behind"
+    filler.unlink()
+    result = run_pipeline(report_only(None, out))
+    assert result.stages["report"].status == "ran"
+    assert "13.0 ms per photo" in (out / "report.html").read_text()

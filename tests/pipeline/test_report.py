@@ -1,0 +1,119 @@
+"""The report: self-contained HTML (checked in headless Chromium), Markdown with its figures, JSON for scripts."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+
+import pytest
+from PIL import Image
+
+from converter.pipeline_figures import rank_worst_first
+from converter.pipeline_report import write_report
+from tests.pipeline.helpers import chromium, render, write_synthetic_run
+
+
+@pytest.fixture()
+def report_dir(tmp_path, flowers_dir):
+    out = write_synthetic_run(tmp_path / "run", flowers_dir)
+    (out / "export.json").write_text(json.dumps({"variant": "int8", "destination": "/app/assets/model.tflite"}))
+    files = write_report(out, {"train": 12.0, "convert": 30.5, "classify": 1.2, "export": 0.1}, grid=9)
+    return out, files
+
+
+def _data_uris(html: str):
+    return re.findall(r'src="data:(image/(?:png|jpeg));base64,([A-Za-z0-9+/=]+)"', html)
+
+
+def test_html_is_self_contained_and_every_image_decodes(report_dir):
+    out, files = report_dir
+    html = files["html"].read_text(encoding="utf-8")
+    # no external resource of any kind: every src/href is a data URI or an in-page anchor
+    for attr in re.findall(r'\b(?:src|href)="([^"]*)"', html):
+        assert attr.startswith(("data:", "#")), attr
+    assert "<link" not in html and "@import" not in html and "url(" not in html
+    images = _data_uris(html)
+    assert len(re.findall(r"<img\b", html)) == len(images)
+    # 5 figures (dataset, curves, confusion, variants, per-class change) + 9 thumbnails
+    assert len(images) == 14
+    for mime, blob in images:
+        with Image.open(io.BytesIO(base64.b64decode(blob))) as im:
+            im.load()
+            assert im.format == {"image/png": "PNG", "image/jpeg": "JPEG"}[mime]
+            assert im.width > 50 and im.height > 50
+
+
+def test_html_has_each_section_with_the_numbers(report_dir):
+    _, files = report_dir
+    html = files["html"].read_text(encoding="utf-8")
+    for anchor in ('id="dataset"', 'id="training"', 'id="variants"', 'id="variant-table"', 'id="per-class-table"',
+                   'id="held-out"', 'id="photo-grid"', 'id="fig-curves"', 'id="fig-confusion"'):
+        assert anchor in html
+    assert "rose/broken.jpg" in html and "truncated JPEG" in html  # skipped files and why
+    assert "notes.txt" in html  # files outside class folders
+    assert "int8 (shipped)" in html and "/app/assets/model.tflite" in html
+    assert "80.0%" in html and "-10.0" in html  # int8 top-1 and its change vs float32
+    assert "head (frozen backbone)" in html and "fine-tuning" in html
+
+
+def test_grid_is_worst_mistakes_first(report_dir):
+    out, _ = report_dir
+    data = json.loads((out / "report.json").read_text())
+    grid = data["held_out"]["grid"]
+    assert len(grid) == 9
+    wrong = [p for p in grid if not p["correct"]]
+    assert wrong and grid[: len(wrong)] == wrong  # mistakes first
+    assert [p["score"] for p in wrong] == sorted((p["score"] for p in wrong), reverse=True)
+    right = grid[len(wrong):]
+    assert [p["score"] for p in right] == sorted(p["score"] for p in right)
+
+
+def test_rank_worst_first_orders_confident_mistakes_first():
+    photos = [{"file": "a", "correct": True, "score": 0.9}, {"file": "b", "correct": False, "score": 0.6},
+              {"file": "c", "correct": False, "score": 0.95}, {"file": "d", "correct": True, "score": 0.4}]
+    assert [p["file"] for p in rank_worst_first(photos)] == ["c", "b", "d", "a"]
+
+
+def test_markdown_and_json_carry_the_same_figures(report_dir):
+    out, files = report_dir
+    md = files["md"].read_text(encoding="utf-8")
+    data = json.loads(files["json"].read_text())
+    assert set(data["figures"]) == {"dataset", "training_curves", "confusion_matrix", "variants", "per_class_change",
+                                    "held_out_grid"}
+    for rel in data["figures"].values():
+        assert f"]({rel})" in md
+        with Image.open(out / rel) as im:
+            assert im.format == "PNG"
+    assert "| int8 | 0.40 MB | 80.0% | -10.0 |" in md
+    assert data["dataset"]["counts"]["rose"] == {"train": 6, "val": 4, "test": 0}
+    assert data["dataset"]["skipped"][0] == {"file": "rose/broken.jpg", "reason": "truncated JPEG"}
+    assert data["variants"]["rows"][3]["name"] == "int8"
+    assert data["stage_seconds"]["convert"] == 30.5
+
+
+def test_missing_parts_become_notes_not_crashes(tmp_path, flowers_dir):
+    out = write_synthetic_run(tmp_path / "run", flowers_dir)
+    for name in ("history.json", "classify.json", "tflite/report.json", "dataset.json"):
+        (out / name).unlink()
+    files = write_report(out)
+    data = json.loads(files["json"].read_text())
+    assert len(data["notes"]) == 4
+    html = files["html"].read_text()
+    assert "classify.json not found" in html and "Not run." in html
+
+
+@pytest.mark.skipif(chromium() is None, reason="needs chromium (apt install chromium)")
+def test_report_renders_in_headless_chromium(report_dir, tmp_path):
+    _, files = report_dir
+    result = render(files["html"], tmp_path)
+    widths = result["widths"]
+    assert widths is not None, "the page did not finish loading: " + result["dom"][:300]
+    assert len(widths) == 14 and all(w > 0 for w in widths), f"broken images (width 0): {widths}"
+    assert result["page_height"] > 2000  # every section laid out
+    shot = result["screenshot"]
+    with Image.open(shot) as im:
+        im = im.convert("RGB")
+        assert im.size == (1280, 4000)
+        colours = im.resize((64, 250)).getcolors(64 * 250)
+        assert colours is not None and len(colours) > 200, "the screenshot looks blank"
