@@ -25,7 +25,21 @@ step "trainer, converter, pipeline tests" .venv/bin/python -m pytest tests -q --
 step "device tests (.venv-device, numpy 2, no TensorFlow)" bash scripts/test_device_light.sh \
     --junitxml="$results/light.xml"
 if [ -f scripts/test_kotlin.sh ]; then
-    step "Android core (Kotlin, JUnit)" bash scripts/test_kotlin.sh --junit-summary "$results/kotlin.txt"
+    kotlin_junit() {  # JUnit prints "OK (N tests)" or "Tests run: N,  Failures: M"; keep "<passed> <failed>"
+        bash scripts/test_kotlin.sh 2>&1 | tee "$results/kotlin.log"; local rc=${PIPESTATUS[0]}
+        .venv/bin/python - "$results/kotlin.log" "$results/kotlin.txt" "$rc" <<'PY'
+import re, sys
+log = open(sys.argv[1], errors="replace").read()
+ok = re.findall(r"^OK \((\d+) tests?\)", log, re.M)
+bad = re.findall(r"^Tests run: (\d+),\s+Failures: (\d+)", log, re.M)
+passed, failed = (int(ok[-1]), 0) if ok else ((int(bad[-1][0]) - int(bad[-1][1]), int(bad[-1][1])) if bad else (0, 1))
+if sys.argv[3] != "0" and failed == 0:
+    failed = 1  # compile error or crash: count it
+open(sys.argv[2], "w").write(f"{passed} {failed}\n")
+PY
+        return "$rc"
+    }
+    step "Android core (Kotlin, JUnit)" kotlin_junit
 fi
 echo
 .venv/bin/python scripts/summarize_tests.py "$results" || status=1
