@@ -1,0 +1,18 @@
+"""edge-kit trainer: a folder of labelled photos -> a fine-tuned MobileNetV2 classifier in a run folder.
+
+    from trainer import TrainConfig, train
+    run = train(TrainConfig("photos/", out_dir="runs/flowers", alpha=0.35, size=224))
+    print(run.val_accuracy, run.path)
+
+Importing the package does not import TensorFlow (``RunFolder`` reads JSON and labels without it); ``train`` and
+``RunFolder.load_model`` import it when called.
+"""
+from __future__ import annotations
+
+from trainer.config import TrainConfig
+from trainer.errors import DatasetError, RunFolderError, SkippedFilesWarning, TrainerError
+from trainer.run_folder import RunFolder
+from trainer.train import Run, train  # noqa: E402  (binds the function over the submodule's name)
+
+__all__ = ["TrainConfig", "train", "Run", "RunFolder", "DatasetError", "RunFolderError", "TrainerError",
+           "SkippedFilesWarning"]

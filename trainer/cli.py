@@ -1,0 +1,132 @@
+"""``edge-train``: the command line of the trainer (a thin layer over :func:`trainer.train`)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from trainer.config import ALPHAS, MAX_SIZE, MIN_SIZE, TrainConfig
+from trainer.errors import TrainerError
+from device.errors import EdgeKitError
+
+EPILOG = """\
+the photo folder:
+  one sub-folder per class (split 80/20 at random, seeded and stratified):
+      photos/daisy/*.jpg  photos/rose/*.jpg  ...
+  or your own split (test/ is optional):
+      photos/train/daisy/*.jpg  photos/val/daisy/*.jpg  photos/test/daisy/*.jpg  ...
+  Corrupt, truncated, empty and non-image files are skipped with one warning and listed in dataset.json.
+
+examples:
+  # ImageNet weights from the Keras cache (downloaded once to ~/.keras/models when online)
+  edge-train photos/ --out runs/flowers
+
+  # offline: give the weights file itself (MobileNetV2 no-top .h5 for the chosen alpha)
+  edge-train photos/ --out runs/flowers --alpha 0.35 --size 224 \\
+      --weights ~/weights/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5
+
+  # offline with --weights imagenet: copy that file to ~/.keras/models/ under the same name first
+
+  # small and fast for a microcontroller-class board, head only
+  edge-train photos/ --out runs/tiny --size 96 --no-fine-tune
+
+  # interrupted (Ctrl-C, power cut)? run the very same command again: it resumes from the last epoch
+
+what it writes (the run folder, read by edge-convert):
+  model.keras labels.txt config.json splits.json history.json metrics.json dataset.json
+  training_curves.png confusion_matrix.png
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = TrainConfig(data_dir=".")
+    p = argparse.ArgumentParser(
+        prog="edge-train",
+        description="Train an image classifier (MobileNetV2, transfer learning) on a folder of labelled photos.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("data_dir", help="folder with one sub-folder of photos per class (or train/ val/ [test/])")
+    p.add_argument("--out", default=d.out_dir, help="run folder to write (default: %(default)s)")
+    m = p.add_argument_group("model")
+    m.add_argument("--alpha", type=float, default=d.alpha, choices=ALPHAS,
+                   help="MobileNetV2 width: smaller is faster and less accurate (default: %(default)s)")
+    m.add_argument("--size", type=int, default=d.size,
+                   help=f"input size in pixels, {MIN_SIZE}-{MAX_SIZE} (default: %(default)s)")
+    m.add_argument("--weights", default=d.weights,
+                   help="'imagenet' (Keras cache), PATH.h5 (local no-top weights, works offline) or 'none' "
+                        "(default: %(default)s)")
+    m.add_argument("--crop", default=d.crop, choices=("center", "stretch"),
+                   help="how photos are fitted to the square input (default: %(default)s)")
+    m.add_argument("--dropout", type=float, default=d.dropout, help="dropout before the classifier (default: %(default)s)")
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=int, default=d.head_epochs,
+                   help="maximum epochs of phase 1 (head on cached features; early stopping) (default: %(default)s)")
+    t.add_argument("--learning-rate", type=float, default=d.head_learning_rate, help="phase 1 (default: %(default)s)")
+    t.add_argument("--batch-size", type=int, default=d.batch_size, help="(default: %(default)s)")
+    ft = t.add_mutually_exclusive_group()
+    ft.add_argument("--fine-tune", dest="fine_tune", action="store_true", default=None,
+                    help="always run phase 2 (fine-tune the top blocks with augmentation)")
+    ft.add_argument("--no-fine-tune", dest="fine_tune", action="store_false",
+                    help=f"never run phase 2 (default: automatic, on when every class has "
+                         f">= {d.fine_tune_min_per_class} training photos)")
+    t.add_argument("--fine-tune-epochs", type=int, default=d.fine_tune_epochs, help="(default: %(default)s)")
+    t.add_argument("--fine-tune-blocks", type=int, default=d.fine_tune_blocks,
+                   help="top MobileNetV2 blocks (of 16) to unfreeze (default: %(default)s)")
+    t.add_argument("--fine-tune-learning-rate", type=float, default=d.fine_tune_learning_rate,
+                   help="(default: %(default)s)")
+    t.add_argument("--no-augment", dest="augment", action="store_false", help="no augmentation in phase 2")
+    t.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="(default: %(default)s)")
+    t.add_argument("--no-class-weights", dest="class_weights", action="store_false",
+                   help="do not weight rare classes up")
+    s = p.add_argument_group("data split")
+    s.add_argument("--val-split", type=float, default=d.val_split, help="validation fraction (default: %(default)s)")
+    s.add_argument("--test-split", type=float, default=d.test_split, help="test fraction (default: %(default)s)")
+    s.add_argument("--seed", type=int, default=d.seed, help="seed of the split and training (default: %(default)s)")
+    s.add_argument("--min-photos", type=int, default=d.min_photos_per_class,
+                   help="fewest usable photos a class may have (default: %(default)s)")
+    o = p.add_argument_group("other")
+    o.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
+    o.add_argument("--no-deterministic", dest="deterministic", action="store_false",
+                   help="allow non-deterministic TensorFlow ops (a little faster; runs no longer repeat exactly)")
+    o.add_argument("-q", "--quiet", action="store_true", help="print only the result")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        data_dir=args.data_dir, out_dir=args.out, alpha=args.alpha, size=args.size, weights=args.weights,
+        crop=args.crop, dropout=args.dropout, head_epochs=args.epochs, head_learning_rate=args.learning_rate,
+        batch_size=args.batch_size, fine_tune=args.fine_tune, fine_tune_epochs=args.fine_tune_epochs,
+        fine_tune_blocks=args.fine_tune_blocks, fine_tune_learning_rate=args.fine_tune_learning_rate,
+        augment=args.augment, label_smoothing=args.label_smoothing, class_weights=args.class_weights,
+        val_split=args.val_split, test_split=args.test_split, seed=args.seed,
+        min_photos_per_class=args.min_photos, overwrite=args.overwrite, deterministic=args.deterministic,
+        verbose=not args.quiet,
+    )
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+        from trainer.train import train
+
+        run = train(config)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the last finished epoch is saved in {args.out}/checkpoint; run the same command "
+              "again to resume.", file=sys.stderr)
+        return 130
+    except (TrainerError, EdgeKitError) as exc:
+        print(f"edge-train: error: {exc}", file=sys.stderr)
+        return 2
+    val = run.metrics["val"]
+    print(f"validation accuracy: {val['accuracy']:.4f} ({val['count']} photos)")
+    if "test" in run.metrics:
+        print(f"test accuracy: {run.metrics['test']['accuracy']:.4f} ({run.metrics['test']['count']} photos)")
+    print(f"run folder: {run.path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""``TrainConfig``: every choice a training run makes, stored as ``config.json`` in the run folder.
+
+Importing this module does not import TensorFlow.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from device.preprocess import PreprocessConfig
+from device.resize import CROP_MODES
+
+from trainer.errors import TrainerError
+
+#: Width multipliers that Keras ships MobileNetV2 ImageNet weights for.
+ALPHAS: Tuple[float, ...] = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+#: Input sizes accepted (square). Keras has ImageNet weights for 96, 128, 160, 192 and 224.
+MIN_SIZE, MAX_SIZE = 96, 224
+#: Fewest usable photos a class may have (with an automatic split: at least one for validation, the rest to train).
+MIN_PHOTOS_PER_CLASS = 5
+
+#: Fields that may change between an interrupted run and its resumption without invalidating the checkpoint.
+RESUME_NEUTRAL_FIELDS = ("out_dir", "verbose", "overwrite")
+
+
+@dataclass
+class TrainConfig:
+    """Configuration of one training run (``trainer.train(config)``; the CLI ``edge-train`` builds one)."""
+
+    data_dir: str
+    out_dir: str = "runs/model"
+    # Model
+    alpha: float = 0.35
+    size: int = 224
+    weights: Optional[str] = "imagenet"  # "imagenet", a path to a no-top MobileNetV2 .h5 file, or None (random)
+    dropout: float = 0.2
+    crop: str = "center"  # the preprocessing contract's crop mode
+    # Data
+    val_split: float = 0.2  # fraction of each class held out for validation (when there is no val/ folder)
+    test_split: float = 0.0  # fraction of each class held out for a final test (when there is no test/ folder)
+    seed: int = 0
+    min_photos_per_class: int = MIN_PHOTOS_PER_CLASS
+    class_weights: bool = True  # weight the loss so every class counts the same, however many photos it has
+    # Phase 1: the classifier head on cached features of the frozen backbone
+    batch_size: int = 32
+    head_epochs: int = 60
+    head_learning_rate: float = 3e-3
+    head_patience: int = 10
+    label_smoothing: float = 0.1
+    # Phase 2: fine-tune the top of the backbone with augmentation (None = automatic: on when the data allows)
+    fine_tune: Optional[bool] = None
+    fine_tune_epochs: int = 8
+    fine_tune_learning_rate: float = 1e-4
+    fine_tune_blocks: int = 4  # top inverted-residual blocks (of 16) unfrozen, plus the last 1x1 convolution
+    fine_tune_patience: int = 3
+    fine_tune_min_per_class: int = 10  # automatic fine-tuning needs this many training photos in every class
+    augment: bool = True
+    # Execution
+    deterministic: bool = True  # tf op determinism: repeatable runs for a given seed, slightly slower
+    verbose: bool = True
+    overwrite: bool = False  # replace a finished run in out_dir instead of refusing
+
+    def __post_init__(self) -> None:
+        self.data_dir = str(self.data_dir)
+        self.out_dir = str(self.out_dir)
+        if isinstance(self.weights, Path):
+            self.weights = str(self.weights)
+        if isinstance(self.weights, str) and self.weights.lower() in ("none", "random", ""):
+            self.weights = None
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`TrainerError` with the fix when a value is out of range."""
+        if not any(abs(float(self.alpha) - a) < 1e-9 for a in ALPHAS):
+            raise TrainerError(
+                f"alpha={self.alpha} is not available; MobileNetV2 comes in alpha "
+                f"{', '.join(str(a) for a in ALPHAS)} (0.35 is smallest and fastest)."
+            )
+        self.alpha = float(self.alpha)
+        if not isinstance(self.size, int) or not MIN_SIZE <= self.size <= MAX_SIZE:
+            raise TrainerError(
+                f"size={self.size} is outside {MIN_SIZE}-{MAX_SIZE}; use a square input size such as 96, 128, 160, "
+                "192 or 224 (ImageNet weights exist for those)."
+            )
+        if self.crop not in CROP_MODES:
+            raise TrainerError(f"crop={self.crop!r} is unknown; use one of: {', '.join(CROP_MODES)}.")
+        for name in ("val_split", "test_split"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise TrainerError(f"{name}={value} must be a fraction in [0, 1), e.g. 0.2 for 20%.")
+        if self.val_split + self.test_split >= 0.9:
+            raise TrainerError("val_split + test_split leave too little to train on; keep them below 0.9 together.")
+        if not 0.0 <= self.dropout < 1.0:
+            raise TrainerError(f"dropout={self.dropout} must be in [0, 1).")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise TrainerError(f"label_smoothing={self.label_smoothing} must be in [0, 1).")
+        positive = ("batch_size", "head_learning_rate", "fine_tune_learning_rate", "head_patience", "fine_tune_patience")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise TrainerError(f"{name}={getattr(self, name)} must be positive.")
+        for name in ("head_epochs", "fine_tune_epochs"):
+            if getattr(self, name) < 0:
+                raise TrainerError(f"{name}={getattr(self, name)} must be 0 or more.")
+        if self.head_epochs < 1:
+            raise TrainerError("head_epochs must be at least 1: the classifier head has to be trained.")
+        if not 1 <= self.fine_tune_blocks <= 16:
+            raise TrainerError(f"fine_tune_blocks={self.fine_tune_blocks} must be 1-16 (MobileNetV2 has 16 blocks).")
+        if self.min_photos_per_class < 2:
+            raise TrainerError("min_photos_per_class must be at least 2 (one to train, one to validate).")
+
+    @property
+    def preprocessing(self) -> PreprocessConfig:
+        """The preprocessing contract parameters of the model's input."""
+        return PreprocessConfig(height=self.size, width=self.size, crop=self.crop)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """JSON form for ``config.json``: every field plus ``"preprocessing": PreprocessConfig.to_dict()``."""
+        data = dataclasses.asdict(self)
+        data["preprocessing"] = self.preprocessing.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
+        """Rebuild from :meth:`to_dict` output (unknown keys, e.g. from newer versions, are ignored)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def resume_key(self) -> Dict[str, Any]:
+        """The fields an interrupted run must share with its resumption (everything but output/verbosity)."""
+        data = self.to_dict()
+        for name in RESUME_NEUTRAL_FIELDS:
+            data.pop(name, None)
+        data["data_dir"] = str(Path(self.data_dir).resolve())
+        return data

@@ -1,0 +1,294 @@
+"""Finding the photos, checking them, and splitting them into train / val / test.
+
+Two layouts are accepted::
+
+    photos/                      photos/
+      daisy/  a.jpg b.jpg ...      train/  daisy/ ...  rose/ ...
+      rose/   c.jpg ...            val/    daisy/ ...  rose/ ...
+                                   test/   daisy/ ...  rose/ ...   (optional)
+
+In the first, each class is split at random (seeded, stratified: the same fraction of every class) into train and
+validation (and optionally test). In the second the folders say which photo goes where; a ``train/`` folder without
+``val/`` is split like the first layout. Hidden files and folders (``.name``) are ignored.
+
+The split is saved as ``splits.json`` so that evaluation later uses the very same held-out photos. Nothing here
+imports TensorFlow.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from trainer.errors import DatasetError
+
+SPLIT_NAMES = ("train", "val", "test")
+#: Folder names recognised for the explicit layout (lower case) and the split each one feeds.
+_EXPLICIT_FOLDERS = {"train": "train", "val": "val", "validation": "val", "test": "test"}
+#: Files that operating systems drop into folders; never photos, never worth a warning.
+_JUNK_FILES = {"thumbs.db", "desktop.ini", "icon\r"}
+
+Item = Tuple[str, int]  # (path relative to the data folder, POSIX separators; label index)
+
+
+@dataclass
+class Discovery:
+    """What was found in the data folder, before any photo is decoded."""
+
+    root: Path
+    labels: List[str]
+    #: split name -> list of (relative path, label index). "train" always; "val"/"test" only for explicit folders.
+    files: Dict[str, List[Item]]
+    explicit: bool
+    #: relative paths that are not inside a class folder, with the reason they are not used.
+    ignored: List[Tuple[str, str]] = field(default_factory=list)
+
+    def all_items(self) -> List[Item]:
+        return [item for name in SPLIT_NAMES for item in self.files.get(name, [])]
+
+
+@dataclass
+class Splits:
+    """The exact photos of each split (the content of ``splits.json``)."""
+
+    root: Path
+    labels: List[str]
+    train: List[Item]
+    val: List[Item]
+    test: List[Item] = field(default_factory=list)
+
+    def items(self, name: str) -> List[Item]:
+        return list(getattr(self, name))
+
+    def counts(self) -> Dict[str, Dict[str, int]]:
+        """``{split: {label: count}}`` for the non-empty splits."""
+        out: Dict[str, Dict[str, int]] = {}
+        for name in SPLIT_NAMES:
+            items = getattr(self, name)
+            if items:
+                c = Counter(label for _, label in items)
+                out[name] = {self.labels[i]: c.get(i, 0) for i in range(len(self.labels))}
+        return out
+
+    def to_dict(self) -> Dict[str, object]:
+        return {
+            "root": str(self.root),
+            "labels": list(self.labels),
+            "train": [[p, int(i)] for p, i in self.train],
+            "val": [[p, int(i)] for p, i in self.val],
+            "test": [[p, int(i)] for p, i in self.test],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object], source: str = "splits.json") -> "Splits":
+        try:
+            labels = [str(x) for x in data["labels"]]  # type: ignore[union-attr]
+            parts = {}
+            for name in SPLIT_NAMES:
+                parts[name] = [(str(p), int(i)) for p, i in data.get(name, [])]  # type: ignore[union-attr]
+                bad = [p for p, i in parts[name] if not 0 <= i < len(labels)]
+                if bad:
+                    raise ValueError(f"label index out of range for {bad[0]}")
+            return cls(root=Path(str(data["root"])), labels=labels, **parts)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{source}: not a valid split file ({exc})") from exc
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+
+def _visible(path: Path) -> bool:
+    return not path.name.startswith(".") and path.name.lower() not in _JUNK_FILES
+
+
+def _class_folders(folder: Path) -> List[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and _visible(p))
+
+
+def _check_case_clash(names: Iterable[str], where: Path) -> None:
+    seen: Dict[str, str] = {}
+    for name in names:
+        other = seen.setdefault(name.lower(), name)
+        if other != name:
+            raise DatasetError(
+                f"{where}: class folders {other!r} and {name!r} differ only in upper/lower case. On many systems "
+                "they are the same folder and labels like these confuse apps; merge them into one folder."
+            )
+
+
+def discover(data_dir: "str | Path") -> Discovery:
+    """List the classes and photo files of ``data_dir`` (either layout). Decodes nothing.
+
+    Raises :class:`DatasetError` for a missing folder, a folder with no class sub-folders or no files, a single
+    class, and class names that differ only in case.
+    """
+    root = Path(data_dir).expanduser()
+    if not root.exists():
+        raise DatasetError(f"{root}: no such folder. Give the folder that holds one sub-folder per class.")
+    if not root.is_dir():
+        raise DatasetError(f"{root}: is a file, not a folder. Give the folder that holds one sub-folder per class.")
+    root = root.resolve()
+    top = _class_folders(root)
+    top_names = {p.name.lower() for p in top}
+    explicit = "train" in top_names and top_names <= set(_EXPLICIT_FOLDERS)
+    ignored: List[Tuple[str, str]] = []
+    per_split: Dict[str, Dict[str, List[str]]] = {}
+    if explicit:
+        for folder in top:
+            split = _EXPLICIT_FOLDERS[folder.name.lower()]
+            if split in per_split:
+                raise DatasetError(f"{root}: more than one folder for the {split!r} split; keep one.")
+            per_split[split] = _files_by_class(root, folder, ignored)
+        for p in root.iterdir():
+            if p.is_file() and _visible(p):
+                ignored.append((p.name, "not inside a split folder (train/, val/, test/)"))
+    else:
+        per_split["train"] = _files_by_class(root, root, ignored)
+
+    train_classes = per_split["train"]
+    where = root / "train" if explicit else root
+    if not train_classes:
+        raise DatasetError(
+            f"{where}: no class folders found. Put the photos in one sub-folder per class, e.g. "
+            f"{where}/cat/*.jpg and {where}/dog/*.jpg."
+        )
+    _check_case_clash(train_classes, where)
+    empty = [name for name, files in train_classes.items() if not files]
+    if len(empty) == len(train_classes):
+        raise DatasetError(f"{where}: the class folders contain no files. Copy the photos into them.")
+    if empty:
+        raise DatasetError(
+            f"{where}: class folder(s) {', '.join(repr(e) for e in empty)} contain no photos. Add photos or "
+            "remove the empty folder(s)."
+        )
+    labels = sorted(train_classes)
+    if len(labels) < 2:
+        raise DatasetError(
+            f"{where}: found only one class ({labels[0]!r}); a classifier needs at least two. Add a folder of "
+            "photos for each other class (e.g. an 'other' class with typical non-matching photos)."
+        )
+    index = {name: i for i, name in enumerate(labels)}
+    files: Dict[str, List[Item]] = {}
+    for split, classes in per_split.items():
+        _check_case_clash(classes, root / split)
+        unknown = sorted(set(classes) - set(labels))
+        if unknown:
+            raise DatasetError(
+                f"{root}: the {split}/ folder has class(es) {', '.join(map(repr, unknown))} that train/ lacks. "
+                "Every class needs training photos; add them to train/ or remove the folder(s)."
+            )
+        files[split] = [(rel, index[name]) for name in labels for rel in classes.get(name, [])]
+    return Discovery(root=root, labels=labels, files=files, explicit=explicit, ignored=ignored)
+
+
+def _files_by_class(root: Path, folder: Path, ignored: List[Tuple[str, str]]) -> Dict[str, List[str]]:
+    out: "OrderedDict[str, List[str]]" = OrderedDict()
+    for class_dir in _class_folders(folder):
+        paths = sorted(
+            p for p in class_dir.rglob("*") if p.is_file() and all(_visible(Path(part)) for part in p.relative_to(class_dir).parts)
+        )
+        out[class_dir.name] = [p.relative_to(root).as_posix() for p in paths]
+    for p in folder.iterdir():
+        if p.is_file() and _visible(p) and folder != root:
+            ignored.append((p.relative_to(root).as_posix(), "not inside a class folder"))
+        elif p.is_file() and _visible(p):
+            ignored.append((p.name, "not inside a class folder"))
+    return out
+
+
+def check_class_counts(
+    labels: Sequence[str], items: Sequence[Item], minimum: int, where: Path, what: str = "photos"
+) -> None:
+    """Raise :class:`DatasetError` when a class has fewer than ``minimum`` usable photos."""
+    counts = Counter(label for _, label in items)
+    few = [(labels[i], counts.get(i, 0)) for i in range(len(labels)) if counts.get(i, 0) < minimum]
+    if few:
+        listing = ", ".join(f"{name!r} has {n}" for name, n in few)
+        raise DatasetError(
+            f"{where}: too few usable {what}: {listing}; each class needs at least {minimum} (some for training, "
+            "some held out to validate). Add photos to those classes or remove them."
+        )
+
+
+def split_dataset(
+    discovery: Discovery,
+    usable: Optional[Iterable[str]] = None,
+    val_split: float = 0.2,
+    test_split: float = 0.0,
+    seed: int = 0,
+    min_per_class: int = 5,
+) -> Splits:
+    """Seeded, stratified split of the usable photos (``usable``: relative paths that decoded; default all).
+
+    Explicit ``val/``/``test/`` folders are used as they are. Otherwise every class is shuffled with
+    ``numpy.random.default_rng(seed)`` (class by class, in label order) and ``round(n * fraction)`` photos, at least
+    one, go to validation (and test, when ``test_split`` > 0); the rest train. Same files + same seed = same split.
+    """
+    keep = None if usable is None else set(usable)
+
+    def filt(items: List[Item]) -> List[Item]:
+        return [it for it in items if keep is None or it[0] in keep]
+
+    files = {name: filt(items) for name, items in discovery.files.items()}
+    where = discovery.root / "train" if discovery.explicit else discovery.root
+    if "val" in files:
+        check_class_counts(discovery.labels, files["train"], max(1, min_per_class - 1), where, "training photos")
+        check_class_counts(discovery.labels, files["val"], 1, discovery.root / "val", "validation photos")
+        train, val = files["train"], files["val"]
+        test = files.get("test", [])
+        if not test and test_split > 0:
+            train, test = _stratified(train, len(discovery.labels), test_split, seed + 1)
+        return Splits(discovery.root, list(discovery.labels), train, val, test)
+
+    check_class_counts(discovery.labels, files["train"], min_per_class, where)
+    rng = np.random.default_rng(seed)
+    train: List[Item] = []
+    val: List[Item] = []
+    test: List[Item] = files.get("test", [])
+    for label in range(len(discovery.labels)):
+        members = [it for it in files["train"] if it[1] == label]
+        order = rng.permutation(len(members))
+        shuffled = [members[i] for i in order]
+        n = len(shuffled)
+        n_val = max(1, int(round(n * val_split)))
+        n_test = max(1, int(round(n * test_split))) if test_split > 0 and not test else 0
+        if n - n_val - n_test < 1:
+            raise DatasetError(
+                f"{where}: class {discovery.labels[label]!r} has {n} photos, too few for this split; add photos "
+                "or lower val_split/test_split."
+            )
+        val += sorted(shuffled[:n_val])
+        if n_test:
+            test += sorted(shuffled[n_val : n_val + n_test])
+        train += sorted(shuffled[n_val + n_test :])
+    return Splits(discovery.root, list(discovery.labels), train, val, test)
+
+
+def _stratified(items: List[Item], n_labels: int, fraction: float, seed: int) -> Tuple[List[Item], List[Item]]:
+    rng = np.random.default_rng(seed)
+    keep: List[Item] = []
+    out: List[Item] = []
+    for label in range(n_labels):
+        members = [it for it in items if it[1] == label]
+        order = rng.permutation(len(members))
+        n_out = min(len(members) - 1, max(1, int(round(len(members) * fraction))))
+        out += sorted(members[i] for i in order[:n_out])
+        keep += sorted(members[i] for i in order[n_out:])
+    return keep, out
+
+
+def load_splits(path: "str | Path") -> Splits:
+    """Read a ``splits.json`` file."""
+    path = Path(path)
+    return Splits.from_dict(json.loads(path.read_text(encoding="utf-8")), source=str(path))
+
+
+def class_weights(labels: Sequence[str], items: Sequence[Item]) -> Dict[int, float]:
+    """Balanced class weights ``n_total / (n_classes * n_class)``: every class contributes equally to the loss."""
+    counts = Counter(label for _, label in items)
+    total = sum(counts.values())
+    return {i: total / (len(labels) * counts[i]) if counts.get(i) else 0.0 for i in range(len(labels))}

@@ -1,0 +1,20 @@
+"""Errors raised by the trainer. Every message names the folder or file at fault and says how to fix it."""
+from __future__ import annotations
+
+from device.errors import EdgeKitError
+
+
+class TrainerError(EdgeKitError):
+    """Base class of the trainer's deliberate errors (bad configuration, unusable weights, ...)."""
+
+
+class DatasetError(TrainerError, ValueError):
+    """The photo folder cannot be trained on: missing, empty, one class, too few photos, clashing class names."""
+
+
+class RunFolderError(TrainerError, ValueError):
+    """A run folder is missing a file, or a file in it is corrupt."""
+
+
+class SkippedFilesWarning(UserWarning):
+    """Some files in the photo folder could not be used (corrupt, truncated, empty, not an image) and were skipped."""

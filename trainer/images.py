@@ -1,0 +1,105 @@
+"""Decode every photo once, up front, into an on-disk uint8 cache.
+
+Each photo goes through ``device.preprocess.load_and_preprocess`` (the contract: EXIF orientation, any mode to RGB,
+crop, integer resize) exactly once. Files that cannot be decoded are skipped and reported, so nothing can fail
+mid-epoch. The result is a ``N x H x W x 3`` uint8 ``.npy`` file opened as a memory map: photos are never all held
+as float32, batches are converted as they are used, and the operating system keeps the file in memory when it fits
+(600 photos at 224 px are 90 MB).
+"""
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from device.atomic import atomic_path, atomic_write_json
+from device.errors import ImageError
+from device.preprocess import PreprocessConfig, load_and_preprocess
+
+from trainer.progress import Progress
+
+
+@dataclass
+class ImageCache:
+    """Preprocessed photos of a data folder: ``pixels[row]`` is the photo ``paths[row]`` (relative path)."""
+
+    paths: List[str]
+    pixels: np.ndarray  # N x H x W x 3 uint8 (memory map); rows of skipped files are zeros
+    skipped: List[Tuple[str, str]]  # (relative path, reason)
+
+    def __post_init__(self) -> None:
+        self._rows: Dict[str, int] = {p: i for i, p in enumerate(self.paths)}
+
+    def rows(self, relative_paths: Sequence[str]) -> np.ndarray:
+        return np.array([self._rows[p] for p in relative_paths], dtype=np.int64)
+
+    @property
+    def usable(self) -> List[str]:
+        bad = {p for p, _ in self.skipped}
+        return [p for p in self.paths if p not in bad]
+
+    def batches(self, rows: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
+        """float32 0-255 batches of the given rows, in that order (only one batch converted at a time)."""
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            order = np.argsort(chunk, kind="stable")  # sequential reads from the memory map
+            batch = np.empty((len(chunk),) + self.pixels.shape[1:], dtype=np.float32)
+            batch[order] = self.pixels[chunk[order]]
+            yield batch
+
+
+def _decode_one(args: Tuple[Path, PreprocessConfig]) -> Tuple[Optional[np.ndarray], str]:
+    path, config = args
+    try:
+        return load_and_preprocess(path, config), ""
+    except ImageError as exc:
+        return None, str(exc)
+    except (OSError, ValueError, MemoryError) as exc:  # anything else about one file must not stop the run
+        return None, f"{path}: could not be read ({type(exc).__name__}: {exc})"
+
+
+def build_image_cache(
+    root: Path,
+    relative_paths: Sequence[str],
+    config: PreprocessConfig,
+    cache_file: Path,
+    verbose: bool = True,
+    workers: Optional[int] = None,
+) -> ImageCache:
+    """Decode all ``relative_paths`` under ``root`` into ``cache_file`` (+ ``.json`` index), or reuse that cache
+    when it holds exactly these files at this preprocessing."""
+    index_file = cache_file.with_suffix(".json")
+    key = {"root": str(root), "paths": list(relative_paths), "preprocessing": config.to_dict()}
+    if cache_file.is_file() and index_file.is_file():
+        try:
+            index = json.loads(index_file.read_text(encoding="utf-8"))
+            if index.get("key") == key:
+                pixels = np.load(cache_file, mmap_mode="r")
+                if pixels.shape == (len(relative_paths), config.height, config.width, 3):
+                    return ImageCache(list(relative_paths), pixels, [tuple(s) for s in index["skipped"]])
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable or stale cache: decode again
+    n = len(relative_paths)
+    progress = Progress("decoding photos", n, enabled=verbose)
+    skipped: List[Tuple[str, str]] = []
+    workers = workers or min(4, os.cpu_count() or 1)
+    with atomic_path(cache_file, suffix=".npy") as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, config.height, config.width, 3))
+        jobs = ((root / rel, config) for rel in relative_paths)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for row, (pixels, error) in enumerate(pool.map(_decode_one, jobs)):
+                if pixels is None:
+                    skipped.append((relative_paths[row], error))
+                else:
+                    out[row] = pixels
+                progress.update(1)
+        out.flush()
+        del out
+    progress.finish(f"- {len(skipped)} skipped" if skipped else "")
+    atomic_write_json(index_file, {"key": key, "skipped": [list(s) for s in skipped]})
+    return ImageCache(list(relative_paths), np.load(cache_file, mmap_mode="r"), skipped)
