@@ -135,3 +135,27 @@ def test_really_full_disk(tmp_path, flowers_dir, mounts):
     result = run_pipeline(report_only(None, out))
     assert result.stages["report"].status == "ran"
     assert "13.0 ms per photo" in (out / "report.html").read_text()
+
+
+def _fake_models(out: Path) -> None:
+    for name in ("float32", "float16", "dynamic", "int8"):
+        (out / "tflite" / f"model_{name}.tflite").write_bytes(name.encode() * 100)
+
+
+def test_accuracy_gate_refuses_export_but_writes_the_report(tmp_path, flowers_dir):
+    out = write_synthetic_run(tmp_path / "run", flowers_dir)  # int8 is 10 points below float32 there
+    _fake_models(out)
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    (assets / "model.tflite").write_bytes(b"the app's previous model")
+    cfg = dict(stages=("export", "report"), verbose=False, android_assets=str(assets))
+    result = run_pipeline(PipelineConfig(None, str(out), max_accuracy_drop=5.0, **cfg))
+    assert not result.ok and result.stages["export"].status == "blocked"
+    assert "lost 10.00 top-1 points" in result.errors[0] and "--max-accuracy-drop" in result.errors[0]
+    assert (assets / "model.tflite").read_bytes() == b"the app's previous model"  # the app keeps its old model
+    assert "lost 10.00 top-1 points" in (out / "report.html").read_text()  # and the report says why
+    # Raising the limit needs no new conversion: only export (and the report) run.
+    result = run_pipeline(PipelineConfig(None, str(out), max_accuracy_drop=12.0, **cfg))
+    assert result.ok and result.stages["export"].status == "ran"
+    assert (assets / "model.tflite").read_bytes() == (out / "tflite" / "model_int8.tflite").read_bytes()
+    assert json.loads((out / "export.json").read_text())["accuracy_drop_points"] == pytest.approx(10.0)
