@@ -141,7 +141,7 @@ class Classifier:
                 )
             rgb = image
         else:
-            rgb = decode_image(image, background=self.config.background)
+            rgb = decode_image(image, background=self.config.background, target=self.config.target)
         return preprocess(rgb, self.config)
 
     def scores(self, pixels: np.ndarray) -> np.ndarray:

@@ -18,12 +18,13 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from device.errors import ImageError
+from device.resize import decode_scale
 
 #: Largest photo accepted, in pixels (150 megapixels: above any phone camera in common use, below what would
 #: exhaust a Raspberry Pi's memory). Larger inputs are refused as possible decompression bombs.
@@ -35,42 +36,51 @@ EXIF_ORIENTATION_TAG = 0x0112
 ImageSource = Union[str, "os.PathLike[str]", bytes, Image.Image]
 
 
+#: ``(height, width, crop)`` of the model input a photo is decoded for; enables JPEG DCT scaling (contract step 1).
+Target = Tuple[int, int, str]
+
+
 def decode_image(
     source: ImageSource,
     background: Tuple[int, int, int] = (255, 255, 255),
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    target: Optional[Target] = None,
 ) -> np.ndarray:
     """Decode ``source`` (a path, the encoded bytes, or an open Pillow image) to upright RGB.
 
     Returns a C-contiguous ``H x W x 3`` uint8 array: EXIF orientation applied, alpha composited on ``background``.
+    With ``target`` (the model input's ``(height, width, crop)``), a JPEG much larger than the model is decoded
+    directly at 1/2, 1/4 or 1/8 scale, as the contract's step 1 says (:func:`device.resize.decode_scale`).
     Raises :class:`ImageError` naming the file when it cannot be used.
     """
-    pixels, orientation = _decode(source, max_pixels)
+    pixels, orientation = _decode(source, max_pixels, target)
     if pixels.shape[2] == 4:
         pixels = composite_rgba(pixels, background)
     return apply_orientation(pixels, orientation)
 
 
-def decode_rgba(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Tuple[np.ndarray, int]:
+def decode_rgba(
+    source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS, target: Optional[Target] = None
+) -> Tuple[np.ndarray, int]:
     """Decode ``source`` to its stored (not yet oriented) pixels as ``H x W x 4`` uint8 RGBA, plus the EXIF
     orientation (1-8, 1 when absent or invalid). This is what the Android port receives from Android's decoder."""
-    pixels, orientation = _decode(source, max_pixels)
+    pixels, orientation = _decode(source, max_pixels, target)
     if pixels.shape[2] == 3:
         pixels = np.concatenate([pixels, np.full(pixels.shape[:2] + (1,), 255, np.uint8)], axis=2)
     return pixels, orientation
 
 
-def _decode(source: ImageSource, max_pixels: int) -> Tuple[np.ndarray, int]:
+def _decode(source: ImageSource, max_pixels: int, target: Optional[Target] = None) -> Tuple[np.ndarray, int]:
     """Decode to stored pixels, ``H x W x 3`` (opaque modes) or ``H x W x 4`` (modes with alpha), plus orientation."""
     name = _describe(source)
     if isinstance(source, Image.Image):
-        return _pillow_to_rgba(source, name, max_pixels)
+        return _pillow_to_rgba(source, name, max_pixels, target)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if not data:
             raise ImageError(f"{name}: the image data is empty (0 bytes).")
         stream = io.BytesIO(data)
-        return _open_and_convert(stream, name, max_pixels)
+        return _open_and_convert(stream, name, max_pixels, target)
     path = Path(source)
     if not path.exists():
         raise ImageError(f"{path}: no such file. Check the path.")
@@ -79,16 +89,16 @@ def _decode(source: ImageSource, max_pixels: int) -> Tuple[np.ndarray, int]:
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: the file is empty (0 bytes); re-copy or delete it.")
     with open(path, "rb") as stream:
-        return _open_and_convert(stream, name, max_pixels)
+        return _open_and_convert(stream, name, max_pixels, target)
 
 
-def _open_and_convert(stream, name: str, max_pixels: int) -> Tuple[np.ndarray, int]:
+def _open_and_convert(stream, name: str, max_pixels: int, target: Optional[Target]) -> Tuple[np.ndarray, int]:
     try:
         with warnings.catch_warnings():
             # We enforce our own pixel limit below; Pillow's warning would only be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(stream) as image:
-                return _pillow_to_rgba(image, name, max_pixels)
+                return _pillow_to_rgba(image, name, max_pixels, target)
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:
@@ -101,7 +111,9 @@ def _open_and_convert(stream, name: str, max_pixels: int) -> Tuple[np.ndarray, i
         raise ImageError(f"{name}: corrupt or truncated image ({exc}); re-export or delete it.") from exc
 
 
-def _pillow_to_rgba(image: Image.Image, name: str, max_pixels: int) -> Tuple[np.ndarray, int]:
+def _pillow_to_rgba(
+    image: Image.Image, name: str, max_pixels: int, target: Optional[Target] = None
+) -> Tuple[np.ndarray, int]:
     width, height = image.size
     if width < 1 or height < 1:
         raise ImageError(f"{name}: image has no pixels ({width}x{height}).")
@@ -112,6 +124,11 @@ def _pillow_to_rgba(image: Image.Image, name: str, max_pixels: int) -> Tuple[np.
             "max_pixels if you trust it."
         )
     orientation = exif_orientation(image)
+    if target is not None and image.format == "JPEG":
+        upright_w, upright_h = (height, width) if orientation >= 5 else (width, height)
+        scale = decode_scale(upright_w, upright_h, target[1], target[0], target[2])
+        if scale > 1:
+            image.draft(image.mode, (width // scale, height // scale))  # libjpeg scale_denom = scale
     image.load()  # decodes now: truncated files fail here, inside our error handling
     return to_pixel_array(image), orientation
 

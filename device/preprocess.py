@@ -49,6 +49,11 @@ class PreprocessConfig:
         """``(height, width)`` of the model input."""
         return self.height, self.width
 
+    @property
+    def target(self) -> Tuple[int, int, str]:
+        """``(height, width, crop)``: what :func:`device.image_decode.decode_image` needs for JPEG DCT scaling."""
+        return self.height, self.width, self.crop
+
     def to_dict(self) -> Dict[str, Any]:
         """The JSON form: ``{"contract", "version", "height", "width", "crop", "resize", "background"}``."""
         return {
@@ -97,4 +102,5 @@ def load_and_preprocess(
     source: ImageSource, config: PreprocessConfig, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> np.ndarray:
     """Decode ``source`` and preprocess it: the model input for one photo, ``height x width x 3`` uint8."""
-    return preprocess(decode_image(source, background=config.background, max_pixels=max_pixels), config)
+    rgb = decode_image(source, background=config.background, max_pixels=max_pixels, target=config.target)
+    return preprocess(rgb, config)

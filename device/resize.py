@@ -46,6 +46,22 @@ def crop_box(width: int, height: int, out_width: int, out_height: int, crop: str
     return 0, (height - crop_h) // 2, width, crop_h
 
 
+def decode_scale(width: int, height: int, out_width: int, out_height: int, crop: str = "center") -> int:
+    """Step 1's DCT scaling for JPEG photos: the largest of 8, 4, 2, 1 that is at most
+    ``min(crop_width // out_width, crop_height // out_height)`` of the upright photo's crop box.
+
+    The JPEG decoder then produces the photo at ``ceil(width / s) x ceil(height / s)`` (libjpeg ``scale_denom``,
+    Android ``inSampleSize``), an antialiased reduction that is several times faster to decode, and the crop and
+    resize run on that smaller image. The crop region still has at least the model's size.
+    """
+    _, _, crop_w, crop_h = crop_box(width, height, out_width, out_height, crop)
+    k = min(crop_w // out_width, crop_h // out_height)
+    for scale in (8, 4, 2):
+        if k >= scale:
+            return scale
+    return 1
+
+
 def box_factor(src: int, dst: int) -> int:
     """The integer box-reduction factor of one axis: ``max(1, src // dst)``."""
     return max(1, src // dst)

@@ -116,7 +116,7 @@ def test_golden_vectors(case):
     assert out.tobytes() == expected
     rgba = np.frombuffer(gzip.decompress((GOLDEN / case["rgba"]).read_bytes()), np.uint8)
     rgba = rgba.reshape(case["stored_height"], case["stored_width"], 4)
-    stored, orientation = decode_rgba(GOLDEN / case["source"])
+    stored, orientation = decode_rgba(GOLDEN / case["source"], target=config.target)
     assert orientation == case["orientation"]
     if not case["source"].endswith(".jpg"):  # PNG decoding is exact; JPEG decoders may differ slightly
         assert np.array_equal(stored, rgba)
@@ -179,6 +179,25 @@ def test_decompression_bomb_limit(tmp_path):
         decode_image(path, max_pixels=5_000_000)
     assert "big.png" in str(info.value)
     assert decode_image(path, max_pixels=6_000_000).shape == (2000, 3000, 3)
+
+
+def test_large_jpegs_are_decoded_with_dct_scaling(tmp_path):
+    """Contract step 1: a JPEG >= 2x the crop is decoded at 1/2, 1/4 or 1/8; the result stays close to a full decode."""
+    from device.resize import decode_scale
+
+    assert decode_scale(640, 480, 224, 224) == 2
+    assert decode_scale(4000, 3000, 224, 224) == 8
+    assert decode_scale(447, 447, 224, 224) == 1
+    assert decode_scale(4000, 300, 96, 96, "stretch") == 2
+    y, x = np.mgrid[0:1440, 0:1920]
+    photo = np.stack([x % 256, y % 256, (x + y) // 16 % 256], axis=2).astype(np.uint8)
+    path = tmp_path / "big.jpg"
+    Image.fromarray(photo).save(path, quality=95)
+    config = PreprocessConfig()
+    assert decode_image(path, target=config.target).shape == (360, 480, 3)  # 1/4: crop 1440 // 224 = 6
+    scaled = load_and_preprocess(path, config).astype(int)
+    full = preprocess(decode_image(path), config).astype(int)
+    assert np.abs(scaled - full).mean() < 2.0
 
 
 def test_config_round_trip_and_validation():

@@ -151,6 +151,8 @@ def cases() -> List[Case]:
     add("palette_transparent_143x101_96", lambda: palette_image(101, 143, True), height=96, width=96)
     add("jpeg_exif6_640x480_224", lambda: Image.fromarray(arrow(480, 640)), fmt="JPEG", orientation=6,
         height=224, width=224)
+    add("jpeg_dct_scaled_1920x1440_224", lambda: Image.fromarray(zone_plate(1440, 1920)), fmt="JPEG", height=224,
+        width=224)
     return out
 
 
@@ -166,7 +168,7 @@ def main() -> None:
         ext = "jpg" if case["format"] == "JPEG" else "png"
         data = encode(image, str(case["format"]), int(case["orientation"]))  # type: ignore[arg-type]
         (HERE / f"{name}.{ext}").write_bytes(data)
-        rgba, orientation = decode_rgba(data)
+        rgba, orientation = decode_rgba(data, target=config.target)
         assert orientation == case["orientation"], (name, orientation)
         expected = preprocess(apply_orientation(composite_rgba(rgba, config.background), orientation), config)
         assert np.array_equal(expected, load_and_preprocess(data, config)), name
