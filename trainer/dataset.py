@@ -248,14 +248,15 @@ def split_dataset(
     rng = np.random.default_rng(seed)
     train: List[Item] = []
     val: List[Item] = []
-    test: List[Item] = files.get("test", [])
+    test: List[Item] = list(files.get("test", []))
+    split_test = test_split > 0 and not test  # a test/ folder wins over test_split
     for label in range(len(discovery.labels)):
         members = [it for it in files["train"] if it[1] == label]
         order = rng.permutation(len(members))
         shuffled = [members[i] for i in order]
         n = len(shuffled)
         n_val = max(1, int(round(n * val_split)))
-        n_test = max(1, int(round(n * test_split))) if test_split > 0 and not test else 0
+        n_test = max(1, int(round(n * test_split))) if split_test else 0
         if n - n_val - n_test < 1:
             raise DatasetError(
                 f"{where}: class {discovery.labels[label]!r} has {n} photos, too few for this split; add photos "

@@ -55,6 +55,14 @@ def _resolve_weights(weights: Optional[str], alpha: float, size: int) -> Optiona
     if weights is None:
         return None
     if weights == "imagenet":
+        # tf_keras caches in ~/.keras/models (it ignores $KERAS_HOME). Its weights for other input sizes are the
+        # same architecture: offline, the cached 224 file serves any size rather than failing on a download.
+        cache = Path.home() / ".keras" / "models"
+        exact = cache / imagenet_weights_filename(alpha, size)
+        fallback = cache / imagenet_weights_filename(alpha, 224)
+        if not exact.is_file() and fallback.is_file():
+            print(f"using the cached ImageNet weights trained at 224 px ({fallback}) for {size} px input")
+            return str(fallback)
         return "imagenet"
     path = Path(weights).expanduser()
     if not path.is_file():

@@ -59,6 +59,7 @@ class Run:
     config: TrainConfig
     dataset: Dict[str, Any]
     timings: Dict[str, float] = field(default_factory=dict)
+    model: Any = None  # the trained tf_keras model in memory (the one saved as model.keras)
 
     @property
     def model_path(self) -> Path:
@@ -514,7 +515,7 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
     say(f"validation accuracy {metrics['val']['accuracy']:.4f} on {metrics['val']['count']} photos; "
         f"run folder {out} ({timings['total_s']:.0f} s)", verbose)
     return Run(path=out, labels=list(splits.labels), metrics=metrics, history=history, config=config,
-               dataset=dataset, timings=timings)
+               dataset=dataset, timings=timings, model=parts.full)
 
 
 def _save_run(out: Path, parts: ModelParts, config: TrainConfig, splits: Splits,

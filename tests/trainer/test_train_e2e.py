@@ -1,0 +1,123 @@
+"""End-to-end training on real flower photos (small: alpha 0.35, 96-128 px, a few photos per class)."""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from device.preprocess import load_and_preprocess
+from tests.trainer.helpers import link_photos
+from trainer import RunFolder, SkippedFilesWarning, TrainConfig, TrainerError, train
+from trainer import checkpoint as ckpt
+from trainer.train import CHECKPOINT_DIR, RUN_FILES
+
+pytestmark = pytest.mark.slow
+CLASSES = ("daisy", "dandelion", "sunflower")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, flowers_dir: Path, alpha035_weights: Path):
+    """One real training run, shared by the tests below: 3 classes x 20 photos (symlinks) plus two bad files."""
+    base = tmp_path_factory.mktemp("e2e")
+    data = link_photos(flowers_dir, base / "photos", CLASSES, 20)
+    (data / "daisy" / "empty.jpg").write_bytes(b"")
+    (data / "sunflower" / "notes.jpg").write_text("not a photo")
+    config = TrainConfig(data_dir=str(data), out_dir=str(base / "run"), alpha=0.35, size=128,
+                         weights=str(alpha035_weights), val_split=0.25, fine_tune=True, fine_tune_epochs=2,
+                         seed=0, verbose=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = train(config)
+    return run, config, [w for w in caught if issubclass(w.category, SkippedFilesWarning)]
+
+
+def test_run_folder_is_complete_and_accuracy_beats_chance(trained) -> None:
+    run, config, skipped_warnings = trained
+    for name in RUN_FILES:
+        assert (run.path / name).is_file(), name
+    assert not (run.path / CHECKPOINT_DIR).exists()
+    assert (run.path / "labels.txt").read_text().splitlines() == list(CLASSES)
+    metrics = json.loads((run.path / "metrics.json").read_text())
+    assert metrics["val"]["count"] == 15
+    assert metrics["val"]["accuracy"] >= 0.6, metrics  # chance is 0.33
+    assert set(metrics["val"]["per_class"]) == set(CLASSES)
+    assert np.array(metrics["val"]["confusion_matrix"]).sum() == 15
+    history = json.loads((run.path / "history.json").read_text())
+    assert len(history["phase1"]) >= 1 and len(history["phase2"]) == 2
+    assert (run.path / "training_curves.png").read_bytes()[:4] == b"\x89PNG"
+    cfg = json.loads((run.path / "config.json").read_text())
+    assert cfg["preprocessing"]["height"] == 128 and cfg["preprocessing"]["contract"] == "edge-kit-preprocess"
+    # one warning naming both bad files, and a record in dataset.json
+    assert len(skipped_warnings) == 1
+    assert "empty.jpg" in str(skipped_warnings[0].message) and "notes.jpg" in str(skipped_warnings[0].message)
+    dataset = json.loads((run.path / "dataset.json").read_text())
+    assert dataset["skipped_count"] == 2
+    assert dataset["per_class"] == {"daisy": 20, "dandelion": 20, "sunflower": 20}
+
+
+def test_saved_model_reloads_safely_and_predicts_identically(trained) -> None:
+    import tf_keras
+
+    run, config, _ = trained
+    folder = RunFolder(run.path)
+    assert folder.labels == list(CLASSES)
+    val = folder.split_files("val")
+    assert len(val) == 15 and {p for p, _ in val}.isdisjoint(p for p, _ in folder.split_files("train"))
+    x = np.stack([load_and_preprocess(p, folder.preprocessing) for p, _ in val]).astype(np.float32)
+    loaded = tf_keras.models.load_model(str(folder.model_path), safe_mode=True)
+    assert not any(type(layer).__name__ == "Lambda" for layer in loaded.submodules)
+    before = run.model.predict(x, verbose=0)
+    after = loaded.predict(x, verbose=0)
+    np.testing.assert_array_equal(before, after)
+    np.testing.assert_allclose(after.sum(axis=1), 1.0, rtol=1e-5)
+    # the accuracy in metrics.json is that of the saved model on the photos listed in splits.json
+    acc = float((after.argmax(1) == np.array([label for _, label in val])).mean())
+    assert acc == pytest.approx(json.loads((run.path / "metrics.json").read_text())["val"]["accuracy"])
+
+
+def test_finished_run_is_not_overwritten(trained) -> None:
+    run, config, _ = trained
+    with pytest.raises(TrainerError, match="already holds a finished run"):
+        train(config)
+
+
+class _Interrupt:
+    def __init__(self, phase: int, epoch: int) -> None:
+        self.phase, self.epoch = phase, epoch
+
+    def __call__(self, phase: int, epoch: int, logs) -> None:
+        if (phase, epoch) == (self.phase, self.epoch):
+            raise KeyboardInterrupt
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(tmp_path: Path, flowers_dir: Path, offline_keras_home: Path) -> None:
+    data = link_photos(flowers_dir, tmp_path / "photos", ("daisy", "rose"), 8)
+    config = TrainConfig(data_dir=str(data), out_dir=str(tmp_path / "run"), alpha=0.35, size=96,
+                         weights="imagenet", fine_tune=True, fine_tune_epochs=2, fine_tune_patience=5,
+                         head_epochs=6, head_patience=50, seed=1, verbose=False)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, hooks=[_Interrupt(1, 2)])
+    ck = tmp_path / "run" / CHECKPOINT_DIR
+    _, _, _, state = ckpt.load(ck / "phase1.npz")
+    assert state["epoch"] == 3 and not state["done"]
+    first_epochs = state["history"]
+
+    changed = TrainConfig(**{**config.__dict__, "alpha": 0.5})
+    with pytest.raises(TrainerError, match="different settings.*alpha"):
+        train(changed)
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, hooks=[_Interrupt(2, 0)])
+    weights, optimizer_vars, _, state = ckpt.load(ck / "phase2.npz")
+    assert state["epoch"] == 1 and optimizer_vars and int(optimizer_vars[0]) > 0  # step counter saved
+
+    seen = []
+    run = train(config, hooks=[lambda phase, epoch, logs: seen.append((phase, epoch))])
+    assert seen == [(2, 1)]  # only the missing epoch ran
+    assert [row["epoch"] for row in run.history["phase1"]] == [1, 2, 3, 4, 5, 6]
+    assert run.history["phase1"][:3] == first_epochs
+    assert len(run.history["phase2"]) == 2
+    assert (tmp_path / "run" / "model.keras").is_file() and not ck.exists()
