@@ -79,6 +79,10 @@ class PipelineConfig:
         self.out_dir = str(self.out_dir)
         if self.weights is not None:
             self.weights = str(self.weights)
+            if self.weights.lower() in ("none", "random", ""):
+                self.weights = None  # random initialisation (as TrainConfig reads it)
+            elif self.weights != "imagenet":
+                self.weights = str(Path(self.weights).expanduser())
         try:
             self.variants = parse_variants(self.variants)
             (self.export_variant,) = parse_variants([self.export_variant])
@@ -164,6 +168,13 @@ def _preflight(cfg: PipelineConfig, out: Path, wanted: Sequence[str]) -> None:
             raise PipelineError(f"{cfg.weights}: weights file not found; pass a no-top MobileNetV2 .h5 file (e.g. "
                                 "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5) or "
                                 "--weights imagenet.")
+        from trainer.config import TrainConfig  # no TensorFlow: validates the options before any folder is made
+
+        try:
+            TrainConfig(data_dir=cfg.data_dir, out_dir=str(out), alpha=cfg.alpha, size=cfg.size, weights=cfg.weights,
+                        **dict(cfg.train_options))
+        except (EdgeKitError, TypeError) as exc:
+            raise PipelineError(f"training option: {exc}") from exc
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".edge-kit-write-test"
@@ -227,8 +238,12 @@ def run_pipeline(config: PipelineConfig, log: Optional[Callable[[str], None]] = 
 def _run_stage(ctx: StageContext, name: str, tag: str, say: Callable[[str], None]) -> StageOutcome:
     try:
         fp = fingerprint(MATERIAL[name](ctx))
+    except PipelineError:
+        raise
     except OSError as exc:
-        raise PipelineError(explain_os_error(exc, Path(exc.filename or ctx.out))) from exc
+        raise PipelineError(f"{name} stage: cannot read its inputs: {exc}") from exc
+    except EdgeKitError as exc:  # e.g. an option the trainer or converter refuses
+        raise PipelineError(f"{name} stage: {exc}") from exc
     if name not in ctx.config.force and ctx.state.is_current(name, fp):
         rec = ctx.state.stages[name]
         say(f"{tag} {name}: up to date, skipped (inputs unchanged since it ran in {rec.seconds:.1f} s)")

@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-accuracy-drop", type=float, default=1.0,
                    help="refuse to export a variant losing more top-1 points vs float32 (default 1.0; -1: no gate)")
     g.add_argument("--calibration-size", type=int, default=None, help="int8 calibration photos (default 200)")
+    g.add_argument("--qat", action="store_true",
+                   help="quantization-aware fine-tuning before the int8 export (slower; recovers int8 accuracy)")
     g.add_argument("--classify-limit", type=int, default=200, help="held-out photos run on the device runtime")
     g = p.add_argument_group("stages")
     g.add_argument("--stage", action="append", choices=["train", "convert", "classify", "export", "report"],
@@ -91,6 +93,8 @@ def config_from_args(args: argparse.Namespace):
     convert_options = {}
     if args.calibration_size is not None:
         convert_options["calibration_size"] = args.calibration_size
+    if args.qat:
+        convert_options["qat"] = True
     force = tuple(STAGES) if "all" in args.force else tuple(args.force)
     return PipelineConfig(
         data_dir=args.data_dir, out_dir=args.out, weights=args.weights, alpha=args.alpha, size=args.size,

@@ -155,9 +155,12 @@ def held_out_section(out: Path, notes: List[str], grid: int) -> Tuple[Dict[str, 
 # --------------------------------------------------------------------------- building and writing
 
 def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, grid: int = 36,
-                 title: Optional[str] = None, extra_notes: Sequence[str] = ()) -> Tuple[Dict[str, Any], Dict[str, bytes]]:
-    """Gather the report's data and draw its figures. Returns ``(report dict, {figure file name: bytes})``."""
-    notes: List[str] = list(extra_notes)
+                 title: Optional[str] = None, problems: Sequence[str] = ()) -> Tuple[Dict[str, Any], Dict[str, bytes]]:
+    """Gather the report's data and draw its figures. Returns ``(report dict, {figure file name: bytes})``.
+
+    ``problems``: what went wrong in this pipeline run (e.g. the export refused by the accuracy gate), shown first.
+    """
+    notes: List[str] = []
     data: Dict[str, Any] = {"title": title or f"edge-kit report: {out.name}", "report_version": REPORT_VERSION,
                             "generated_at": time.strftime("%Y-%m-%d %H:%M:%S"), "out_dir": str(out)}
     data["dataset"] = dataset_section(out, notes)
@@ -169,6 +172,7 @@ def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
     data["export"] = export if isinstance(export, dict) else None
     data["stage_seconds"] = {k: round(float(v), 2) for k, v in (stage_times or {}).items()}
     data["notes"] = notes
+    data["problems"] = list(problems)
 
     images: Dict[str, bytes] = {}
     data["figures"] = {}
@@ -213,7 +217,7 @@ def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
 
 
 def write_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, grid: int = 36,
-                 title: Optional[str] = None, extra_notes: Sequence[str] = ()) -> Dict[str, Path]:
+                 title: Optional[str] = None, problems: Sequence[str] = ()) -> Dict[str, Path]:
     """Build the report and write ``report.json``, ``report.md`` (+ ``report_files/*.png``) and ``report.html``.
 
     Every file is written atomically; the figures first, then the Markdown and JSON that refer to them, the HTML
@@ -223,7 +227,7 @@ def write_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
     from converter.report_markdown import render_markdown
 
     out = Path(out)
-    data, images = build_report(out, stage_times, grid, title, extra_notes)
+    data, images = build_report(out, stage_times, grid, title, problems)
     files = {"html": out / "report.html", "md": out / "report.md", "json": out / "report.json"}
     for name, blob in images.items():
         if name.startswith("thumb_"):

@@ -247,7 +247,7 @@ def run_report(ctx: StageContext) -> Outputs:
     from converter.pipeline_report import figure_files, write_report
 
     _require(ctx.out, ("splits.json",), "train first (edge-kit DATA_DIR --out OUT, or --stage train)")
-    files = write_report(ctx.out, stage_seconds(ctx.state), grid=ctx.config.grid_size, extra_notes=ctx.notes)
+    files = write_report(ctx.out, stage_seconds(ctx.state), grid=ctx.config.grid_size, problems=ctx.notes)
     outputs = [files["html"], files["md"], files["json"]] + [p for p in figure_files(ctx.out) if p.is_file()]
     return outputs, {"html": str(files["html"])}
 

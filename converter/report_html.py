@@ -26,6 +26,7 @@ figure.photo.wrong{border-color:#c62828}figure.photo img{width:100%;aspect-ratio
 figure.photo figcaption{margin-top:4px;line-height:1.35;overflow-wrap:anywhere}
 .wrong .pred{color:#c62828;font-weight:600}.ok .pred{color:#2e7d32}
 .neg{color:#c62828}.pos{color:#2e7d32}code{font-size:12px;background:#eef1f5;padding:1px 4px;border-radius:3px}
+.problem{background:#fdecea;border:1px solid #e57373;border-radius:6px;padding:4px 14px;margin:16px 0;color:#8e1b1b}
 .note{background:#fff8e1;border:1px solid #f3d27a;border-radius:6px;padding:8px 12px;font-size:13px}
 """
 
@@ -61,8 +62,11 @@ def render_html(report: Dict[str, Any], images: Mapping[str, bytes]) -> str:
         f"<title>{_e(report['title'])}</title><style>{CSS}</style></head><body><main>",
         f"<h1>{_e(report['title'])}</h1>",
         f'<div class="muted">Generated {_e(report["generated_at"])} · <code>{_e(report["out_dir"])}</code></div>',
-        _cards(report),
     ]
+    if report.get("problems"):
+        parts.append('<div class="problem" id="problems">' + "".join(f"<p><b>Problem:</b> {_e(m)}</p>"
+                                                                     for m in report["problems"]) + "</div>")
+    parts.append(_cards(report))
     parts += _dataset(report, images)
     parts += _training(report, images)
     parts += _variants(report, images)

@@ -30,6 +30,7 @@ def render_markdown(report: Dict[str, Any]) -> str:
         if key in figs:
             lines.extend([f"![{alt}]({figs[key]})", ""])
 
+    lines += [f"> **Problem:** {m}" for m in report.get("problems", [])] + ([""] if report.get("problems") else [])
     lines += summary_lines(report)
     ds = report["dataset"]
     lines += ["## Dataset", "", f"{ds['total']} photos in {len(ds['labels'])} classes from `{ds['root']}`.", "",

@@ -153,9 +153,20 @@ def test_accuracy_gate_refuses_export_but_writes_the_report(tmp_path, flowers_di
     assert not result.ok and result.stages["export"].status == "blocked"
     assert "lost 10.00 top-1 points" in result.errors[0] and "--max-accuracy-drop" in result.errors[0]
     assert (assets / "model.tflite").read_bytes() == b"the app's previous model"  # the app keeps its old model
-    assert "lost 10.00 top-1 points" in (out / "report.html").read_text()  # and the report says why
+    html = (out / "report.html").read_text()
+    assert html.index('id="problems"') < html.index('id="summary"')  # and the report says why, first thing
+    assert "lost 10.00 top-1 points" in html
+    assert "> **Problem:** not exported" in (out / "report.md").read_text()
     # Raising the limit needs no new conversion: only export (and the report) run.
     result = run_pipeline(PipelineConfig(None, str(out), max_accuracy_drop=12.0, **cfg))
     assert result.ok and result.stages["export"].status == "ran"
     assert (assets / "model.tflite").read_bytes() == (out / "tflite" / "model_int8.tflite").read_bytes()
     assert json.loads((out / "export.json").read_text())["accuracy_drop_points"] == pytest.approx(10.0)
+    assert 'id="problems"' not in (out / "report.html").read_text()
+
+
+def test_bad_training_option_fails_before_any_folder_is_made(tmp_path, flowers_dir, capsys):
+    rc = main([str(flowers_dir), "--out", str(tmp_path / "out"), "--alpha", "0.4", "--weights", "none"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "alpha=0.4 is not available" in err
+    assert not (tmp_path / "out").exists()
