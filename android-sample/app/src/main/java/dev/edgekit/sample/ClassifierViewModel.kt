@@ -99,7 +99,7 @@ class ClassifierViewModel(application: Application) : AndroidViewModel(applicati
                 return@execute
             }
             try {
-                val pixels = PhotoLoader.load(getApplication<Application>().contentResolver, uri)
+                val pixels = PhotoLoader.load(getApplication<Application>().contentResolver, uri, c.core.config)
                 val result = c.classify(pixels.argb, pixels.width, pixels.height, pixels.orientation)
                 val cfg = c.core.config
                 val input = ModelInputBitmap.fromRgb(c.lastInput(), cfg.width, cfg.height)

@@ -47,6 +47,25 @@ object Preprocessor {
         return out
     }
 
+    /**
+     * Step 1's JPEG DCT scaling: the largest of 8, 4, 2, 1 at most `min(cropWidth / outW, cropHeight / outH)` of
+     * the upright photo's crop box. Decode JPEGs with `BitmapFactory.Options.inSampleSize` set to it (same rule as
+     * Python's `device.resize.decode_scale`); other formats at full size.
+     *
+     * @param width stored width, @param height stored height, @param orientation EXIF orientation (5-8 swap them)
+     */
+    fun decodeScale(width: Int, height: Int, orientation: Int, config: PreprocessConfig): Int {
+        val swap = orientation in 5..8
+        val box = cropBox(if (swap) height else width, if (swap) width else height, config.width, config.height, config.crop)
+        val k = Math.min(box[2] / config.width, box[3] / config.height)
+        return when {
+            k >= 8 -> 8
+            k >= 4 -> 4
+            k >= 2 -> 2
+            else -> 1
+        }
+    }
+
     /** Step 5: `[x0, y0, cropWidth, cropHeight]` of an upright `width x height` image for an `outW x outH` model. */
     fun cropBox(width: Int, height: Int, outW: Int, outH: Int, crop: CropMode): IntArray {
         if (crop == CropMode.STRETCH) return intArrayOf(0, 0, width, height)

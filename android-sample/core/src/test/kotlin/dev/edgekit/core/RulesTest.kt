@@ -118,4 +118,16 @@ class RulesTest {
         assertArrayEquals(intArrayOf(0, 37, 300, 375), Preprocessor.cropBox(300, 450, 160, 200, CropMode.CENTER))
         assertArrayEquals(intArrayOf(0, 0, 640, 480), Preprocessor.cropBox(640, 480, 224, 224, CropMode.STRETCH))
     }
+
+    @Test
+    fun jpegDecodeScaleFollowsTheContract() {  // same cases as Python's test_large_jpegs_are_decoded_with_dct_scaling
+        val square = PreprocessConfig(height = 224, width = 224)
+        assertEquals(2, Preprocessor.decodeScale(640, 480, 1, square))
+        assertEquals(8, Preprocessor.decodeScale(4000, 3000, 1, square))
+        assertEquals(1, Preprocessor.decodeScale(447, 447, 1, square))
+        val stretch = PreprocessConfig(height = 96, width = 96, crop = CropMode.STRETCH)
+        assertEquals(2, Preprocessor.decodeScale(4000, 300, 1, stretch))
+        assertEquals(2, Preprocessor.decodeScale(300, 4000, 6, stretch))  // rotated: the upright photo counts
+        assertEquals(1, Preprocessor.decodeScale(150, 4000, 1, PreprocessConfig(height = 128, width = 96, crop = CropMode.STRETCH)))
+    }
 }
