@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import resource
 import sys
@@ -39,14 +40,23 @@ def main() -> int:
     p.add_argument("--alpha", type=float, default=0.35)
     p.add_argument("--no-fine-tune", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                   help="override TrainConfig fields, e.g. --set fine_tune_blocks=6 fine_tune_epochs=10")
     args = p.parse_args()
 
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key] = json.loads(value) if value[:1] in "0123456789-[{tfn" else value
+    if overrides:
+        print(f"overrides: {overrides}")
     results = []
     for seed in args.seeds:
         with tempfile.TemporaryDirectory(prefix="bench_trainer_") as tmp:
             config = TrainConfig(data_dir=args.data, out_dir=str(Path(tmp) / "run"), alpha=args.alpha,
                                  size=args.size, weights=args.weights, seed=seed,
-                                 fine_tune=False if args.no_fine_tune else None, verbose=not args.quiet)
+                                 fine_tune=False if args.no_fine_tune else None, verbose=not args.quiet,
+                                 **overrides)
             t0 = time.perf_counter()
             run = train(config)
             wall = time.perf_counter() - t0
