@@ -174,3 +174,15 @@ def test_export_of_a_missing_variant_says_convert_first(run_folder, tmp_path, ca
 
     assert main(["export", str(tmp_path / "nowhere"), "--variant", "int8", "--to", str(tmp_path)]) == 2
     assert "convert first" in capsys.readouterr().err
+
+
+def test_qat_exports_an_integer_only_int8_model(run_folder, tmp_path):
+    from converter import ConvertConfig, convert
+    from converter.variants import tensor_types
+
+    result = convert(run_folder, ConvertConfig(variants="int8", qat=True, calibration_size=20, verbose=False,
+                                               max_accuracy_drop=None, output_dir=str(tmp_path / "qat")))
+    info = tensor_types(result.files["int8"].read_bytes())
+    assert info["input"] == "uint8" and all(set(op["types"]) <= {"int8", "uint8", "int32"} for op in info["ops"])
+    assert result.report["qat"] is True and "qat" in result.timings
+    assert 0.0 <= result.report["variants"]["int8"]["top1"] <= 1.0
