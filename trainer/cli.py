@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="(default: %(default)s)")
     t.add_argument("--no-augment", dest="augment", action="store_false", help="no augmentation in phase 2")
     t.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="(default: %(default)s)")
+    t.add_argument("--no-mirror-features", dest="mirror_features", action="store_false",
+                   help="phase 1 on the photos only, not also their mirror images (saves one backbone pass)")
     t.add_argument("--no-class-weights", dest="class_weights", action="store_false",
                    help="do not weight rare classes up")
     s = p.add_argument_group("data split")
@@ -99,7 +101,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         crop=args.crop, dropout=args.dropout, head_epochs=args.epochs, head_learning_rate=args.learning_rate,
         batch_size=args.batch_size, fine_tune=args.fine_tune, fine_tune_epochs=args.fine_tune_epochs,
         fine_tune_blocks=args.fine_tune_blocks, fine_tune_learning_rate=args.fine_tune_learning_rate,
-        augment=args.augment, label_smoothing=args.label_smoothing, class_weights=args.class_weights,
+        augment=args.augment, mirror_features=args.mirror_features, label_smoothing=args.label_smoothing, class_weights=args.class_weights,
         val_split=args.val_split, test_split=args.test_split, seed=args.seed,
         min_photos_per_class=args.min_photos, overwrite=args.overwrite, deterministic=args.deterministic,
         verbose=not args.quiet,

@@ -49,6 +49,9 @@ class TrainConfig:
     head_learning_rate: float = 3e-3
     head_patience: int = 10
     label_smoothing: float = 0.1
+    # Also cache features of the mirrored training photos: twice the examples for the head, at the price of a second
+    # backbone pass (phase 1 then costs ~2x one pass instead of ~1.3x). +1-2 points of accuracy on flowers.
+    mirror_features: bool = True
     # Phase 2: fine-tune the top of the backbone with augmentation (None = automatic: on when the data allows)
     fine_tune: Optional[bool] = None
     fine_tune_epochs: int = 8

@@ -43,14 +43,15 @@ class ImageCache:
         bad = {p for p, _ in self.skipped}
         return [p for p in self.paths if p not in bad]
 
-    def batches(self, rows: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
-        """float32 0-255 batches of the given rows, in that order (only one batch converted at a time)."""
+    def batches(self, rows: np.ndarray, batch_size: int, mirror: bool = False) -> Iterator[np.ndarray]:
+        """float32 0-255 batches of the given rows, in that order (only one batch converted at a time);
+        ``mirror``: flipped left-right."""
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
             order = np.argsort(chunk, kind="stable")  # sequential reads from the memory map
             batch = np.empty((len(chunk),) + self.pixels.shape[1:], dtype=np.float32)
             batch[order] = self.pixels[chunk[order]]
-            yield batch
+            yield batch[:, :, ::-1] if mirror else batch
 
 
 def _decode_one(args: Tuple[Path, PreprocessConfig]) -> Tuple[Optional[np.ndarray], str]:
