@@ -23,6 +23,11 @@ def save(path: Path, weights: Sequence[np.ndarray], optimizer_vars: Sequence[np.
     for prefix, values in (("w", weights), ("o", optimizer_vars), ("b", best_weights)):
         for i, value in enumerate(values):
             arrays[f"{prefix}{i}"] = np.asarray(value)
+    write_npz(path, arrays)
+
+
+def write_npz(path: Path, arrays: Dict[str, np.ndarray]) -> None:
+    """``np.savez`` to ``path`` atomically."""
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     atomic_write_bytes(path, buffer.getvalue())

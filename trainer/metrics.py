@@ -16,6 +16,14 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: in
     return cm
 
 
+def nll(probs: np.ndarray, y_true: Sequence[int]) -> float:
+    """Mean cross-entropy of the true classes' probabilities (the validation loss early stopping watches)."""
+    y = np.asarray(y_true, dtype=np.int64)
+    if not len(y):
+        return float("nan")
+    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0))))
+
+
 def classification_metrics(probs: np.ndarray, y_true: Sequence[int], labels: Sequence[str]) -> Dict[str, Any]:
     """Top-1 accuracy, per-class precision/recall/support, confusion matrix and cross-entropy of ``probs``."""
     y = np.asarray(y_true, dtype=np.int64)
@@ -31,8 +39,7 @@ def classification_metrics(probs: np.ndarray, y_true: Sequence[int], labels: Seq
             "recall": tp / support if support else 0.0,
             "support": support,
         }
-    eps = 1e-7
-    loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], eps, 1.0)))) if len(y) else float("nan")
+    loss = nll(probs, y)
     return {
         "accuracy": float((pred == y).mean()) if len(y) else float("nan"),
         "loss": loss,

@@ -35,7 +35,7 @@ from trainer.config import TrainConfig
 from trainer.dataset import Splits, check_class_counts, class_weights, discover, split_dataset
 from trainer.errors import SkippedFilesWarning, TrainerError
 from trainer.images import ImageCache, build_image_cache
-from trainer.metrics import classification_metrics, plot_confusion_matrix, plot_training_curves
+from trainer.metrics import classification_metrics, nll, plot_confusion_matrix, plot_training_curves
 from trainer.model import ModelParts, build_model, keras, training_model, unfreeze_top
 from trainer.progress import Progress, say
 
@@ -150,8 +150,10 @@ def _extract_features(
     import tensorflow as tf
 
     size = backbone.input_shape[1:]
-    fn = tf.function(lambda x: backbone(x, training=False), reduce_retracing=True,
-                     input_signature=[tf.TensorSpec((None,) + tuple(size), tf.float32)])
+    @tf.function(input_signature=[tf.TensorSpec((None,) + tuple(size), tf.float32)])
+    def fn(x: tf.Tensor) -> tf.Tensor:
+        return backbone(x, training=False)
+
     out = np.empty((len(rows), int(backbone.output_shape[-1])), dtype=np.float32)
     progress = Progress(label, len(rows), enabled=verbose)
     pos = 0
@@ -191,13 +193,7 @@ def _features(parts: ModelParts, cache: ImageCache, splits: Splits, config: Trai
             mirror=True)
     t["feature_images_per_s"] = (len(splits.train) + len(splits.val)) / max(1e-9, t["features_train_s"] + t["features_val_s"])
     timings.update(t)
-    import io
-
-    buffer = io.BytesIO()
-    np.savez(buffer, **feats, timings=np.frombuffer(json.dumps(t).encode("utf-8"), dtype=np.uint8))
-    from device.atomic import atomic_write_bytes
-
-    atomic_write_bytes(path, buffer.getvalue())
+    ckpt.write_npz(path, {**feats, "timings": np.frombuffer(json.dumps(t).encode("utf-8"), dtype=np.uint8)})
     return feats
 
 
@@ -236,10 +232,6 @@ class _Tracker:
         self.epoch += 1
         self.done = self.wait >= patience or self.epoch >= max_epochs
         return improved
-
-
-def _nll(probs: np.ndarray, y: np.ndarray) -> float:
-    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0))))
 
 
 def _epoch_order(seed: int, phase: int, epoch: int, n: int) -> np.ndarray:
@@ -300,14 +292,17 @@ def _train_head(parts: ModelParts, feats: Dict[str, np.ndarray], y_train: np.nda
             correct += tf.reduce_sum(tf.cast(tf.argmax(probs, 1) == tf.argmax(t, 1), tf.float32))
         return total_loss / n, correct / n
 
-    predict = tf.function(lambda x: head(x, training=False))
+    @tf.function
+    def predict(x: tf.Tensor) -> tf.Tensor:
+        return head(x, training=False)
+
     x_val = tf.constant(feats["val"])
     while not tracker.done:
         epoch = tracker.epoch
         loss, acc = run_epoch(tf.constant(_epoch_order(config.seed, 1, epoch, n), dtype=tf.int32))
         probs = predict(x_val).numpy()
         row = {"epoch": epoch + 1, "loss": float(loss), "accuracy": float(acc),
-               "val_loss": _nll(probs, y_val), "val_accuracy": float((probs.argmax(1) == y_val).mean())}
+               "val_loss": nll(probs, y_val), "val_accuracy": float((probs.argmax(1) == y_val).mean())}
         tracker.history.append(row)
         if tracker.update(row["val_loss"], config.head_patience, config.head_epochs):
             best = head.get_weights()
@@ -384,7 +379,7 @@ def _fine_tune(parts: ModelParts, strategy: Any, cache: ImageCache, splits: Spli
             progress.update(len(batch))
         probs = _predict_images(parts.full, cache, val_rows, config.batch_size)
         row = {"epoch": epoch + 1, "loss": loss_sum / len(order), "accuracy": acc_sum / len(order),
-               "val_loss": _nll(probs, y_val), "val_accuracy": float((probs.argmax(1) == y_val).mean())}
+               "val_loss": nll(probs, y_val), "val_accuracy": float((probs.argmax(1) == y_val).mean())}
         tracker.history.append(row)
         if tracker.update(row["val_loss"], config.fine_tune_patience, config.fine_tune_epochs):
             best = parts.full.get_weights()
