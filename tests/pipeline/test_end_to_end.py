@@ -16,7 +16,7 @@ from typing import List, Tuple
 import pytest
 
 from converter.pipeline_state import STATE_FILE, file_digest, tree_stamp
-from tests.pipeline.helpers import check_outputs_complete, edge_kit_cmd, env_for, make_tiny_dataset
+from tests.pipeline.helpers import check_outputs_complete, chromium, edge_kit_cmd, env_for, make_tiny_dataset, render
 
 pytestmark = pytest.mark.slow
 
@@ -90,6 +90,11 @@ def test_photos_to_app_asset_and_report(tiny, tmp_path, alpha035_weights):
     assert tree_stamp(tiny) == before  # the data folder is only read
     state = json.loads((out / STATE_FILE).read_text())
     assert list(state["stages"]) == ["train", "convert", "classify", "export", "report"]
+    if chromium():  # the real report, as a person opens it: every figure and thumbnail shows
+        html = (out / "report.html").read_text()
+        shown = render(out / "report.html", tmp_path)
+        assert shown["widths"] and len(shown["widths"]) == html.count("<img ") and min(shown["widths"]) > 0
+        assert html.count('class="photo ') == len(cls["photos"])  # the grid holds every held-out photo here
 
     t0 = time.perf_counter()
     again = cli(tiny, out, assets, weights=alpha035_weights)
