@@ -29,6 +29,7 @@ def atomic_path(destination: PathLike, suffix: str = "") -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix or ".tmp", dir=dest.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs get the usual permissions
     try:
         yield tmp
         _fsync_file(tmp)
@@ -61,6 +62,12 @@ def atomic_write_text(destination: PathLike, text: str) -> Path:
 def atomic_write_json(destination: PathLike, obj: Any) -> Path:
     """Write ``obj`` as indented JSON (UTF-8, trailing newline) to ``destination`` atomically."""
     return atomic_write_text(destination, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_file(path: Path) -> None:

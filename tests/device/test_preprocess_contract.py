@@ -209,3 +209,28 @@ def test_config_round_trip_and_validation():
         PreprocessConfig.from_dict({**cfg.to_dict(), "version": 99})
     with pytest.raises(ValueError, match="filter"):
         PreprocessConfig(resize="bicubic")
+
+
+def test_atomic_writes_leave_complete_files_with_normal_permissions(tmp_path):
+    import stat
+
+    from device.atomic import atomic_path, atomic_write_json
+
+    target = atomic_write_json(tmp_path / "out" / "a.json", {"x": 1})
+    assert json.loads(target.read_text()) == {"x": 1}
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_current_umask()
+    with pytest.raises(RuntimeError):
+        with atomic_path(tmp_path / "out" / "a.json") as tmp:
+            tmp.write_text('{"x": 2, "half')
+            raise RuntimeError("interrupted")
+    assert json.loads(target.read_text()) == {"x": 1}  # old content intact
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.json"]  # no temp file left
+
+
+
+def _current_umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
