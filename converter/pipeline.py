@@ -206,6 +206,8 @@ def run_pipeline(config: PipelineConfig, log: Optional[Callable[[str], None]] = 
     say = log or ((lambda m: print(m, flush=True)) if cfg.verbose else (lambda m: None))
     out = Path(cfg.out_dir)
     wanted = list(cfg.stages or STAGES)
+    if cfg.stages is not None and "export" in cfg.stages and not cfg.android_assets:
+        raise PipelineError("--stage export needs --android-assets FOLDER (no android-sample/app/src/main here)")
     if "export" in wanted and (not cfg.export or not cfg.android_assets):
         wanted.remove("export")
         if cfg.stages is None and cfg.export:
