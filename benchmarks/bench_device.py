@@ -90,14 +90,19 @@ def main() -> None:
     rows = []
     for _ in range(args.repeats):
         d = med_ms(lambda: decode_image(photo), args.runs)
+        dc = med_ms(lambda: decode_image(photo, target=clf.config.target), args.runs)
         pp = med_ms(lambda: preprocess(rgb, clf.config), args.runs)
         inv = med_ms(invoke, args.runs)
         e2e = med_ms(lambda: clf.classify(photo), args.runs)
-        rows.append((d, pp, inv, e2e, e2e / (d + inv)))
-    d, pp, inv, e2e, ratio = (statistics.median(c) for c in zip(*rows))
+        rows.append((d, dc, pp, inv, e2e, e2e / (d + inv), e2e / (dc + inv)))
+    d, dc, pp, inv, e2e, ratio, ratio_c = (statistics.median(c) for c in zip(*rows))
     print("\n[1] single 640x480 JPEG (medians of", args.repeats, "repeats x", args.runs, "runs)")
-    print(f"    decode {d:.2f} ms | preprocess {pp:.2f} ms | invoke {inv:.2f} ms | end to end {e2e:.2f} ms")
-    print(f"    end to end / (decode + invoke) = {ratio:.2f}x   (target <= 1.3x: {'PASS' if ratio <= 1.3 else 'MISS'})")
+    print(f"    decode at full size {d:.2f} ms | decode as the contract does (JPEG DCT scaling 1/2) {dc:.2f} ms")
+    print(f"    preprocess (crop + resize of the full-size decode) {pp:.2f} ms | invoke {inv:.2f} ms | "
+          f"end to end {e2e:.2f} ms")
+    print(f"    end to end / (full decode + invoke) = {ratio:.2f}x   (target <= 1.3x: {'PASS' if ratio <= 1.3 else 'MISS'})")
+    print(f"    end to end / (contract decode + invoke) = {ratio_c:.2f}x   (the stricter reading: overhead beyond the "
+          "decode it really needs)")
 
     # 2. folder: pipelined vs sequential ----------------------------------------------------------------------
     flowers = sorted((assets() / "datasets" / "flowers").rglob("*.jpg"))
@@ -107,7 +112,7 @@ def main() -> None:
     def sequential():
         out = []
         for path in paths:  # the plain loop: decode, resize, invoke, one after the other
-            x = clf.encoding.encode(preprocess(decode_image(path), clf.config))
+            x = clf.encoding.encode(preprocess(decode_image(path, target=clf.config.target), clf.config))
             raw.set_tensor(in_i, x)
             raw.invoke()
             out.append(clf.rank(_scores(clf, raw.get_tensor(out_i)), 1))
