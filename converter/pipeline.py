@@ -22,13 +22,15 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from converter.config import VARIANTS, parse_variants
-from converter.pipeline_stages import MATERIAL, RUNNERS, STAGES, StageBlocked, StageContext
+from converter.pipeline_stages import AUTO, MATERIAL, RUNNERS, STAGES, ExportChoice, StageBlocked, StageContext, \
+    choose_export_variant, resolve_export_variant
 from converter.pipeline_state import PipelineError, PipelineState, exclusive_lock, explain_os_error, fingerprint, \
     remove_stale_temporaries
 from device.atomic import atomic_write_text
 from device.errors import EdgeKitError
 
-__all__ = ["PipelineConfig", "PipelineError", "PipelineResult", "StageOutcome", "STAGES", "run_pipeline"]
+__all__ = ["AUTO", "ExportChoice", "PipelineConfig", "PipelineError", "PipelineResult", "StageOutcome", "STAGES",
+           "choose_export_variant", "run_pipeline"]
 
 #: The Android sample's assets folder, relative to the repository root / current folder.
 ANDROID_ASSETS = Path("android-sample/app/src/main/assets")
@@ -42,15 +44,19 @@ class PipelineConfig:
     out_dir: the run folder; the trainer's files, ``tflite/``, ``classify.json``, ``report.*``, the state file.
     weights: ``"imagenet"`` (needs the Keras cache or internet), a local no-top MobileNetV2 ``.h5``, or None.
     alpha / size: MobileNetV2 width and square input size.
-    variants: ``.tflite`` variants to convert; must include ``export_variant``.
-    export_variant: the variant classified on the device runtime and copied into the app.
+    variants: ``.tflite`` variants to convert; must include ``export_variant`` (unless it is "auto").
+    export_variant: the variant classified on the device runtime and copied into the app. "auto" (default): after
+        conversion, int8 if its top-1 drop vs float32 is within ``max_accuracy_drop``, else the smallest other
+        converted variant within it (dynamic, float16, float32; float32 always qualifies); the report says which
+        and why. An explicit variant is used as given, and the gate refuses its export when it loses too much.
     android_assets: folder (or ``.tflite`` path) to export to; None = ``android-sample/app/src/main/assets`` when that
         folder exists under the current folder, else the export stage is skipped.
     export: False skips the export stage.
     stages: run only these stages (each still skipped when up to date, unless in ``force``); None = all.
     force: stages to run even when their inputs are unchanged.
     train_options / convert_options: extra ``TrainConfig`` / ``ConvertConfig`` fields (e.g. ``{"head_epochs": 20}``).
-    max_accuracy_drop: top-1 points the exported variant may lose vs float32; beyond, export is refused. None: no gate.
+    max_accuracy_drop: top-1 points the exported variant may lose vs float32; beyond, auto picks another variant and
+        an explicit one is refused. None: no gate.
     classify_limit: at most this many held-out photos are classified on the device runtime (class-balanced).
     grid_size: thumbnails in the report's photo grid.
     """
@@ -61,7 +67,7 @@ class PipelineConfig:
     alpha: float = 0.35
     size: int = 224
     variants: Tuple[str, ...] = VARIANTS
-    export_variant: str = "int8"
+    export_variant: str = AUTO
     android_assets: Optional[str] = None
     export: bool = True
     stages: Optional[Tuple[str, ...]] = None
@@ -85,10 +91,13 @@ class PipelineConfig:
                 self.weights = str(Path(self.weights).expanduser())
         try:
             self.variants = parse_variants(self.variants)
-            (self.export_variant,) = parse_variants([self.export_variant])
+            if str(self.export_variant).strip().lower() == AUTO:
+                self.export_variant = AUTO
+            else:
+                (self.export_variant,) = parse_variants([self.export_variant])
         except EdgeKitError as exc:
-            raise PipelineError(str(exc)) from exc
-        if self.export_variant not in self.variants:
+            raise PipelineError(f"{exc} (or auto)") from exc
+        if self.export_variant != AUTO and self.export_variant not in self.variants:
             raise PipelineError(f"--export-variant {self.export_variant} is not among the converted variants "
                                 f"({', '.join(self.variants)}); add it to --variants.")
         for name in tuple(self.stages or ()) + tuple(self.force):
@@ -127,6 +136,7 @@ class PipelineResult:
     stages: Dict[str, StageOutcome]
     seconds: float
     errors: List[str] = field(default_factory=list)
+    export_choice: Optional[ExportChoice] = None  #: the variant classify/export/report used, and why
 
     @property
     def ok(self) -> bool:
@@ -227,12 +237,18 @@ def run_pipeline(config: PipelineConfig, log: Optional[Callable[[str], None]] = 
             say(f"warning: {warning}")
         ctx = StageContext(cfg, out, state, say)
         for index, name in enumerate(wanted, 1):
+            if ctx.choice is None and name in ("classify", "export", "report"):
+                # After the convert stage (ran or up to date): the stages from here on use the resolved variant,
+                # and their fingerprints include it, so a different choice redoes them and the same one does not.
+                ctx.choice = resolve_export_variant(ctx, exporting="export" in wanted)
+                if ctx.choice.requested == AUTO:
+                    say(f"export variant: {ctx.choice.reason}")
             outcome = _run_stage(ctx, name, f"[{index}/{len(wanted)}]", say)
             outcomes[name] = outcome
             if outcome.status == "blocked":
                 errors.append(outcome.message)
                 ctx.notes.append(outcome.message)
-    result = PipelineResult(out, outcomes, time.perf_counter() - t_start, errors)
+    result = PipelineResult(out, outcomes, time.perf_counter() - t_start, errors, ctx.choice)
     _print_summary(result, say)
     return result
 
@@ -283,5 +299,8 @@ def _print_summary(result: PipelineResult, say: Callable[[str], None]) -> None:
         say("outputs:")
         for key, path in files.items():
             say(f"  {key:<16} {path}")
+    choice = result.export_choice
+    if choice is not None and choice.fallback:
+        say(f"notice: {choice.reason}")
     for error in result.errors:
         say(f"error: {error}")

@@ -12,8 +12,10 @@ EXAMPLES = """\
 examples:
   edge-kit photos/ --out runs/flowers --weights imagenet
       everything: train, convert float32/float16/dynamic/int8, evaluate each with the TFLite interpreter,
-      classify held-out photos with the device runtime, copy the int8 model into the Android sample, write
-      runs/flowers/report.html (one self-contained page) + report.md + report.json
+      classify held-out photos with the device runtime, copy the chosen model into the Android sample, write
+      runs/flowers/report.html (one self-contained page) + report.md + report.json. The chosen model
+      (--export-variant auto): int8 when it loses at most --max-accuracy-drop top-1 points vs float32, else
+      the smallest of dynamic, float16, float32 that does; the output and the report's first lines say which and why
 
   edge-kit photos/ --out runs/flowers --alpha 0.35 --size 224 \\
       --weights ../shared/assets/weights/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5
@@ -22,7 +24,8 @@ examples:
 
   edge-kit photos/ --out runs/flowers --variants float32,int8 --export-variant int8 \\
       --android-assets android-sample/app/src/main/assets
-      fewer variants; where the app's model.tflite goes
+      fewer variants; where the app's model.tflite goes; an explicit --export-variant is shipped as asked, or
+      refused (exit 1, the app keeps its previous model) when it loses more than --max-accuracy-drop
 
   edge-kit photos/ --out runs/flowers
       run it again: stages whose inputs did not change are skipped (state in runs/flowers/pipeline_state.json);
@@ -32,8 +35,9 @@ examples:
   edge-kit --out runs/flowers --stage convert --force convert     redo a stage even though nothing changed
 
 Photo folder layout: one sub-folder per class (photos/daisy/*.jpg, photos/rose/*.jpg ...), or train/ and val/
-(and test/) folders each holding class sub-folders. Exit status: 0 done, 1 a stage failed or export was refused by
-the accuracy gate (the report says why), 2 bad arguments, 130 interrupted (run the same command again to continue).
+(and test/) folders each holding class sub-folders. Exit status: 0 done (also when auto shipped another variant than
+int8: a notice, not an error), 1 a stage failed or the export of a named --export-variant was refused by the
+accuracy gate (the report says why), 2 bad arguments, 130 interrupted (run the same command again to continue).
 """
 
 
@@ -58,12 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=None, help="random seed of the split and training")
     g = p.add_argument_group("conversion, check and export")
     g.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated (default {','.join(VARIANTS)})")
-    g.add_argument("--export-variant", default="int8", help="variant checked on the device runtime and shipped")
+    g.add_argument("--export-variant", default="auto", metavar="{auto," + ",".join(VARIANTS) + "}",
+                   help="variant checked on the device runtime and shipped. auto (default): int8 if it loses at most "
+                        "--max-accuracy-drop points vs float32, else the smallest of dynamic, float16, float32 "
+                        "within it. A named variant is used as given, and its export refused beyond the limit")
     g.add_argument("--android-assets", default=None,
                    help="folder for the app's model.tflite (default android-sample/app/src/main/assets if present)")
     g.add_argument("--no-export", action="store_true", help="do not copy the model into the app")
     g.add_argument("--max-accuracy-drop", type=float, default=1.0,
-                   help="refuse to export a variant losing more top-1 points vs float32 (default 1.0; -1: no gate)")
+                   help="top-1 points the shipped variant may lose vs float32 (default 1.0; -1: no gate): auto picks "
+                        "a variant within it, a named --export-variant beyond it is refused")
     g.add_argument("--calibration-size", type=int, default=None, help="int8 calibration photos (default 200)")
     g.add_argument("--qat", action="store_true",
                    help="quantization-aware fine-tuning before the int8 export (slower; recovers int8 accuracy)")

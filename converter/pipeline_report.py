@@ -18,7 +18,7 @@ from converter.pipeline_state import PipelineError, write_or_explain
 from device.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 #: Bump when the report's content or layout changes, so the report stage runs again.
-REPORT_VERSION = 3
+REPORT_VERSION = 4
 FIGURES_DIR = "report_files"
 
 #: Files in the output folder whose content the report depends on (its stage fingerprint hashes them).
@@ -155,10 +155,13 @@ def held_out_section(out: Path, notes: List[str], grid: int) -> Tuple[Dict[str, 
 # --------------------------------------------------------------------------- building and writing
 
 def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, grid: int = 36,
-                 title: Optional[str] = None, problems: Sequence[str] = ()) -> Tuple[Dict[str, Any], Dict[str, bytes]]:
+                 title: Optional[str] = None, problems: Sequence[str] = (),
+                 export_choice: Optional[Mapping[str, Any]] = None) -> Tuple[Dict[str, Any], Dict[str, bytes]]:
     """Gather the report's data and draw its figures. Returns ``(report dict, {figure file name: bytes})``.
 
     ``problems``: what went wrong in this pipeline run (e.g. the export refused by the accuracy gate), shown first.
+    ``export_choice``: :meth:`ExportChoice.to_json` of the variant used (``--export-variant auto``'s pick and its
+    reason); when auto passed over int8, its reason becomes a notice shown right after the problems.
     """
     notes: List[str] = []
     data: Dict[str, Any] = {"title": title or f"edge-kit report: {out.name}", "report_version": REPORT_VERSION,
@@ -173,6 +176,8 @@ def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
     data["stage_seconds"] = {k: round(float(v), 2) for k, v in (stage_times or {}).items()}
     data["notes"] = notes
     data["problems"] = list(problems)
+    data["export_choice"] = dict(export_choice) if export_choice else None
+    data["notices"] = [str(export_choice["reason"])] if export_choice and export_choice.get("fallback") else []
 
     images: Dict[str, bytes] = {}
     data["figures"] = {}
@@ -217,7 +222,8 @@ def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
 
 
 def write_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, grid: int = 36,
-                 title: Optional[str] = None, problems: Sequence[str] = ()) -> Dict[str, Path]:
+                 title: Optional[str] = None, problems: Sequence[str] = (),
+                 export_choice: Optional[Mapping[str, Any]] = None) -> Dict[str, Path]:
     """Build the report and write ``report.json``, ``report.md`` (+ ``report_files/*.png``) and ``report.html``.
 
     Every file is written atomically; the figures first, then the Markdown and JSON that refer to them, the HTML
@@ -227,7 +233,7 @@ def write_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
     from converter.report_markdown import render_markdown
 
     out = Path(out)
-    data, images = build_report(out, stage_times, grid, title, problems)
+    data, images = build_report(out, stage_times, grid, title, problems, export_choice)
     files = {"html": out / "report.html", "md": out / "report.md", "json": out / "report.json"}
     for name, blob in images.items():
         if name.startswith("thumb_"):

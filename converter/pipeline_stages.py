@@ -30,6 +30,12 @@ PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 Outputs = Tuple[List[Path], Dict[str, Any]]
 
+#: ``--export-variant auto``: int8 when it stays within ``--max-accuracy-drop``, else the first variant of
+#: :data:`AUTO_FALLBACK` (smallest file first) that does; float32 always qualifies.
+AUTO = "auto"
+AUTO_PREFERRED = "int8"
+AUTO_FALLBACK: Tuple[str, ...] = ("dynamic", "float16", "float32")
+
 
 class StageBlocked(PipelineError):
     """The stage refused to run for a reason the report should show (e.g. the int8 accuracy gate); later stages
@@ -45,6 +51,15 @@ class StageContext:
     state: PipelineState
     log: Callable[[str], None]
     notes: List[str] = field(default_factory=list)  #: messages for the report (e.g. why export was blocked)
+    choice: Optional["ExportChoice"] = None  #: the resolved ``--export-variant`` (set after the convert stage)
+
+    @property
+    def variant(self) -> str:
+        """The variant the classify, export and report stages use: ``--export-variant``, or auto's choice."""
+        if self.choice is not None:
+            return self.choice.variant
+        requested = self.config.export_variant
+        return requested if requested != AUTO else auto_fallback_order(self.config.variants)[0]
 
 
 def _digests(folder: Path, names) -> Dict[str, Optional[str]]:
@@ -148,7 +163,112 @@ def run_convert(ctx: StageContext) -> Outputs:
 
 
 def tflite_path(ctx: StageContext, variant: Optional[str] = None) -> Path:
-    return ctx.out / "tflite" / f"model_{variant or ctx.config.export_variant}.tflite"
+    return ctx.out / "tflite" / f"model_{variant or ctx.variant}.tflite"
+
+
+# ------------------------------------------------------------------------------- choosing the exported variant
+
+@dataclass
+class ExportChoice:
+    """Which variant the classify, export and report stages use, and why.
+
+    requested: ``--export-variant`` as given ("auto" or a variant). variant: the one used. fallback: True when auto
+    passed over int8 because of its accuracy loss (the report shows ``reason`` as an amber notice).
+    drops: top-1 points each converted variant lost vs float32 (None where unknown).
+    """
+
+    requested: str
+    variant: str
+    reason: str
+    fallback: bool = False
+    limit: Optional[float] = None
+    drops: Dict[str, Optional[float]] = field(default_factory=dict)
+
+    def to_json(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _points(value: float) -> str:
+    """``1`` -> ``"1.0"``, ``0.25`` -> ``"0.25"``."""
+    return f"{value:.1f}" if round(value, 1) == value else f"{value:g}"
+
+
+def auto_fallback_order(variants) -> Tuple[str, ...]:
+    """The converted variants auto considers, in the order it considers them (int8 first)."""
+    order = (AUTO_PREFERRED,) + AUTO_FALLBACK
+    return tuple(v for v in order if v in variants) or tuple(variants)
+
+
+def drop_points(report: Any, variant: str) -> Optional[float]:
+    """Top-1 points ``variant`` lost vs float32 (or vs the Keras model) in a converter report dict; None if unknown."""
+    try:
+        variants = report["variants"]
+        mine = variants[variant]["top1"]
+        base = variants["float32"]["top1"] if "float32" in variants else report["keras_top1"]
+        return 100.0 * (float(base) - float(mine))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def within_limit(variant: str, drop: Optional[float], limit: Optional[float]) -> bool:
+    """The export gate: float32, no gate, or an unknown drop pass; otherwise the drop must be <= the limit."""
+    return limit is None or variant == "float32" or drop is None or drop <= limit + 1e-9
+
+
+def choose_export_variant(report: Optional[Dict[str, Any]], variants, requested: str,
+                          limit: Optional[float], out: Any = "RUN", exporting: bool = True) -> ExportChoice:
+    """Resolve ``--export-variant`` against the converter's report (``tflite/report.json`` as a dict, or None).
+
+    An explicit variant is used as given (the export stage's gate may still refuse it). ``auto``: int8 if its top-1
+    drop vs float32 is within ``limit``, else the first of dynamic, float16, float32 (converted ones only) within it.
+    Without a report (not converted yet) auto keeps its first candidate; the stages needing the model then say so.
+    """
+    converted = [v for v in variants if report is None or v in (report.get("variants") or {})] or list(variants)
+    drops = {v: drop_points(report, v) for v in converted} if report is not None else {}
+    if requested != AUTO:
+        return ExportChoice(requested, requested, f"--export-variant {requested}", limit=limit, drops=drops)
+    order = auto_fallback_order(converted)
+    if report is None:
+        return ExportChoice(AUTO, order[0], f"auto: {order[0]} (no conversion report yet to compare variants)",
+                            limit=limit)
+    picked = next((v for v in order if within_limit(v, drops.get(v), limit)), None)
+    if picked is None:  # nothing qualifies (no float32 to fall back on): the export gate refuses the first candidate
+        return ExportChoice(AUTO, order[0], f"auto: no converted variant is within --max-accuracy-drop {_points(limit)}; "
+                                            f"add float32 to --variants", limit=limit, drops=drops)
+    gate = "no accuracy gate" if limit is None else f"limit {_points(limit)}"
+
+    def lost(v: str) -> str:
+        return "n/a" if drops.get(v) is None else f"{drops[v]:.1f}"
+
+    if picked == order[0]:
+        return ExportChoice(AUTO, picked, f"auto: {picked} (lost {lost(picked)} top-1 points vs float32, {gate})",
+                            limit=limit, drops=drops)
+    from converter.report_markdown import mb, pct
+
+    row = report["variants"].get(picked, {})
+    verb = "exported" if exporting else "using"
+    if AUTO_PREFERRED not in converted:
+        reason = (f"int8 not converted: {verb} {picked} ({mb(row.get('size_bytes'))}, {pct(row.get('top1'))}), "
+                  f"the smallest variant within the {gate}")
+        return ExportChoice(AUTO, picked, reason, fallback=False, limit=limit, drops=drops)
+    skipped = [v for v in order[:order.index(picked)]]
+    others = "".join(f"; {v} lost {lost(v)}" for v in skipped[1:])
+    reason = (f"{skipped[0]} lost {lost(skipped[0])} points (limit {_points(limit)}{others}): {verb} {picked} instead "
+              f"({mb(row.get('size_bytes'))}, {pct(row.get('top1'))}); try `edge-convert {out} --qat` or more "
+              f"calibration photos for int8 (--calibration-size)")
+    return ExportChoice(AUTO, picked, reason, fallback=True, limit=limit, drops=drops)
+
+
+def resolve_export_variant(ctx: StageContext, exporting: bool = True) -> ExportChoice:
+    """:func:`choose_export_variant` on ``<out>/tflite/report.json`` (None when missing or unreadable)."""
+    try:
+        report = json.loads((ctx.out / "tflite" / "report.json").read_text(encoding="utf-8"))
+        if not isinstance(report, dict) or not isinstance(report.get("variants"), dict):
+            report = None
+    except (OSError, ValueError):
+        report = None
+    cfg = ctx.config
+    return choose_export_variant(report, cfg.variants, cfg.export_variant, cfg.max_accuracy_drop, ctx.out, exporting)
 
 
 # ---------------------------------------------------------------------------------------------------- classify
@@ -165,14 +285,14 @@ def classify_material(ctx: StageContext) -> Dict[str, Any]:
             stamps[rel] = file_stamp(root / rel)
         except OSError:
             stamps[rel] = None
-    return {"model": file_digest(model) if model.is_file() else None, "variant": ctx.config.export_variant,
+    return {"model": file_digest(model) if model.is_file() else None, "variant": ctx.variant,
             "splits": file_digest(ctx.out / "splits.json"), "photos": stamps, "limit": ctx.config.classify_limit}
 
 
 def run_classify(ctx: StageContext) -> Outputs:
     from converter.pipeline_classify import classify_held_out
 
-    data = classify_held_out(ctx.out, tflite_path(ctx), ctx.config.export_variant, ctx.config.classify_limit)
+    data = classify_held_out(ctx.out, tflite_path(ctx), ctx.variant, ctx.config.classify_limit)
     ctx.log(f"  device runtime: {data['correct']}/{len(data['photos'])} held-out photos right "
             f"({100 * (data['top1'] or 0):.1f}%), {data['ms_per_photo']} ms per photo")
     path = ctx.out / "classify.json"
@@ -191,37 +311,38 @@ def accuracy_drop_points(out: Path, variant: str) -> Optional[float]:
     """Top-1 points ``variant`` lost vs float32 (or vs the Keras model) in ``tflite/report.json``; None if unknown."""
     try:
         report = json.loads((out / "tflite" / "report.json").read_text(encoding="utf-8"))
-        mine = report["variants"][variant]["top1"]
-        base = report["variants"]["float32"]["top1"] if "float32" in report["variants"] else report["keras_top1"]
-        return 100.0 * (float(base) - float(mine))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
         return None
+    return drop_points(report, variant)
 
 
 def export_material(ctx: StageContext) -> Dict[str, Any]:
     source = tflite_path(ctx)
-    return {"source": file_digest(source) if source.is_file() else None, "variant": ctx.config.export_variant,
-            "destination": str(export_destination(ctx).resolve())}
+    variant = ctx.variant
+    # The gate's verdict (not the limit itself): a tighter limit that now refuses this variant runs the stage again.
+    passes = within_limit(variant, accuracy_drop_points(ctx.out, variant), ctx.config.max_accuracy_drop)
+    return {"source": file_digest(source) if source.is_file() else None, "variant": variant,
+            "destination": str(export_destination(ctx).resolve()), "within_limit": passes}
 
 
 def run_export(ctx: StageContext) -> Outputs:
     from converter.export import export_variant
 
     cfg = ctx.config
+    variant = ctx.variant
     source = tflite_path(ctx)
     if not source.is_file():
-        raise PipelineError(f"{source}: not found; convert first (--stage convert --variants {cfg.export_variant})")
-    drop = accuracy_drop_points(ctx.out, cfg.export_variant)
-    if cfg.max_accuracy_drop is not None and cfg.export_variant != "float32" and drop is not None \
-            and drop > cfg.max_accuracy_drop + 1e-9:
+        raise PipelineError(f"{source}: not found; convert first (--stage convert --variants {variant})")
+    drop = accuracy_drop_points(ctx.out, variant)
+    if not within_limit(variant, drop, cfg.max_accuracy_drop):
         raise StageBlocked(
-            f"not exported: the {cfg.export_variant} model lost {drop:.2f} top-1 points vs float32 (limit "
+            f"not exported: the {variant} model lost {drop:.2f} top-1 points vs float32 (limit "
             f"--max-accuracy-drop {cfg.max_accuracy_drop:g}); the app keeps its previous model. Ship another variant "
-            f"(--export-variant dynamic), calibrate on more photos, or accept the loss with --max-accuracy-drop "
+            f"(--export-variant dynamic, or --export-variant auto to pick one within the limit), calibrate on more photos, or accept the loss with --max-accuracy-drop "
             f"{drop + 0.5:.1f}. All files in {ctx.out} are complete.")
     dest = export_destination(ctx)
-    written = Path(export_variant(ctx.out, cfg.export_variant, dest))
-    record = {"variant": cfg.export_variant, "source": str(source), "destination": str(written.resolve()),
+    written = Path(export_variant(ctx.out, variant, dest))
+    record = {"variant": variant, "source": str(source), "destination": str(written.resolve()),
               "sha256": file_digest(written), "size_bytes": written.stat().st_size,
               "accuracy_drop_points": drop}
     path = ctx.out / "export.json"
@@ -235,7 +356,8 @@ def report_material(ctx: StageContext) -> Dict[str, Any]:
     from converter.pipeline_report import REPORT_INPUTS, REPORT_VERSION
 
     return {"inputs": _digests(ctx.out, REPORT_INPUTS), "version": REPORT_VERSION, "grid": ctx.config.grid_size,
-            "notes": ctx.notes, "stage_seconds": stage_seconds(ctx.state)}
+            "notes": ctx.notes, "stage_seconds": stage_seconds(ctx.state),
+            "choice": ctx.choice.to_json() if ctx.choice else None}
 
 
 def stage_seconds(state: PipelineState) -> Dict[str, float]:
@@ -247,7 +369,9 @@ def run_report(ctx: StageContext) -> Outputs:
     from converter.pipeline_report import figure_files, write_report
 
     _require(ctx.out, ("splits.json",), "train first (edge-kit DATA_DIR --out OUT, or --stage train)")
-    files = write_report(ctx.out, stage_seconds(ctx.state), grid=ctx.config.grid_size, problems=ctx.notes)
+    choice = ctx.choice.to_json() if ctx.choice else None
+    files = write_report(ctx.out, stage_seconds(ctx.state), grid=ctx.config.grid_size, problems=ctx.notes,
+                         export_choice=choice)
     outputs = [files["html"], files["md"], files["json"]] + [p for p in figure_files(ctx.out) if p.is_file()]
     return outputs, {"html": str(files["html"])}
 

@@ -27,6 +27,8 @@ figure.photo figcaption{margin-top:4px;line-height:1.35;overflow-wrap:anywhere}
 .wrong .pred{color:#c62828;font-weight:600}.ok .pred{color:#2e7d32}
 .neg{color:#c62828}.pos{color:#2e7d32}code{font-size:12px;background:#eef1f5;padding:1px 4px;border-radius:3px}
 .problem{background:#fdecea;border:1px solid #e57373;border-radius:6px;padding:4px 14px;margin:16px 0;color:#8e1b1b}
+.notice{background:#fff4e0;border:1px solid #f0a030;border-left:6px solid #f0a030;border-radius:6px;padding:4px 14px;
+margin:16px 0;color:#7a4a00}
 .note{background:#fff8e1;border:1px solid #f3d27a;border-radius:6px;padding:8px 12px;font-size:13px}
 """
 
@@ -66,6 +68,9 @@ def render_html(report: Dict[str, Any], images: Mapping[str, bytes]) -> str:
     if report.get("problems"):
         parts.append('<div class="problem" id="problems">' + "".join(f"<p><b>Problem:</b> {_e(m)}</p>"
                                                                      for m in report["problems"]) + "</div>")
+    if report.get("notices"):
+        parts.append('<div class="notice" id="notices">' + "".join(f"<p><b>Notice:</b> {_e(m)}</p>"
+                                                                   for m in report["notices"]) + "</div>")
     parts.append(_cards(report))
     parts += _dataset(report, images)
     parts += _training(report, images)

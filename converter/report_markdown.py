@@ -31,6 +31,7 @@ def render_markdown(report: Dict[str, Any]) -> str:
             lines.extend([f"![{alt}]({figs[key]})", ""])
 
     lines += [f"> **Problem:** {m}" for m in report.get("problems", [])] + ([""] if report.get("problems") else [])
+    lines += [f"> **Notice:** {m}" for m in report.get("notices", [])] + ([""] if report.get("notices") else [])
     lines += summary_lines(report)
     ds = report["dataset"]
     lines += ["## Dataset", "", f"{ds['total']} photos in {len(ds['labels'])} classes from `{ds['root']}`.", "",

@@ -148,7 +148,7 @@ def test_accuracy_gate_refuses_export_but_writes_the_report(tmp_path, flowers_di
     assets = tmp_path / "assets"
     assets.mkdir()
     (assets / "model.tflite").write_bytes(b"the app's previous model")
-    cfg = dict(stages=("export", "report"), verbose=False, android_assets=str(assets))
+    cfg = dict(stages=("export", "report"), verbose=False, android_assets=str(assets), export_variant="int8")
     result = run_pipeline(PipelineConfig(None, str(out), max_accuracy_drop=5.0, **cfg))
     assert not result.ok and result.stages["export"].status == "blocked"
     assert "lost 10.00 top-1 points" in result.errors[0] and "--max-accuracy-drop" in result.errors[0]
