@@ -139,8 +139,8 @@ def convert_config(ctx: StageContext):
     from converter.config import ConvertConfig
 
     cfg = ctx.config
-    return ConvertConfig(variants=cfg.variants, max_accuracy_drop=None, verbose=cfg.verbose,
-                         **dict(cfg.convert_options))
+    options = {"qat": cfg.qat and "int8" in cfg.variants, **dict(cfg.convert_options)}
+    return ConvertConfig(variants=cfg.variants, max_accuracy_drop=None, verbose=cfg.verbose, **options)
 
 
 def convert_material(ctx: StageContext) -> Dict[str, Any]:
@@ -254,8 +254,10 @@ def choose_export_variant(report: Optional[Dict[str, Any]], variants, requested:
     skipped = [v for v in order[:order.index(picked)]]
     others = "".join(f"; {v} lost {lost(v)}" for v in skipped[1:])
     reason = (f"{skipped[0]} lost {lost(skipped[0])} points (limit {_points(limit)}{others}): {verb} {picked} instead "
-              f"({mb(row.get('size_bytes'))}, {pct(row.get('top1'))}); try `edge-convert {out} --qat` or more "
-              f"calibration photos for int8 (--calibration-size)")
+              f"({mb(row.get('size_bytes'))}, {pct(row.get('top1'))}); "
+              + (f"try more quantization-aware epochs for int8 (`edge-convert {out} --qat --qat-epochs 3`)"
+                 if report.get("qat") else
+                 f"try `edge-convert {out} --qat` or more calibration photos for int8 (--calibration-size)"))
     return ExportChoice(AUTO, picked, reason, fallback=True, limit=limit, drops=drops)
 
 

@@ -42,6 +42,21 @@ def test_int8_beyond_the_limit_falls_back_to_dynamic_with_the_reason():
     assert choice.variant == "dynamic" and choice.fallback
     assert choice.reason.startswith("int8 lost 4.2 points (limit 1.0): exported dynamic instead (0.55 MB, 92.5%)")
     assert "`edge-convert runs/flowers --qat`" in choice.reason and "calibration photos" in choice.reason
+    with_qat = choose_export_variant({**report, "qat": True}, ALL, AUTO, 1.0, out="runs/flowers")
+    assert "--qat-epochs 3" in with_qat.reason  # QAT already ran: the advice is more of it
+
+
+def test_the_pipeline_uses_qat_for_int8_by_default_and_no_qat_turns_it_off():
+    from converter.pipeline import PipelineConfig
+    from converter.pipeline_cli import build_parser, config_from_args
+    from converter.pipeline_stages import StageContext, convert_config
+
+    assert PipelineConfig(data_dir="d", out_dir="o").qat is True
+    on = config_from_args(build_parser().parse_args(["photos", "--out", "runs/x"]))
+    off = config_from_args(build_parser().parse_args(["photos", "--out", "runs/x", "--no-qat"]))
+    assert on.qat and not off.qat
+    assert convert_config(StageContext(on, None, None, print)).qat is True
+    assert convert_config(StageContext(off, None, None, print)).qat is False
 
 
 def test_dynamic_too_lossy_falls_back_to_float16_then_float32():
