@@ -18,11 +18,15 @@ How:
    which reproduces the post-training int8 model as the starting point.
 4. Fine-tune by distillation: the targets are the float model's probabilities on the training photos and their
    mirror images, so the QAT model learns to agree with the float model (the thing the int8 gate measures) rather
-   than re-fitting the training labels.
+   than re-fitting the training labels. Dropout is off (it would only add noise to a distillation) and the run is
+   seeded, so the same run folder and seed give the same int8 model (flowers, alpha 0.35: 92.5% = float32, 99.2%
+   agreement, twice in a row; with dropout on and no seed, 2 epochs gave 90.8-92.5% from run to run).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, Sequence
+import contextlib
+
+from typing import Any, Callable, Iterator, List, Sequence
 
 import numpy as np
 
@@ -120,20 +124,29 @@ def calibrate_ranges(qat_model: Any, images: np.ndarray, batch_size: int = 32) -
         kwargs["ema_decay"] = seen["batches"] / (seen["batches"] + 1.0)
         return original(*args, **kwargs)
 
+    quantizers.quant_ops.MovingAvgQuantize = cumulative_mean
+    try:
+        with dropout_off(qat_model):
+            for start in range(0, len(images), batch_size):
+                qat_model(images[start:start + batch_size].astype(np.float32), training=True)  # eager: patch applies
+                seen["batches"] += 1
+    finally:
+        quantizers.quant_ops.MovingAvgQuantize = original
+    return seen["batches"]
+
+
+@contextlib.contextmanager
+def dropout_off(qat_model: Any) -> Iterator[None]:
+    """Set every Dropout rate of ``qat_model`` to 0 inside the block (the rates are restored after it)."""
     dropouts = [getattr(l, "layer", l) for l in qat_model.layers]
     dropouts = [(l, l.rate) for l in dropouts if type(l).__name__ == "Dropout"]
-    quantizers.quant_ops.MovingAvgQuantize = cumulative_mean
     try:
         for layer, _ in dropouts:
             layer.rate = 0.0
-        for start in range(0, len(images), batch_size):
-            qat_model(images[start:start + batch_size].astype(np.float32), training=True)  # eager: patch applies
-            seen["batches"] += 1
+        yield
     finally:
-        quantizers.quant_ops.MovingAvgQuantize = original
         for layer, rate in dropouts:
             layer.rate = rate
-    return seen["batches"]
 
 
 def quantization_aware_finetune(model: Any, run: Any, cfg: Any, log: Callable[[str], None] = print) -> Any:
@@ -161,8 +174,10 @@ def quantization_aware_finetune(model: Any, run: Any, cfg: Any, log: Callable[[s
         np.asarray(model(x[i:i + 64].astype(np.float32), training=False)) for i in range(0, len(x), 64)])
     data = (tf.data.Dataset.from_tensor_slices((x, targets)).shuffle(len(x), seed=cfg.seed).batch(32)
             .map(lambda a, b: (tf.cast(a, tf.float32), b)))
+    keras.utils.set_random_seed(cfg.seed)  # repeatable shuffling and updates for the same run and seed
     qat_model.compile(optimizer=keras.optimizers.Adam(cfg.qat_learning_rate), loss="categorical_crossentropy")
     log(f"QAT: ranges from {len(images)} training photos ({batches} batches); distilling {cfg.qat_epochs} epoch(s) "
         f"on {len(x)} photos (with mirror images)")
-    qat_model.fit(data, epochs=cfg.qat_epochs, verbose=0)
+    with dropout_off(qat_model):  # distilling the float model's outputs: dropout would only add noise to the targets
+        qat_model.fit(data, epochs=cfg.qat_epochs, verbose=0)
     return qat_model
