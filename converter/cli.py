@@ -39,7 +39,7 @@ def _convert_parser() -> argparse.ArgumentParser:
                    help="training photos used to calibrate int8, stratified over classes (default 200)")
     p.add_argument("--seed", type=int, default=0, help="picks the calibration photos (default 0)")
     p.add_argument("--qat", action="store_true", help="quantization-aware fine-tune before the int8 export")
-    p.add_argument("--qat-epochs", type=int, default=2, help="epochs of the QAT fine-tune (default 2)")
+    p.add_argument("--qat-epochs", type=int, default=3, help="epochs of the QAT fine-tune (default 3)")
     p.add_argument("--max-accuracy-drop", type=float, default=1.0, metavar="POINTS",
                    help="allowed int8 top-1 loss vs float32 in percentage points (default 1.0); negative disables")
     p.add_argument("--int8-io", choices=("uint8", "int8"), default="uint8",

@@ -255,7 +255,7 @@ def choose_export_variant(report: Optional[Dict[str, Any]], variants, requested:
     others = "".join(f"; {v} lost {lost(v)}" for v in skipped[1:])
     reason = (f"{skipped[0]} lost {lost(skipped[0])} points (limit {_points(limit)}{others}): {verb} {picked} instead "
               f"({mb(row.get('size_bytes'))}, {pct(row.get('top1'))}); "
-              + (f"try more quantization-aware epochs for int8 (`edge-convert {out} --qat --qat-epochs 3`)"
+              + (f"try more quantization-aware epochs for int8 (`edge-convert {out} --qat --qat-epochs 5`)"
                  if report.get("qat") else
                  f"try `edge-convert {out} --qat` or more calibration photos for int8 (--calibration-size)"))
     return ExportChoice(AUTO, picked, reason, fallback=True, limit=limit, drops=drops)

@@ -43,7 +43,7 @@ def test_int8_beyond_the_limit_falls_back_to_dynamic_with_the_reason():
     assert choice.reason.startswith("int8 lost 4.2 points (limit 1.0): exported dynamic instead (0.55 MB, 92.5%)")
     assert "`edge-convert runs/flowers --qat`" in choice.reason and "calibration photos" in choice.reason
     with_qat = choose_export_variant({**report, "qat": True}, ALL, AUTO, 1.0, out="runs/flowers")
-    assert "--qat-epochs 3" in with_qat.reason  # QAT already ran: the advice is more of it
+    assert "--qat-epochs 5" in with_qat.reason  # QAT already ran: the advice is more of it
 
 
 def test_the_pipeline_uses_qat_for_int8_by_default_and_no_qat_turns_it_off():
