@@ -170,3 +170,33 @@ def test_bad_training_option_fails_before_any_folder_is_made(tmp_path, flowers_d
     err = capsys.readouterr().err
     assert rc == 1 and "alpha=0.4 is not available" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_during_a_c_extension_import_is_reported_as_an_interruption(tmp_path, monkeypatch, capsys):
+    """SIGINT while TensorFlow imports surfaces as ImportError("initialization failed"), not KeyboardInterrupt:
+    the command must still say "interrupted, run again" and exit 130, not print a traceback."""
+    import os
+    import signal
+    import time
+
+    import converter.pipeline as pipeline
+    from converter import pipeline_cli
+
+    def import_interrupted(config, log=print):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler interrupts this
+        except KeyboardInterrupt:
+            raise ImportError("initialization failed") from None
+        raise AssertionError("SIGINT was not delivered")
+
+    monkeypatch.setattr(pipeline, "run_pipeline", import_interrupted)
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        photos = tmp_path / "photos"
+        photos.mkdir()
+        rc = pipeline_cli.main([str(photos), "--out", str(tmp_path / "run"), "--weights", "none"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert rc == 130
+    assert "run the same command again to continue" in capsys.readouterr().err
