@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from device import Classifier  # noqa: E402
+from device.benchmark import time_ms  # noqa: E402
 from device.preprocess import decode_image, preprocess  # noqa: E402
 
 
@@ -37,14 +38,7 @@ def assets() -> Path:
 
 
 def med_ms(fn, runs: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+    return statistics.median(time_ms(fn, runs, warmup))
 
 
 def plain_interpreter_class():

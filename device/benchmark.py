@@ -14,7 +14,8 @@ import numpy as np
 from device.preprocess import decode_image, preprocess
 
 
-def _times(fn: Callable[[], object], runs: int, warmup: int) -> List[float]:
+def time_ms(fn: Callable[[], object], runs: int, warmup: int) -> List[float]:
+    """Milliseconds of ``runs`` calls of ``fn`` after ``warmup`` untimed calls."""
     for _ in range(warmup):
         fn()
     out = []
@@ -39,7 +40,7 @@ def summarize(ms: Sequence[float]) -> Dict[str, float]:
 
 def benchmark_stages(classifier, image_path: str, runs: int = 50, warmup: int = 5) -> Dict[str, Dict[str, float]]:
     """Per-stage latency statistics (ms) for one photo with ``classifier``."""
-    rgb = decode_image(image_path, background=classifier.config.background)
+    rgb = decode_image(image_path, background=classifier.config.background, target=classifier.config.target)
     pixels = preprocess(rgb, classifier.config)
     tensor = classifier.encoding.encode(pixels)
     raw_interp = classifier.interpreter.raw
@@ -62,11 +63,11 @@ def benchmark_stages(classifier, image_path: str, runs: int = 50, warmup: int = 
         classifier.rank(to_scores(raw_out, scale, zp, classifier.score_type), 5)
 
     return {
-        "decode": summarize(_times(lambda: decode_image(image_path, background=classifier.config.background), runs, warmup)),
-        "preprocess": summarize(_times(lambda: preprocess(rgb, classifier.config), runs, warmup)),
-        "invoke": summarize(_times(invoke, runs, warmup)),
-        "postprocess": summarize(_times(post, runs, warmup)),
-        "end_to_end": summarize(_times(lambda: classifier.classify(image_path), runs, warmup)),
+        "decode": summarize(time_ms(lambda: decode_image(image_path, background=classifier.config.background, target=classifier.config.target), runs, warmup)),
+        "preprocess": summarize(time_ms(lambda: preprocess(rgb, classifier.config), runs, warmup)),
+        "invoke": summarize(time_ms(invoke, runs, warmup)),
+        "postprocess": summarize(time_ms(post, runs, warmup)),
+        "end_to_end": summarize(time_ms(lambda: classifier.classify(image_path), runs, warmup)),
     }
 
 
@@ -86,7 +87,7 @@ def thread_sweep(
         detail = interp.input_details[0]
         x = np.zeros(detail["shape"], dtype=detail["dtype"])
         interp.set_input(x)
-        out[n] = summarize(_times(interp.invoke, runs, warmup))
+        out[n] = summarize(time_ms(interp.invoke, runs, warmup))
     return out
 
 
