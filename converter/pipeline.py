@@ -189,22 +189,24 @@ def _preflight(cfg: PipelineConfig, out: Path, wanted: Sequence[str]) -> None:
         except (EdgeKitError, TypeError) as exc:
             raise PipelineError(f"training option: {exc}") from exc
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".edge-kit-write-test"
-        atomic_write_text(probe, "ok\n")
-        probe.unlink()
+        _probe_writable(out)
     except OSError as exc:
         raise PipelineError(explain_os_error(exc, Path(exc.filename) if exc.filename else out)) from exc
     if "export" in wanted and cfg.android_assets:
         dest = Path(cfg.android_assets)
         folder = dest.parent if dest.suffix == ".tflite" else dest
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            probe = folder / ".edge-kit-write-test"
-            atomic_write_text(probe, "ok\n")
-            probe.unlink()
+            _probe_writable(folder)
         except OSError as exc:
             raise PipelineError(explain_os_error(exc, folder) + " (the --android-assets folder)") from exc
+
+
+def _probe_writable(folder: Path) -> None:
+    """Create ``folder`` if needed and write + remove a small file there, as outputs will be (OSError if not)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / ".edge-kit-write-test"
+    atomic_write_text(probe, "ok\n")
+    probe.unlink()
 
 
 def run_pipeline(config: PipelineConfig, log: Optional[Callable[[str], None]] = None) -> PipelineResult:
