@@ -1,7 +1,12 @@
 """Pipelined classification of many photos: decoding on worker threads overlaps with the interpreter.
 
 Decoding (Pillow) and the contract's resize (numpy) release the GIL, and so does the interpreter's ``invoke``:
-with ``workers`` decode threads the interpreter rarely waits for pixels. Results come back in input order; a photo
+with ``workers`` decode threads the interpreter rarely waits for pixels.
+
+For throughput, parallelism over photos beats parallelism inside one ``invoke``: a small classifier's invoke
+takes about as long as decoding one photo, and interpreter threads synchronise on every layer. So a folder is
+classified fastest with a single-threaded interpreter (``num_threads=1``) and a decoding thread per core, which is
+what ``edge-classify`` does for more than one photo (measured in ``benchmarks/bench_device.py``). Results come back in input order; a photo
 that cannot be read yields a :class:`BatchResult` with ``error`` set, and the run goes on.
 """
 from __future__ import annotations
@@ -46,9 +51,10 @@ class BatchResult:
         return out
 
 
-def default_workers() -> int:
-    """Decode threads: one per spare core, at least 1, at most 4."""
-    return max(1, min(4, (os.cpu_count() or 2) - 1))
+def default_workers(interpreter_threads: int = 1) -> int:
+    """Decode threads: the cores the interpreter leaves over, counting its calling thread as mostly idle
+    (``cpu_count - interpreter_threads + 1``), at least 1, at most 4."""
+    return max(1, min(4, (os.cpu_count() or 2) - int(interpreter_threads) + 1))
 
 
 def _describe(source: Any) -> str:
@@ -81,7 +87,7 @@ def classify_many(
 
     ``workers=0`` runs everything on the calling thread (a plain sequential loop, for comparison).
     """
-    n_workers = default_workers() if workers is None else int(workers)
+    n_workers = default_workers(classifier.interpreter.num_threads) if workers is None else int(workers)
     if n_workers <= 0:
         for source in sources:
             pixels, error, seconds = _prepare(classifier, source)

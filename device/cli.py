@@ -52,8 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", help="labels file (one per line) when the model has none packed")
     p.add_argument("--backend", choices=["ai-edge-litert", "tflite-runtime", "tensorflow"], default=None,
                    help="interpreter (default: ai-edge-litert, else tflite-runtime)")
-    p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: CPU cores, max 4)")
-    p.add_argument("--workers", type=int, default=None, help="photo decoding threads for folders (0: sequential)")
+    p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: CPU cores, max 4, for one photo, the camera and "
+                   "--benchmark; 1 for several photos, which are then decoded on one thread per core: faster)")
+    p.add_argument("--workers", type=int, default=None, help="photo decoding threads for several photos (default: the cores the interpreter leaves; "
+                   "0: sequential)")
     p.add_argument("--crop", choices=["center", "stretch"], default=None,
                    help="override the model's crop mode (default: from the model, else center)")
     p.add_argument("--keep-background", action="store_true", help="also report the 'background' class")
@@ -103,9 +105,15 @@ def main(argv: Optional[Sequence[str]] = None, stdout: TextIO = None, stderr: Te
 
     from device.classifier import Classifier
 
+    paths: List[str] = []
+    threads = args.threads
+    if not args.benchmark and args.camera is None:
+        paths = list(iter_images(args.inputs))
+        if threads is None and len(paths) > 1:
+            threads = 1  # throughput mode: see device/batch.py
     try:
         clf = Classifier.from_file(
-            args.model, backend=args.backend, num_threads=args.threads, labels=args.labels, crop=args.crop,
+            args.model, backend=args.backend, num_threads=threads, labels=args.labels, crop=args.crop,
             keep_background=args.keep_background,
         )
     except EdgeKitError as exc:
@@ -117,7 +125,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: TextIO = None, stderr: Te
             return _benchmark(clf, args, stdout, stderr)
         if args.camera is not None:
             return _camera(clf, args, stdout, stderr)
-        return _files(clf, args, stdout, stderr)
+        return _files(clf, args, paths, stdout, stderr)
     except BrokenPipeError:  # output piped into `head`: stop quietly
         try:
             sys.stdout = open(os.devnull, "w")
@@ -126,8 +134,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: TextIO = None, stderr: Te
         return 0
 
 
-def _files(clf, args, stdout: TextIO, stderr: TextIO) -> int:
-    paths = list(iter_images(args.inputs))
+def _files(clf, args, paths: List[str], stdout: TextIO, stderr: TextIO) -> int:
     if not paths:
         print(f"edge-classify: error: no image files found in {', '.join(args.inputs)}", file=stderr)
         return 2

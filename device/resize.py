@@ -77,35 +77,49 @@ def resize_uint8(pixels: np.ndarray, out_height: int, out_width: int) -> np.ndar
     ky, kx = box_factor(height, out_height), box_factor(width, out_width)
     top, left = (height % ky) // 2, (width % kx) // 2
     region = pixels[top : top + (height // ky) * ky, left : left + (width // kx) * kx]
-    # The arithmetic is integer-valued throughout; floats are used only because numpy is much faster with them,
-    # and only where every value stays an exact integer (below 2**24 for float32, 2**53 for float64).
-    first_dtype = np.float32 if 255 * ky * 2 * out_height < 2**24 else np.float64
-    rows = _box_then_bilinear(region, ky, out_height, first_dtype)  # out_height x W' x C
     denominator = ky * kx * (2 * out_height) * (2 * out_width)
     assert 255 * denominator < 2**53, "resize numerators exceed exact float64 range"
-    both = _box_then_bilinear(rows.transpose(1, 0, 2), kx, out_width, np.float64)  # out_width x out_height x C
+    if 255 * denominator < 2**31:
+        # The common case (photos up to about 6x the model size per axis, i.e. every JPEG after DCT scaling):
+        # every numerator fits int32, which numpy handles 2-4x faster than the float64 route below.
+        rows = _box_then_bilinear(region, ky, out_height, np.int32, axis=0)  # out_height x W' x C
+        both = _box_then_bilinear(rows, kx, out_width, np.int32, axis=1)  # out_height x out_width x C
+        both += denominator // 2
+        both //= denominator
+        return both.astype(np.uint8)
+    # Large box factors: floats are used only because numpy is much faster with them than with int64, and only
+    # where every value stays an exact integer (below 2**24 for float32, 2**53 for float64).
+    first_dtype = np.float32 if 255 * ky * 2 * out_height < 2**24 else np.float64
+    rows = _box_then_bilinear(region, ky, out_height, first_dtype, axis=0)  # out_height x W' x C
+    both = _box_then_bilinear(rows.transpose(1, 0, 2), kx, out_width, np.float64, axis=0)  # out_w x out_h x C
     both += denominator // 2
     both /= denominator  # exact floor after division: quotients of integers < 2**53, far from the next integer
     np.floor(both, out=both)
     return np.ascontiguousarray(both.transpose(1, 0, 2)).astype(np.uint8)
 
 
-def _box_then_bilinear(values: np.ndarray, k: int, dst: int, dtype: type) -> np.ndarray:
-    """Along axis 0: sum runs of ``k`` (the box step), then apply the bilinear taps to ``dst`` samples."""
-    n = values.shape[0] // k
+def _box_then_bilinear(values: np.ndarray, k: int, dst: int, dtype: type, axis: int) -> np.ndarray:
+    """Along ``axis`` (0 or 1) of a 3-D array: sum runs of ``k`` (the box step), then apply the bilinear taps."""
+    n = values.shape[axis] // k
     if k > 1:
-        groups = values.reshape(n, k, -1)
-        acc = groups[:, 0].astype(dtype)
-        for j in range(1, k):
-            acc += groups[:, j]
-        values = acc.reshape((n,) + values.shape[1:])
-    else:
-        values = values.astype(dtype, copy=False)
+        if axis == 0:
+            groups = values[: n * k].reshape((n, k) + values.shape[1:])
+            acc = groups[:, 0].astype(dtype)
+            for j in range(1, k):
+                acc += groups[:, j]
+        else:
+            groups = values[:, : n * k].reshape((values.shape[0], n, k) + values.shape[2:])
+            acc = groups[:, :, 0].astype(dtype)
+            for j in range(1, k):
+                acc += groups[:, :, j]
+        values = acc
     x0, x1, w0, w1 = bilinear_taps(n, dst)
-    out = values[x0]
-    out *= w0.astype(dtype)[:, None, None]
-    right = values[x1]
-    right *= w1.astype(dtype)[:, None, None]
+    shape = [1, 1, 1]
+    shape[axis] = dst
+    out = np.take(values, x0, axis=axis).astype(dtype, copy=False)
+    out *= w0.astype(dtype).reshape(shape)
+    right = np.take(values, x1, axis=axis).astype(dtype, copy=False)
+    right *= w1.astype(dtype).reshape(shape)
     out += right
     return out
 

@@ -75,3 +75,35 @@ def test_benchmark_prints_stages_and_thread_sweep(coral_quant, bird):
     assert code == 0
     for word in ("decode", "preprocess", "invoke", "postprocess", "end to end", "p99", "thread sweep", "1 thread"):
         assert word in out
+
+
+def test_several_photos_run_in_throughput_mode_one_photo_in_latency_mode(coral_quant, bird, photo_folder, monkeypatch):
+    """Several photos: a single-threaded interpreter and a decoding thread per core (faster for folders, see
+    device/batch.py); one photo: the default interpreter threads; --threads always wins."""
+    from device.backends import default_num_threads
+    from device.classifier import Classifier
+
+    seen = []
+    original = Classifier.from_file.__func__
+
+    def spy(cls, *args, **kwargs):
+        clf = original(cls, *args, **kwargs)
+        seen.append(clf.interpreter.num_threads)
+        return clf
+
+    monkeypatch.setattr(Classifier, "from_file", classmethod(spy))
+    assert run([coral_quant, photo_folder, "--json"])[0] == 1  # one bad photo in the folder
+    assert run([coral_quant, bird])[0] == 0
+    assert run([coral_quant, photo_folder, "--threads", "2"])[0] == 1
+    assert seen == [1, default_num_threads(), 2]
+
+
+def test_default_decoding_threads_use_the_cores_the_interpreter_leaves(monkeypatch):
+    from device import batch
+
+    monkeypatch.setattr(batch.os, "cpu_count", lambda: 4)
+    assert [batch.default_workers(t) for t in (1, 2, 4)] == [4, 3, 1]
+    monkeypatch.setattr(batch.os, "cpu_count", lambda: 2)
+    assert [batch.default_workers(t) for t in (1, 2)] == [2, 1]
+    monkeypatch.setattr(batch.os, "cpu_count", lambda: 16)
+    assert batch.default_workers(1) == 4

@@ -49,7 +49,8 @@ def reference_resize(img: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
 @pytest.mark.parametrize(
     "shape,out",
     [((7, 5), (3, 4)), ((100, 37), (17, 50)), ((31, 300), (96, 96)), ((5, 5), (9, 2)), ((1, 1), (3, 3)),
-     ((480, 480), (224, 224)), ((449, 447), (224, 224)), ((1000, 777), (96, 160)), ((50, 3000), (20, 20))],
+     ((480, 480), (224, 224)), ((449, 447), (224, 224)), ((1000, 777), (96, 160)), ((50, 3000), (20, 20)),
+     ((800, 800), (96, 96))],  # the last needs numerators beyond int32: the float64 route
 )
 def test_resize_equals_the_written_definition(shape, out):
     img = np.random.default_rng(sum(shape)).integers(0, 256, shape + (3,), dtype=np.uint8)
