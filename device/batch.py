@@ -3,10 +3,12 @@
 Decoding (Pillow) and the contract's resize (numpy) release the GIL, and so does the interpreter's ``invoke``:
 with ``workers`` decode threads the interpreter rarely waits for pixels.
 
-For throughput, parallelism over photos beats parallelism inside one ``invoke``: a small classifier's invoke
-takes about as long as decoding one photo, and interpreter threads synchronise on every layer. So a folder is
-classified fastest with a single-threaded interpreter (``num_threads=1``) and a decoding thread per core, which is
-what ``edge-classify`` does for more than one photo (measured in ``benchmarks/bench_device.py``). Results come back in input order; a photo
+For throughput, parallelism over photos usually beats parallelism inside one ``invoke``: a small classifier's
+invoke takes less time than decoding one photo, and interpreter threads synchronise on every layer. Such a model
+classifies a folder fastest with a single-threaded interpreter and a decoding thread per core; a model whose
+single-threaded invoke takes longer than preparing a photo (MobileNetV2 1.0 on a 2-core board) keeps its
+interpreter threads. :func:`prefers_single_thread` makes that choice from one photo's timings, and
+``edge-classify`` applies it to every run over several photos (measured in ``benchmarks/bench_device.py``). Results come back in input order; a photo
 that cannot be read yields a :class:`BatchResult` with ``error`` set, and the run goes on.
 """
 from __future__ import annotations
@@ -55,6 +57,44 @@ def default_workers(interpreter_threads: int = 1) -> int:
     """Decode threads: the cores the interpreter leaves over, counting its calling thread as mostly idle
     (``cpu_count - interpreter_threads + 1``), at least 1, at most 4."""
     return max(1, min(4, (os.cpu_count() or 2) - int(interpreter_threads) + 1))
+
+
+def prefers_single_thread(prepare_seconds: float, invoke_1thread_seconds: float) -> bool:
+    """Whether a pipelined run goes faster with a 1-thread interpreter and more decoding threads: true when one
+    single-threaded invoke takes no longer than preparing one photo (the decoders are then the bottleneck, and
+    they scale better over cores than the interpreter does)."""
+    return invoke_1thread_seconds <= prepare_seconds
+
+
+def classifier_for_many(model: Any, sample: Any, num_threads: Optional[int] = None, **kwargs: Any) -> "Classifier":
+    """A :class:`Classifier` set up to classify many photos fast (see the module docstring).
+
+    ``num_threads`` given: used as is. Otherwise a 1-thread classifier is timed on ``sample`` (one of the photos:
+    prepared twice, invoked three times, medians); if :func:`prefers_single_thread` says no, the model is reloaded
+    with its default threads. ``kwargs`` go to :meth:`Classifier.from_file`.
+    """
+    from device.classifier import Classifier
+
+    if num_threads is not None:
+        return Classifier.from_file(model, num_threads=num_threads, **kwargs)
+    single = Classifier.from_file(model, num_threads=1, **kwargs)
+    if (os.cpu_count() or 1) < 2:
+        return single
+    try:
+        prepare_times, invoke_times = [], []
+        for _ in range(2):
+            start = time.perf_counter()
+            pixels = single.prepare(sample)
+            prepare_times.append(time.perf_counter() - start)
+        for _ in range(3):
+            start = time.perf_counter()
+            single.scores(pixels)
+            invoke_times.append(time.perf_counter() - start)
+    except (EdgeKitError, OSError, ValueError):  # an unreadable sample: reported later, in its turn
+        return single
+    if prefers_single_thread(sorted(prepare_times)[0], sorted(invoke_times)[1]):
+        return single
+    return Classifier.from_file(model, num_threads=None, **kwargs)
 
 
 def _describe(source: Any) -> str:

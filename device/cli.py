@@ -52,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", help="labels file (one per line) when the model has none packed")
     p.add_argument("--backend", choices=["ai-edge-litert", "tflite-runtime", "tensorflow"], default=None,
                    help="interpreter (default: ai-edge-litert, else tflite-runtime)")
-    p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: CPU cores, max 4, for one photo, the camera and "
-                   "--benchmark; 1 for several photos, which are then decoded on one thread per core: faster)")
+    p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: CPU cores, max 4; for several photos, 1 when the "
+                   "model is fast enough that decoding photos on every core goes faster)")
     p.add_argument("--workers", type=int, default=None, help="photo decoding threads for several photos (default: the cores the interpreter leaves; "
                    "0: sequential)")
     p.add_argument("--crop", choices=["center", "stretch"], default=None,
@@ -103,19 +103,18 @@ def main(argv: Optional[Sequence[str]] = None, stdout: TextIO = None, stderr: Te
     if args.benchmark and args.camera is not None:
         parser.error("--benchmark works on a photo, not with --camera")
 
+    from device.batch import classifier_for_many
     from device.classifier import Classifier
 
     paths: List[str] = []
-    threads = args.threads
     if not args.benchmark and args.camera is None:
         paths = list(iter_images(args.inputs))
-        if threads is None and len(paths) > 1:
-            threads = 1  # throughput mode: see device/batch.py
+    options = dict(backend=args.backend, labels=args.labels, crop=args.crop, keep_background=args.keep_background)
     try:
-        clf = Classifier.from_file(
-            args.model, backend=args.backend, num_threads=threads, labels=args.labels, crop=args.crop,
-            keep_background=args.keep_background,
-        )
+        if len(paths) > 1:  # throughput mode: interpreter threads chosen for pipelining (see device/batch.py)
+            clf = classifier_for_many(args.model, paths[0], num_threads=args.threads, **options)
+        else:
+            clf = Classifier.from_file(args.model, num_threads=args.threads, **options)
     except EdgeKitError as exc:
         print(f"edge-classify: error: {exc}", file=stderr)
         return 2

@@ -77,13 +77,14 @@ def test_benchmark_prints_stages_and_thread_sweep(coral_quant, bird):
         assert word in out
 
 
-def test_several_photos_run_in_throughput_mode_one_photo_in_latency_mode(coral_quant, bird, photo_folder, monkeypatch):
-    """Several photos: a single-threaded interpreter and a decoding thread per core (faster for folders, see
-    device/batch.py); one photo: the default interpreter threads; --threads always wins."""
+def test_several_photos_pick_interpreter_threads_for_throughput(coral_quant, bird, photo_folder, monkeypatch):
+    """Several photos: a 1-thread interpreter when the model's invoke is faster than preparing a photo (decoding
+    threads then use the cores), else the default threads; one photo: the default; --threads always wins."""
+    from device import batch
     from device.backends import default_num_threads
     from device.classifier import Classifier
 
-    seen = []
+    seen, timings = [], []
     original = Classifier.from_file.__func__
 
     def spy(cls, *args, **kwargs):
@@ -92,10 +93,13 @@ def test_several_photos_run_in_throughput_mode_one_photo_in_latency_mode(coral_q
         return clf
 
     monkeypatch.setattr(Classifier, "from_file", classmethod(spy))
-    assert run([coral_quant, photo_folder, "--json"])[0] == 1  # one bad photo in the folder
+    for single in (True, False):
+        monkeypatch.setattr(batch, "prefers_single_thread", lambda p, i, single=single: timings.append((p, i)) or single)
+        assert run([coral_quant, photo_folder, "--json"])[0] == 1  # one bad photo in the folder
+    assert all(0 < p < 5 and 0 < i < 5 for p, i in timings) and len(timings) == 2  # measured on the first photo
     assert run([coral_quant, bird])[0] == 0
     assert run([coral_quant, photo_folder, "--threads", "2"])[0] == 1
-    assert seen == [1, default_num_threads(), 2]
+    assert seen == [1, 1, default_num_threads(), default_num_threads(), 2]
 
 
 def test_default_decoding_threads_use_the_cores_the_interpreter_leaves(monkeypatch):
