@@ -11,6 +11,7 @@ import numpy as np
 from converter.calibration import load_calibration_images, representative_dataset
 from converter.config import VARIANT_DESCRIPTIONS, ConvertConfig
 from converter.errors import AccuracyGateError
+from converter.compact import share_quantization_vectors
 from converter.metadata import ModelCard, add_metadata, verify_metadata
 from converter.run_input import load_run
 from device.atomic import atomic_write_bytes
@@ -109,6 +110,7 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
         data = add_metadata(raw, run.labels, pre, ModelCard(
             card.name, f"{card.description} Variant: {VARIANT_DESCRIPTIONS[variant]}.", card.version, card.author,
             card.license))
+        data = share_quantization_vectors(data)  # lossless: -15% for int8 (converter/compact.py)
         path = out_dir / f"model_{variant}.tflite"
         verify_metadata(data, run.labels, pre, str(path))
         atomic_write_bytes(path, data)
