@@ -66,6 +66,17 @@ def main() -> int:
         "int8 top-1 agreement >= 98%": (100 * v["int8"]["agreement_with_keras"], v["int8"]["agreement_with_keras"] >= 0.98),
         "int8 size <= 0.30x float32": (v["int8"]["size_ratio_vs_float32"], v["int8"]["size_ratio_vs_float32"] <= 0.30),
     }
+    from converter.compact import size_breakdown
+
+    f32_size = v["float32"]["size_bytes"]
+    print("\nwhere the bytes go (KB; quantization vectors stored once each, converter/compact.py):")
+    for name in ("float32", "int8"):
+        b = size_breakdown(result.files[name].read_bytes())
+        print(f"  {name:8} " + ", ".join(f"{k} {b[k] / 1e3:.1f}" for k in b if k != "total") + f", total {b['total'] / 1e3:.1f}")
+        if name == "int8":
+            floor = (b["weights"] + b["quantization"]) / f32_size
+            print(f"  int8 weights + biases + quantization vectors alone = {floor:.3f}x the float32 file "
+                  "(the floor for this model in per-channel int8, before any graph, names or metadata)")
     print(f"\nconvert() total {total:.1f} s (4 variants + metadata + evaluation)")
     for name, (value, ok) in checks.items():
         print(f"target {name}: {value:.3f} -> {'MET' if ok else 'MISSED'}")

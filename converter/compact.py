@@ -114,3 +114,47 @@ class _SharedQuantization:
             s.QuantizationParametersAddDetails(builder, details)
         s.QuantizationParametersAddQuantizedDimension(builder, p.quantizedDimension)
         return s.QuantizationParametersEnd(builder)
+
+
+def size_breakdown(model: bytes) -> Dict[str, int]:
+    """Where a ``.tflite`` file's bytes go: ``weights`` (constant tensors, by type: ``weights_int8``,
+    ``weights_int32``, ``weights_float32``, ...), ``quantization`` (scale/zero-point/min/max vectors, each distinct
+    vector counted once, as stored after :func:`share_quantization_vectors`), ``tensor_names``, ``metadata``
+    (metadata buffers), ``packed_files`` (the zip of labels etc.), ``structure`` (everything else: graph, shapes,
+    operator options, alignment) and ``total``."""
+    from tensorflow_lite_support.metadata import schema_py_generated as schema
+
+    flatbuffer, _ = split_packed_files(model)
+    root = schema.Model.GetRootAsModel(flatbuffer, 0)
+    type_names = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    out: Dict[str, int] = {}
+    used_buffers = set()
+    vectors = set()
+    names = 0
+    for g in range(root.SubgraphsLength()):
+        graph = root.Subgraphs(g)
+        for i in range(graph.TensorsLength()):
+            tensor = graph.Tensors(i)
+            names += len(tensor.Name() or b"")
+            if tensor.Buffer() not in used_buffers:
+                used_buffers.add(tensor.Buffer())
+                size = root.Buffers(tensor.Buffer()).DataLength()
+                if size:
+                    key = f"weights_{type_names.get(tensor.Type(), tensor.Type())}"
+                    out[key] = out.get(key, 0) + size
+            q = tensor.Quantization()
+            if q is not None:
+                for length, as_numpy in ((q.ScaleLength(), q.ScaleAsNumpy), (q.ZeroPointLength(), q.ZeroPointAsNumpy),
+                                         (q.MinLength(), q.MinAsNumpy), (q.MaxLength(), q.MaxAsNumpy)):
+                    if length:
+                        array = as_numpy()
+                        vectors.add((array.dtype.str, array.tobytes()))
+    metadata = sum(root.Buffers(root.Metadata(i).Buffer()).DataLength() for i in range(root.MetadataLength()))
+    out["weights"] = sum(v for k, v in out.items() if k.startswith("weights_"))
+    out["quantization"] = sum(len(data) + 4 for _, data in vectors)
+    out["tensor_names"] = names
+    out["metadata"] = metadata
+    out["packed_files"] = len(model) - len(flatbuffer)
+    out["structure"] = len(flatbuffer) - out["weights"] - out["quantization"] - names - metadata
+    out["total"] = len(model)
+    return out

@@ -78,3 +78,14 @@ def test_device_runtime_reads_the_shared_form(converted, run_folder):
     clf = Classifier.from_file(converted.files["int8"])
     assert clf.labels == (run_folder / "labels.txt").read_text().split()
     assert clf.config.height == 96 and clf.config.crop == "center"
+
+
+def test_size_breakdown_accounts_for_every_byte(converted):
+    from converter.compact import size_breakdown
+
+    int8 = size_breakdown(converted.files["int8"].read_bytes())
+    parts = ("weights", "quantization", "tensor_names", "metadata", "packed_files", "structure")
+    assert sum(int8[k] for k in parts) == int8["total"] == converted.files["int8"].stat().st_size
+    assert int8["structure"] > 0 and int8["packed_files"] > 0 and int8["weights_int8"] > int8["weights_int32"] > 0
+    f32 = size_breakdown(converted.files["float32"].read_bytes())
+    assert f32["quantization"] == 0 and f32["weights_float32"] > 3.5 * int8["weights_int8"]
