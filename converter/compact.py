@@ -10,7 +10,7 @@ exactly the same values; nothing else in the model changes.
 
 The model is re-serialised with the FlatBuffers object API, the same way tflite-support's metadata populator
 re-serialises it; the associated files packed after the FlatBuffer (a zip: labels, preprocessing parameters) are
-appended again the same way the populator appends them.
+appended again the same way the populator appends them (dated 1980-01-01, so conversions are reproducible).
 """
 from __future__ import annotations
 
@@ -58,15 +58,16 @@ def split_packed_files(model: bytes) -> Tuple[bytes, List[Tuple[zipfile.ZipInfo,
 
 
 def append_packed_files(flatbuffer: bytes, packed: List[Tuple[zipfile.ZipInfo, bytes]]) -> bytes:
-    """``flatbuffer`` followed by a zip of ``packed``, written as tflite-support's metadata populator writes it
-    (members keep their names, dates and compression, so the same input gives the same bytes)."""
+    """``flatbuffer`` followed by a zip of ``packed``, written as tflite-support's metadata populator writes it,
+    except that every member is dated 1980-01-01 (the zip epoch) instead of "now": the same model and labels give
+    the same bytes, whenever they are converted."""
     if not packed:
         return flatbuffer
     out = io.BytesIO()
     out.write(flatbuffer)
     with zipfile.ZipFile(out, "a") as archive:
         for original, data in packed:
-            info = zipfile.ZipInfo(original.filename, date_time=original.date_time)
+            info = zipfile.ZipInfo(original.filename, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type, info.external_attr = original.compress_type, original.external_attr
             archive.writestr(info, data)
     return out.getvalue()

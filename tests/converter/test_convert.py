@@ -186,3 +186,21 @@ def test_qat_exports_an_integer_only_int8_model(run_folder, tmp_path):
     assert info["input"] == "uint8" and all(set(op["types"]) <= {"int8", "uint8", "int32"} for op in info["ops"])
     assert result.report["qat"] is True and "qat" in result.timings
     assert 0.0 <= result.report["variants"]["int8"]["top1"] <= 1.0
+
+
+def test_qat_gives_the_same_int8_model_whatever_ran_before_in_the_process(run_folder, tmp_path):
+    """`edge-kit` trains and converts in one process (the trainer seeds TensorFlow's global state), `edge-convert`
+    starts fresh: both must produce the same int8 file for the same run folder and seed."""
+    import tensorflow as tf
+
+    from converter import ConvertConfig, convert
+
+    files = []
+    for i, global_seed in enumerate((None, 123)):
+        if global_seed is not None:  # what a training run in the same process leaves behind
+            tf.keras.utils.set_random_seed(global_seed)
+            tf.random.uniform((3,))
+        result = convert(run_folder, ConvertConfig(variants="int8", qat=True, qat_epochs=1, calibration_size=20,
+                                                   verbose=False, evaluate=False, output_dir=str(tmp_path / str(i))))
+        files.append(result.files["int8"].read_bytes())
+    assert files[0] == files[1]
