@@ -114,14 +114,20 @@ def _box_then_bilinear(values: np.ndarray, k: int, dst: int, dtype: type, axis: 
                 acc += groups[:, :, j]
         values = acc
     x0, x1, w0, w1 = bilinear_taps(n, dst)
-    shape = [1, 1, 1]
-    shape[axis] = dst
     out = np.take(values, x0, axis=axis).astype(dtype, copy=False)
-    out *= w0.astype(dtype).reshape(shape)
+    out *= _weights(w0, dtype, axis, out.shape)
     right = np.take(values, x1, axis=axis).astype(dtype, copy=False)
-    right *= w1.astype(dtype).reshape(shape)
+    right *= _weights(w1, dtype, axis, out.shape)
     out += right
     return out
+
+
+def _weights(w: np.ndarray, dtype: type, axis: int, shape: Tuple[int, ...]) -> np.ndarray:
+    """``w`` shaped to multiply an array of ``shape`` along ``axis``. Along axis 1 the weights are repeated over the
+    channels: a ``(1, n, 1)`` operand would make numpy's inner loop 3 elements long (several times slower)."""
+    if axis == 0:
+        return w.astype(dtype).reshape(-1, 1, 1)
+    return np.ascontiguousarray(np.broadcast_to(w.astype(dtype).reshape(1, -1, 1), (1,) + tuple(shape[1:])))
 
 
 @lru_cache(maxsize=64)
