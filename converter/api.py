@@ -161,13 +161,17 @@ def _evaluate(run, cfg, model, models, classification_metrics, latency_summary, 
     keras_scores = np.concatenate([
         np.asarray(model(images[i:i + 32].astype(np.float32), training=False)) for i in range(0, len(images), 32)])
     keras_metrics = classification_metrics(keras_scores, truth, run.labels)
+    from converter.evaluate import evaluation_backend
+
     threads = cfg.num_threads or default_num_threads()
+    backend = evaluation_backend()
     variants: Dict[str, Any] = {}
     for name, data in models.items():
-        out = run_tflite(data, images, threads)
+        out = run_tflite(data, images, threads, backend)
         m = classification_metrics(out["scores"], truth, run.labels, keras_scores)
         m.update(latency_summary(out["latency_ms"]))
         m["size_bytes"] = len(data)
+        m["interpreter"] = out["interpreter"]
         variants[name] = m
         log(f"evaluated {name}: top-1 {100 * m['top1']:.1f}%, agreement with Keras "
             f"{100 * m['agreement_with_keras']:.1f}%, median {m['latency_median_ms']:.1f} ms")
@@ -182,7 +186,7 @@ def _evaluate(run, cfg, model, models, classification_metrics, latency_summary, 
     return {
         "run": str(run.run_dir), "labels": run.labels, "validation_photos": len(run.val),
         "keras_top1": keras_metrics["top1"], "keras_per_class": keras_metrics["per_class"],
-        "qat": bool(cfg.qat), "int8_io": cfg.int8_io, "num_threads": threads,
+        "qat": bool(cfg.qat), "int8_io": cfg.int8_io, "num_threads": threads, "interpreter": backend,
         "preprocessing": run.preprocessing.to_dict(), "variants": variants,
     }
 

@@ -134,7 +134,7 @@ def variants_section(out: Path, notes: List[str]) -> Dict[str, Any]:
             change[name] = dict(v["per_class_change_vs_float32"])
     return {"rows": rows, "labels": labels, "per_class_change": change, "keras_top1": report.get("keras_top1"),
             "validation_photos": report.get("validation_photos"), "num_threads": report.get("num_threads"),
-            "int8_io": report.get("int8_io")}
+            "int8_io": report.get("int8_io"), "interpreter": report.get("interpreter", "tensorflow")}
 
 
 def held_out_section(out: Path, notes: List[str], grid: int) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:

@@ -20,7 +20,7 @@ def render_markdown(report: Dict[str, Any]) -> str:
         "",
         f"Validation photos: {report['validation_photos']} · Keras top-1: {_pct(report.get('keras_top1'))} · "
         f"calibration photos: {report.get('calibration_photos', 0)} · QAT: {'yes' if report.get('qat') else 'no'} · "
-        f"interpreter threads: {report.get('num_threads')}",
+        f"interpreter: {report.get('interpreter', 'tensorflow')}, {report.get('num_threads')} threads",
         "",
         "| variant | size | x float32 | top-1 | " + ("top-5 | " if has_top5 else "")
         + "agreement with Keras | mean abs score diff | latency median | p90 | convert |",

@@ -141,8 +141,8 @@ def _variants(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
     out = ['<h2 id="variants">Variants</h2>']
     if not var["rows"]:
         return out + ['<p class="muted">Not converted yet.</p>']
-    out.append(f"<p>Every variant evaluated with the TensorFlow Lite interpreter on {var.get('validation_photos')} "
-               f"validation photos ({var.get('num_threads')} threads). Keras model top-1: "
+    out.append(f"<p>Every variant evaluated with the TensorFlow Lite interpreter ({_e(var.get('interpreter'))}, "
+               f"{var.get('num_threads')} threads) on {var.get('validation_photos')} validation photos. Keras model top-1: "
                f"{pct(var.get('keras_top1'))}.</p>")
     out.append('<table id="variant-table"><tr><th>variant</th><th class="n">size</th><th class="n">top-1</th>'
                '<th class="n">vs float32 (points)</th><th class="n">agreement with Keras</th>'

@@ -57,7 +57,8 @@ def render_markdown(report: Dict[str, Any]) -> str:
     var = report["variants"]
     lines += ["## Variants", ""]
     if var["rows"]:
-        lines += [f"Evaluated with the TensorFlow Lite interpreter on {var.get('validation_photos')} validation "
+        lines += [f"Evaluated with the TensorFlow Lite interpreter ({var.get('interpreter')}) on "
+                  f"{var.get('validation_photos')} validation "
                   f"photos; Keras model top-1 {pct(var.get('keras_top1'))}.", "",
                   "| variant | size | top-1 | vs float32 | agreement with Keras | latency median | p90 |",
                   "|---|---:|---:|---:|---:|---:|---:|"]

@@ -33,6 +33,7 @@ def test_every_variant_converts_runs_and_is_reported(converted, run_folder):
 
     report = json.loads((run_folder / "tflite" / "report.json").read_text())
     assert report["validation_photos"] == 50
+    assert report["interpreter"] == "ai-edge-litert"  # what edge-classify and the Android app run
     v = report["variants"]
     for name in ("float32", "float16", "dynamic", "int8"):
         for key in ("top1", "top5", "agreement_with_keras", "mean_abs_score_diff", "latency_median_ms",
@@ -204,3 +205,18 @@ def test_qat_gives_the_same_int8_model_whatever_ran_before_in_the_process(run_fo
                                                    verbose=False, evaluate=False, output_dir=str(tmp_path / str(i))))
         files.append(result.files["int8"].read_bytes())
     assert files[0] == files[1]
+
+
+def test_report_accuracy_is_what_the_device_runtime_gets(converted, run_folder):
+    """Every variant's top-1 in the report equals edge-classify's on the same validation photos (dynamic-range
+    kernels differ between interpreters: the converter measures with the one devices run)."""
+    from converter.run_input import load_run
+    from device import Classifier
+
+    report = json.loads((run_folder / "tflite" / "report.json").read_text())
+    run = load_run(run_folder)
+    for variant, path in converted.files.items():
+        clf = Classifier.from_file(path)
+        right = [int(clf.scores(clf.prepare(run.data_root / rel)).argmax()) == label for rel, label in run.val]
+        assert report["variants"][variant]["interpreter"] == clf.interpreter.backend
+        assert report["variants"][variant]["top1"] == pytest.approx(sum(right) / len(right)), variant
