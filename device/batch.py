@@ -59,20 +59,22 @@ def default_workers(interpreter_threads: int = 1) -> int:
     return max(1, min(4, (os.cpu_count() or 2) - int(interpreter_threads) + 1))
 
 
-def prefers_single_thread(prepare_seconds: float, invoke_1thread_seconds: float) -> bool:
+def prefers_single_thread(prepare_time: float, invoke_1thread_time: float) -> bool:
     """Whether a pipelined run goes faster with a 1-thread interpreter and more decoding threads: true when one
     single-threaded invoke takes no longer than preparing one photo (the decoders are then the bottleneck, and
     they scale better over cores than the interpreter does)."""
-    return invoke_1thread_seconds <= prepare_seconds
+    return invoke_1thread_time <= prepare_time
 
 
 def classifier_for_many(model: Any, sample: Any, num_threads: Optional[int] = None, **kwargs: Any) -> "Classifier":
     """A :class:`Classifier` set up to classify many photos fast (see the module docstring).
 
     ``num_threads`` given: used as is. Otherwise a 1-thread classifier is timed on ``sample`` (one of the photos:
-    prepared twice, invoked three times, medians); if :func:`prefers_single_thread` says no, the model is reloaded
-    with its default threads. ``kwargs`` go to :meth:`Classifier.from_file`.
+    prepared 1 + 2 times, the fastest counted; invoked 1 + 3 times, the median counted); if
+    :func:`prefers_single_thread` says no, the model is reloaded with its default threads. ``kwargs`` go to
+    :meth:`Classifier.from_file`.
     """
+    from device.benchmark import time_ms
     from device.classifier import Classifier
 
     if num_threads is not None:
@@ -81,18 +83,12 @@ def classifier_for_many(model: Any, sample: Any, num_threads: Optional[int] = No
     if (os.cpu_count() or 1) < 2:
         return single
     try:
-        prepare_times, invoke_times = [], []
-        for _ in range(2):
-            start = time.perf_counter()
-            pixels = single.prepare(sample)
-            prepare_times.append(time.perf_counter() - start)
-        for _ in range(3):
-            start = time.perf_counter()
-            single.scores(pixels)
-            invoke_times.append(time.perf_counter() - start)
+        pixels = single.prepare(sample)
+        prepare_ms = min(time_ms(lambda: single.prepare(sample), runs=2, warmup=0))
+        invoke_ms = sorted(time_ms(lambda: single.scores(pixels), runs=3, warmup=1))[1]
     except (EdgeKitError, OSError, ValueError):  # an unreadable sample: reported later, in its turn
         return single
-    if prefers_single_thread(sorted(prepare_times)[0], sorted(invoke_times)[1]):
+    if prefers_single_thread(prepare_ms, invoke_ms):
         return single
     return Classifier.from_file(model, num_threads=None, **kwargs)
 
