@@ -20,6 +20,8 @@ from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
+from device.metadata import has_zip_tail
+
 TFLITE_FILE_IDENTIFIER = b"TFL3"
 
 
@@ -43,7 +45,7 @@ def share_quantization_vectors(model: bytes) -> bytes:
 def split_packed_files(model: bytes) -> Tuple[bytes, List[Tuple[zipfile.ZipInfo, bytes]]]:
     """``(flatbuffer, [(zip_info, bytes), ...])``: the model without the zip of associated files appended to it,
     and that zip's members in order (empty when the model has none)."""
-    if b"PK\x05\x06" not in model[-66000:]:
+    if not has_zip_tail(model):
         return model, []
     try:
         archive = zipfile.ZipFile(io.BytesIO(model))

@@ -8,8 +8,10 @@ invoke takes less time than decoding one photo, and interpreter threads synchron
 classifies a folder fastest with a single-threaded interpreter and a decoding thread per core; a model whose
 single-threaded invoke takes longer than preparing a photo (MobileNetV2 1.0 on a 2-core board) keeps its
 interpreter threads. :func:`prefers_single_thread` makes that choice from one photo's timings, and
-``edge-classify`` applies it to every run over several photos (measured in ``benchmarks/bench_device.py``). Results come back in input order; a photo
-that cannot be read yields a :class:`BatchResult` with ``error`` set, and the run goes on.
+``edge-classify`` applies it to every run over several photos (measured in ``benchmarks/bench_device.py``).
+
+Results come back in input order; a photo that cannot be read yields a :class:`BatchResult` with ``error`` set,
+and the run goes on.
 """
 from __future__ import annotations
 

@@ -52,9 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", help="labels file (one per line) when the model has none packed")
     p.add_argument("--backend", choices=["ai-edge-litert", "tflite-runtime", "tensorflow"], default=None,
                    help="interpreter (default: ai-edge-litert, else tflite-runtime)")
-    p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: CPU cores, max 4; for several photos, 1 when the "
-                   "model is fast enough that decoding photos on every core goes faster)")
-    p.add_argument("--workers", type=int, default=None, help="photo decoding threads for several photos (default: the cores the interpreter leaves; "
+    p.add_argument("--threads", type=int, default=None,
+                   help="interpreter threads (default: CPU cores, max 4; for several photos, 1 when the model is fast "
+                   "enough that decoding photos on every core goes faster)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="photo decoding threads for several photos (default: the cores the interpreter leaves; "
                    "0: sequential)")
     p.add_argument("--crop", choices=["center", "stretch"], default=None,
                    help="override the model's crop mode (default: from the model, else center)")

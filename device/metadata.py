@@ -308,6 +308,12 @@ def find_metadata_buffer(model: bytes) -> Optional[bytes]:
     return None
 
 
+def has_zip_tail(model: bytes) -> bool:
+    """Whether a zip (tflite-support's packed associated files) may end ``model``: its end-of-central-directory
+    record lies in the last 65,557 bytes (22-byte record + the longest zip comment)."""
+    return b"PK\x05\x06" in model[-66000:]
+
+
 def read_packed_files(
     model: bytes,
     source: str = "<model bytes>",
@@ -319,7 +325,7 @@ def read_packed_files(
     Only plain file names are returned (members with folders, ``..`` or absolute paths are ignored: they could
     never be metadata associated files). Sizes are bounded; an over-large member raises :class:`ModelError`.
     """
-    if b"PK\x05\x06" not in model[-66000:]:
+    if not has_zip_tail(model):
         return {}
     try:
         archive = zipfile.ZipFile(io.BytesIO(model))

