@@ -54,10 +54,14 @@ class TrainConfig:
     mirror_features: bool = True
     # Phase 2: fine-tune the top of the backbone with augmentation (None = automatic: on when the data allows)
     fine_tune: Optional[bool] = None
-    fine_tune_epochs: int = 8
-    fine_tune_learning_rate: float = 1e-4
+    # 15 epochs, lr 3e-4, patience 5 (was 8, 1e-4, 3): validation top-1 on flowers over five seeded splits
+    # 0.933/0.875/0.933/0.875/0.867 (mean 0.897) vs 0.925/0.875/0.900/0.875/0.867 (0.888); never worse on a split.
+    # The same with lr 1e-4: mean 0.897 too, 0.925 on split 0. A linear warm-up of the lr did not help (0.897 on
+    # splits 0-2 vs 0.914). Early stopping still ends phase 2 when the validation loss stops improving.
+    fine_tune_epochs: int = 15
+    fine_tune_learning_rate: float = 3e-4
     fine_tune_blocks: int = 4  # top inverted-residual blocks (of 16) unfrozen, plus the last 1x1 convolution
-    fine_tune_patience: int = 3
+    fine_tune_patience: int = 5
     fine_tune_min_per_class: int = 10  # automatic fine-tuning needs this many training photos in every class
     augment: bool = True
     # Execution
