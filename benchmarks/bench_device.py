@@ -4,7 +4,7 @@
 
 1. Single 640x480 JPEG end to end vs (decode alone + invoke alone): target <= 1.3x.
 2. Folder of flowers photos: pipelined ``classify_many`` as ``edge-classify`` runs it on a folder (a 1-thread
-   interpreter and a decoding thread per core when the model is fast, else default threads:
+   interpreter and a decoding thread on each other core when the model is fast, else default threads:
    ``classifier_for_many``) vs a plain sequential loop (decode, resize, invoke one after the other, interpreter
    with its default threads, its fastest setting for that loop): target >= 1.5x throughput, same
    results. The ratio depends on the model: pipelining can hide decoding behind invoke, so it gains most when they

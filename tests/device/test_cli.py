@@ -106,8 +106,8 @@ def test_default_decoding_threads_use_the_cores_the_interpreter_leaves(monkeypat
     from device import batch
 
     monkeypatch.setattr(batch.os, "cpu_count", lambda: 4)
-    assert [batch.default_workers(t) for t in (1, 2, 4)] == [4, 3, 1]
+    assert [batch.default_workers(t) for t in (1, 2, 4)] == [3, 2, 1]
     monkeypatch.setattr(batch.os, "cpu_count", lambda: 2)
-    assert [batch.default_workers(t) for t in (1, 2)] == [2, 1]
+    assert [batch.default_workers(t) for t in (1, 2)] == [1, 1]
     monkeypatch.setattr(batch.os, "cpu_count", lambda: 16)
     assert batch.default_workers(1) == 4
