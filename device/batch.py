@@ -5,8 +5,8 @@ with ``workers`` decode threads the interpreter rarely waits for pixels.
 
 For throughput, parallelism over photos usually beats parallelism inside one ``invoke``: a small classifier's
 invoke takes less time than decoding one photo, and interpreter threads synchronise on every layer. Such a model
-classifies a folder fastest with a single-threaded interpreter and a decoding thread on each other core; a model whose
-single-threaded invoke takes longer than preparing a photo (MobileNetV2 1.0 on a 2-core board) keeps its
+classifies a folder fastest with a single-threaded interpreter and a decoding thread on each other core; a model
+whose single-threaded invoke takes longer than preparing a photo (MobileNetV2 1.0 on a 2-core board) keeps its
 interpreter threads. :func:`prefers_single_thread` makes that choice from one photo's timings, and
 ``edge-classify`` applies it to every run over several photos (measured in ``benchmarks/bench_device.py``).
 
