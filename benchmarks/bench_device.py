@@ -139,11 +139,12 @@ def main() -> None:
             **{f"1 thread, {n} decoders": pipelined_workers(n) for n in sweep}}
     times = {name: [] for name in runs}
     same = True
-    for _ in range(args.repeats):  # interleaved, so that a slow spell of a shared CPU hits every variant
-        results = []
-        for name, fn in runs.items():
+    names = list(runs)
+    for r in range(args.repeats):  # interleaved, so that a slow spell of a shared CPU hits every variant, and
+        results = []               # rotated, so that no variant always runs right after the same other one
+        for name in names[r % len(names):] + names[:r % len(names)]:
             t = time.perf_counter()
-            results.append(fn())
+            results.append(runs[name]())
             times[name].append(time.perf_counter() - t)
         same = same and all(r == results[0] for r in results)
     rate = {name: len(paths) / statistics.median(t) for name, t in times.items()}

@@ -204,3 +204,39 @@ def test_classify_many_keeps_order_reports_bad_photos_and_continues(tmp_path, co
     assert all(r.ok for i, r in enumerate(piped) if i != 3)
     assert [r.predictions for r in piped] == [r.predictions for r in plain]
     assert piped[0].to_dict()["predictions"][0]["label"] == "chickadee"
+
+
+def test_classify_many_calling_thread_prepares_photos_while_the_worker_is_busy():
+    """With one decoding worker stuck on a slow photo, the calling thread prepares the next ones itself (both
+    cores stay busy); results still come back in input order."""
+    import threading
+
+    from device.batch import classify_many
+
+    main = threading.current_thread().name
+    released = threading.Event()
+    prepared_on = {}
+
+    class SlowFirstPhoto:
+        class interpreter:  # noqa: N801 - stands in for the Classifier's attribute
+            num_threads = 1
+
+        def prepare(self, source):
+            if source == "slow":
+                assert released.wait(10), "the calling thread never took over a queued photo"
+            else:
+                released.set()
+            prepared_on[source] = threading.current_thread().name
+            return np.full((1,), len(source), np.float32)
+
+        def scores(self, pixels):
+            return pixels
+
+        def rank(self, scores, top_k, threshold):
+            return [(str(int(scores[0])), 1.0)]
+
+    sources = ["slow", "a", "bb", "ccc"]
+    results = list(classify_many(SlowFirstPhoto(), sources, workers=1))
+    assert [r.source for r in results] == sources
+    assert [r.predictions[0][0] for r in results] == ["4", "1", "2", "3"]
+    assert prepared_on["slow"] != main and prepared_on["a"] == main
