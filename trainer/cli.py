@@ -77,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="(default: %(default)s)")
     t.add_argument("--no-augment", dest="augment", action="store_false", help="no augmentation in phase 2")
     t.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="(default: %(default)s)")
-    t.add_argument("--no-mirror-features", dest="mirror_features", action="store_false",
-                   help="phase 1 on the photos only, not also their mirror images (saves one backbone pass)")
+    t.add_argument("--mirror-features", action=argparse.BooleanOptionalAction, default=d.mirror_features,
+                   help="phase 1 also on the mirror images of the training photos (one more backbone pass; "
+                        "default: %(default)s)")
     t.add_argument("--no-class-weights", dest="class_weights", action="store_false",
                    help="do not weight rare classes up")
     s = p.add_argument_group("data split")

@@ -97,7 +97,8 @@ def test_interrupted_run_resumes_from_its_checkpoint(tmp_path: Path, flowers_dir
     data = link_photos(flowers_dir, tmp_path / "photos", ("daisy", "rose"), 8)
     config = TrainConfig(data_dir=str(data), out_dir=str(tmp_path / "run"), alpha=0.35, size=96,
                          weights="imagenet", fine_tune=True, fine_tune_epochs=2, fine_tune_patience=5,
-                         head_epochs=6, head_patience=50, seed=1, verbose=False)
+                         head_epochs=6, head_patience=50, seed=1, verbose=False,
+                         mirror_features=True)  # the non-default path: mirrored photos' features cached too
     with pytest.raises(KeyboardInterrupt):
         train(config, hooks=[_Interrupt(1, 2)])
     ck = tmp_path / "run" / CHECKPOINT_DIR
@@ -121,3 +122,4 @@ def test_interrupted_run_resumes_from_its_checkpoint(tmp_path: Path, flowers_dir
     assert run.history["phase1"][:3] == first_epochs
     assert len(run.history["phase2"]) == 2
     assert (tmp_path / "run" / "model.keras").is_file() and not ck.exists()
+    assert run.timings["features_train_mirrored_s"] > 0
