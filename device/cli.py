@@ -19,6 +19,8 @@ examples:
       top-5 labels and scores of one photo
   edge-classify model.tflite photos/ --top-k 1 --threshold 0.5
       every photo in a folder (recursively), best label only, hide scores under 50%
+  edge-classify model.tflite big-folder/ --processes 2 --top-k 1
+      a worker process per core, each decoding and classifying whole photos (the default from 1000 photos on)
   edge-classify model.tflite photos/ --json > results.jsonl
       one JSON object per line: {"file": ..., "predictions": [{"label": ..., "score": ...}]}
       (or {"file": ..., "error": ...} for a photo that could not be read)
@@ -58,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None,
                    help="photo decoding threads for several photos (default: the cores the interpreter leaves; "
                    "0: sequential)")
+    p.add_argument("--processes", type=int, default=None,
+                   help="worker processes for several photos, each with a 1-thread interpreter (default: one per "
+                   "core for 1000 photos or more, else 0: threads in this process)")
     p.add_argument("--crop", choices=["center", "stretch"], default=None,
                    help="override the model's crop mode (default: from the model, else center)")
     p.add_argument("--keep-background", action="store_true", help="also report the 'background' class")
@@ -104,18 +109,26 @@ def main(argv: Optional[Sequence[str]] = None, stdout: TextIO = None, stderr: Te
         parser.error("give photos or folders to classify, or --camera (see examples below with --help)")
     if args.benchmark and args.camera is not None:
         parser.error("--benchmark works on a photo, not with --camera")
+    if args.processes is not None and args.processes < 0:
+        parser.error("--processes must be 0 (threads in this process) or more")
 
     from device.batch import classifier_for_many
     from device.classifier import Classifier
     from device.heap import keep_heap_pad
+    from device.process_pool import ProcessPoolClassifier, use_processes
 
     keep_heap_pad()  # a photo after another: reuse freed memory, no page faults per photo (device/heap.py)
     paths: List[str] = []
     if not args.benchmark and args.camera is None:
         paths = list(iter_images(args.inputs))
     options = dict(backend=args.backend, labels=args.labels, crop=args.crop, keep_background=args.keep_background)
+    pool = None
     try:
-        if len(paths) > 1:  # throughput mode: interpreter threads chosen for pipelining (see device/batch.py)
+        if use_processes(len(paths), args.processes):  # many files: whole photos on worker processes
+            pool = ProcessPoolClassifier(args.model, processes=args.processes or None, num_threads=args.threads or 1,
+                                         **options)
+            clf = pool.classifier
+        elif len(paths) > 1:  # throughput mode: interpreter threads chosen for pipelining (see device/batch.py)
             clf = classifier_for_many(args.model, paths[0], num_threads=args.threads, **options)
         else:
             clf = Classifier.from_file(args.model, num_threads=args.threads, **options)
@@ -128,22 +141,28 @@ def main(argv: Optional[Sequence[str]] = None, stdout: TextIO = None, stderr: Te
             return _benchmark(clf, args, stdout, stderr)
         if args.camera is not None:
             return _camera(clf, args, stdout, stderr)
-        return _files(clf, args, paths, stdout, stderr)
+        if pool is not None:
+            return _files(pool.classify_many, args, paths, stdout, stderr)
+        return _files(lambda *a, **k: clf.classify_many(*a, workers=args.workers, **k), args, paths, stdout, stderr)
     except BrokenPipeError:  # output piped into `head`: stop quietly
         try:
             sys.stdout = open(os.devnull, "w")
         except OSError:
             pass
         return 0
+    finally:
+        if pool is not None:
+            pool.close()
 
 
-def _files(clf, args, paths: List[str], stdout: TextIO, stderr: TextIO) -> int:
+def _files(classify_many, args, paths: List[str], stdout: TextIO, stderr: TextIO) -> int:
+    """Classify ``paths`` with ``classify_many(paths, top_k=, threshold=)`` (threads or processes), print each."""
     if not paths:
         print(f"edge-classify: error: no image files found in {', '.join(args.inputs)}", file=stderr)
         return 2
     width = min(60, max(len(p) for p in paths))
     failures = 0
-    for result in clf.classify_many(paths, top_k=args.top_k, threshold=args.threshold, workers=args.workers):
+    for result in classify_many(paths, top_k=args.top_k, threshold=args.threshold):
         if not result.ok:
             failures += 1
         if args.json:

@@ -1,0 +1,75 @@
+"""Worker processes for big folders (device.process_pool): same answers as in-process, order kept, bad photos
+reported, bad models refused before any worker starts, workers stopped when the caller stops early."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from device.errors import ModelError
+from device.process_pool import MIN_PHOTOS_FOR_PROCESSES, ProcessPoolClassifier, use_processes
+
+from .conftest import EXPECTED_TOP1
+
+
+def test_workers_give_the_in_process_answers_in_order_and_skip_bad_photos(tmp_path, coral_quant, coral_classifier,
+                                                                           sanity_dir):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8 broken")
+    photos = [sanity_dir / p for p in EXPECTED_TOP1]
+    sources = photos[:4] + [bad] + photos[4:]
+    with ProcessPoolClassifier(coral_quant, processes=2) as pool:
+        results = list(pool.classify_many(sources, top_k=3, chunksize=2))
+    plain = list(coral_classifier.classify_many(sources, top_k=3, workers=0))
+    assert [r.source for r in results] == [str(s) for s in sources]
+    assert not results[4].ok and "bad.jpg" in results[4].error
+    assert [r.predictions for r in results] == [r.predictions for r in plain]
+    assert results[0].predictions[0][0] == "chickadee" and all(r.ok for i, r in enumerate(results) if i != 4)
+
+
+def test_a_bad_model_is_refused_in_the_calling_process(tmp_path):
+    model = tmp_path / "model.tflite"
+    model.write_bytes(b"\0" * 64)
+    with pytest.raises(ModelError, match="model.tflite"):
+        ProcessPoolClassifier(model, processes=2)
+    with pytest.raises(ValueError, match="processes"):
+        ProcessPoolClassifier(model, processes=0)
+
+
+def test_stopping_early_stops_the_workers(coral_quant, bird):
+    pool = ProcessPoolClassifier(coral_quant, processes=1)
+    results = pool.classify_many([bird] * 50, top_k=1)
+    assert next(results).predictions[0][0] == "chickadee"
+    results.close()  # the consumer stops (as on Ctrl-C or a closed pipe)
+    assert pool._pool is None
+    with pytest.raises(RuntimeError, match="closed"):
+        next(pool.classify_many([bird]))
+
+
+def test_processes_only_for_big_folders_unless_asked(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    assert not use_processes(MIN_PHOTOS_FOR_PROCESSES - 1)
+    assert use_processes(MIN_PHOTOS_FOR_PROCESSES)
+    assert use_processes(2, processes=2) and not use_processes(1, processes=2)
+    assert not use_processes(10 * MIN_PHOTOS_FOR_PROCESSES, processes=0)
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert not use_processes(MIN_PHOTOS_FOR_PROCESSES)
+
+
+def test_cli_processes_print_what_threads_print(coral_quant, tmp_path, sanity_dir):
+    from device.cli import main
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in list(EXPECTED_TOP1)[:5]:
+        (folder / name).write_bytes((sanity_dir / name).read_bytes())
+    (folder / "broken.png").write_bytes(b"not an image")
+    outputs = []
+    for processes in ("0", "2"):
+        out, err = io.StringIO(), io.StringIO()
+        code = main([str(coral_quant), str(folder), "--json", "-k", "2", "--processes", processes],
+                    stdout=out, stderr=err)
+        assert code == 1 and "1 of 6 photos could not be read" in err.getvalue()
+        outputs.append([json.loads(line) for line in out.getvalue().splitlines()])
+    assert outputs[0] == outputs[1] and len(outputs[1]) == 6
