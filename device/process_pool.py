@@ -27,11 +27,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import time
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, Optional, Union
 
-from device.batch import BatchResult
-from device.errors import EdgeKitError
+from device.batch import BatchResult, _finish, _prepare
 
 if TYPE_CHECKING:  # pragma: no cover
     from multiprocessing.pool import Pool
@@ -149,14 +147,9 @@ def _init_worker(model: ModelSource, options: Dict[str, Any]) -> None:
 
 
 def _classify_file(task: Any) -> BatchResult:
-    """In a worker: one photo file to its :class:`BatchResult` (errors reported, not raised)."""
+    """In a worker: one photo file to its :class:`BatchResult` (errors reported, not raised), exactly as the
+    threaded pipeline does it."""
     source, top_k, threshold = task
     assert _worker is not None, "worker not initialised"
-    start = time.perf_counter()
-    try:
-        pixels = _worker.prepare(source)
-    except (EdgeKitError, OSError, ValueError) as exc:
-        return BatchResult(source, [], str(exc), time.perf_counter() - start)
-    seconds = time.perf_counter() - start
-    predictions: List[Any] = _worker.rank(_worker.scores(pixels), top_k, threshold)
-    return BatchResult(source, predictions, None, seconds)
+    pixels, error, seconds = _prepare(_worker, source)
+    return _finish(_worker, source, pixels, error, seconds, top_k, threshold)
