@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import os
 import sys
 from typing import Optional, Sequence
@@ -124,20 +123,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         config = config_from_args(args)
     except EdgeKitError as exc:
         parser.error(str(exc))
-    interrupted = _note_interrupts()
-    try:
-        result = run_pipeline(config, log=lambda message: print(message, flush=True))
-    except KeyboardInterrupt:
-        return _interrupted(args.out)
-    except Exception as exc:
-        if interrupted():  # Ctrl-C inside a C extension (e.g. while TensorFlow imports) surfaces as another error
+    from device.interrupts import InterruptGuard
+
+    with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops the run at the next log line
+        try:
+            result = run_pipeline(config, log=guard.wrap(lambda message: print(message, flush=True)))
+        except KeyboardInterrupt:
             return _interrupted(args.out)
-        if not isinstance(exc, EdgeKitError):
-            raise
-        print(f"edge-kit: error: {exc}", file=sys.stderr)
-        print("edge-kit: finished stages are kept; fix the above and run the same command again to continue.",
-              file=sys.stderr)
-        return 1
+        except Exception as exc:
+            if guard.fired:  # Ctrl-C inside a C extension (e.g. while TensorFlow imports) surfaces as another error
+                return _interrupted(args.out)
+            if not isinstance(exc, EdgeKitError):
+                raise
+            print(f"edge-kit: error: {exc}", file=sys.stderr)
+            print("edge-kit: finished stages are kept; fix the above and run the same command again to continue.",
+                  file=sys.stderr)
+            return 1
     if not result.ok:
         return 1
     if result.report_html.is_file():
@@ -149,21 +150,6 @@ def _interrupted(out: str) -> int:
     print(f"\nedge-kit: interrupted. Finished stages are kept in {out}/pipeline_state.json; run the same "
           "command again to continue.", file=sys.stderr)
     return 130
-
-
-def _note_interrupts():
-    """Install a SIGINT handler that remembers it fired (and raises KeyboardInterrupt as usual); returns a check."""
-    fired = []
-
-    def handler(signum, frame):
-        fired.append(signum)
-        raise KeyboardInterrupt
-
-    try:
-        signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread: keep Python's default handling
-        pass
-    return lambda: bool(fired)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -155,7 +155,7 @@ def run_convert(ctx: StageContext) -> Outputs:
 
     _require(ctx.out, RUN_FILES, "train first (edge-kit DATA_DIR --out OUT, or --stage train)")
     cc = convert_config(ctx)
-    result = convert(ctx.out, cc)
+    result = convert(ctx.out, cc, progress=ctx.log if cc.verbose else None)  # the pipeline's logger: its Ctrl-C check
     outputs = [Path(p) for p in result.files.values()] + [Path(p) for p in result.report_files.values()]
     summary = {name: {"top1": v.get("top1"), "size_bytes": v.get("size_bytes")}
                for name, v in result.report.get("variants", {}).items()}

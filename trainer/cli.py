@@ -113,9 +113,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = config_from_args(args)
+        from device.interrupts import InterruptGuard
         from trainer.train import train
 
-        run = train(config)
+        with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops after the epoch under way
+            run = train(config, hooks=[lambda phase, epoch, logs: guard.check()])
     except KeyboardInterrupt:
         print(f"\ninterrupted: the last finished epoch is saved in {args.out}/checkpoint; run the same command "
               "again to resume.", file=sys.stderr)

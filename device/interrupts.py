@@ -1,0 +1,64 @@
+"""Ctrl-C that is never lost.
+
+Python turns Ctrl-C into ``KeyboardInterrupt`` in whatever code the main thread runs at that moment. When that code
+is a finalizer (``__del__``: TensorFlow frees traced functions that way during garbage collection, several times
+per conversion), Python prints "Exception ignored in ..." and carries on: the user pressed Ctrl-C and the
+conversion keeps running to the end. Seen in edge-kit's interruption test: a Ctrl-C between two variants of
+``edge-kit``'s convert stage was swallowed by ``AtomicFunction.__del__``.
+
+:class:`InterruptGuard` remembers that Ctrl-C was pressed. The long-running commands call :meth:`~InterruptGuard.check`
+at their progress points (every log line through :meth:`~InterruptGuard.wrap`, every training epoch), which raises
+``KeyboardInterrupt`` again, so a swallowed Ctrl-C stops the work at the next progress line at the latest.
+
+    >>> with InterruptGuard() as guard:
+    ...     run(log=guard.wrap(print))   # Ctrl-C: KeyboardInterrupt now, or at the next log line
+"""
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any, Callable, Optional
+
+
+class InterruptGuard:
+    """While active (``with``), Ctrl-C raises ``KeyboardInterrupt`` as usual and is also remembered."""
+
+    def __init__(self) -> None:
+        self._presses = 0
+        self._previous: Any = None
+        self._installed = False
+
+    @property
+    def fired(self) -> bool:
+        """Whether Ctrl-C was pressed while the guard was active."""
+        return self._presses > 0
+
+    def check(self) -> None:
+        """Raise ``KeyboardInterrupt`` if Ctrl-C was pressed (whether or not its first ``KeyboardInterrupt`` got
+        lost in a finalizer)."""
+        if self._presses:
+            raise KeyboardInterrupt
+
+    def wrap(self, log: Callable[[str], None]) -> Callable[[str], None]:
+        """``log``, with :meth:`check` before every message."""
+
+        def guarded(message: str) -> None:
+            self.check()
+            log(message)
+
+        return guarded
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self._presses += 1
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> "InterruptGuard":
+        if threading.current_thread() is threading.main_thread():  # signal handlers belong to the main thread
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: Optional[Any]) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
