@@ -84,14 +84,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         from converter.api import convert
         from device.interrupts import InterruptGuard
 
-        with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops at the next progress line
-            say = (lambda message: print(message, flush=True)) if cfg.verbose else (lambda message: None)
-            convert(args.run_dir, cfg, progress=guard.wrap(say))
+        try:
+            with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops at the next progress line
+                say = (lambda message: print(message, flush=True)) if cfg.verbose else (lambda message: None)
+                convert(args.run_dir, cfg, progress=guard.wrap(say))
+        except KeyboardInterrupt:
+            print("\nedge-convert: interrupted; the variants already written are complete (each file is written "
+                  "atomically). Run the same command again to convert them all.", file=sys.stderr)
+            return 130
         return 0
-    except KeyboardInterrupt:
-        print("\nedge-convert: interrupted; the variants already written are complete (each file is written "
-              "atomically). Run the same command again to convert them all.", file=sys.stderr)
-        return 130
     except AccuracyGateError as exc:
         print(f"edge-convert: accuracy gate failed: {exc}", file=sys.stderr)
         return 3

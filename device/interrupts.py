@@ -53,7 +53,10 @@ class InterruptGuard:
         raise KeyboardInterrupt
 
     def __enter__(self) -> "InterruptGuard":
-        if threading.current_thread() is threading.main_thread():  # signal handlers belong to the main thread
+        # Signal handlers belong to the main thread; and a process started with Ctrl-C ignored (a background job,
+        # a supervisor's child) keeps ignoring it, as Python itself does.
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN):
             self._previous = signal.signal(signal.SIGINT, self._handler)
             self._installed = True
         return self

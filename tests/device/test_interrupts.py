@@ -11,6 +11,15 @@ import pytest
 from device.interrupts import InterruptGuard
 
 
+@pytest.fixture()
+def default_ctrl_c():
+    """Python's own Ctrl-C handling for the test (a test runner started in the background inherits SIGINT
+    ignored), restored after it."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 class _PressesCtrlCWhileFinalized:
     def __del__(self):
         os.kill(os.getpid(), signal.SIGINT)
@@ -18,7 +27,7 @@ class _PressesCtrlCWhileFinalized:
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_ctrl_c_inside_a_finalizer_is_raised_at_the_next_log_line():
+def test_ctrl_c_inside_a_finalizer_is_raised_at_the_next_log_line(default_ctrl_c):
     printed = []
     with InterruptGuard() as guard:
         log = guard.wrap(printed.append)
@@ -33,7 +42,7 @@ def test_ctrl_c_inside_a_finalizer_is_raised_at_the_next_log_line():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored on exit
 
 
-def test_ctrl_c_still_interrupts_at_once_and_nothing_fires_without_it():
+def test_ctrl_c_still_interrupts_at_once_and_nothing_fires_without_it(default_ctrl_c):
     with InterruptGuard() as guard:
         guard.check()
         assert not guard.fired
@@ -41,3 +50,16 @@ def test_ctrl_c_still_interrupts_at_once_and_nothing_fires_without_it():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1)
         assert guard.fired
+
+
+def test_a_process_that_ignores_ctrl_c_keeps_ignoring_it():
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with InterruptGuard() as guard:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            guard.check()
+            assert not guard.fired
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -116,7 +116,10 @@ def _run_and_kill(cmd: List[str], stage_line: str, marker: str, sig: int, delay:
     was still running). Kill points follow the run's own progress, not the clock: a quick machine finishes a stage
     of the tiny data set in a few seconds. A run that never reaches the marker (an earlier interruption landed after
     the stage had finished, so this run skips it) ends on its own: nothing is sent."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env_for())
+    # Ctrl-C as a terminal delivers it: a test runner started in the background has SIGINT ignored, and so would
+    # its children (edge-kit, like Python, keeps ignoring it then).
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env_for(),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines: List[str] = []
     reached_or_ended = threading.Event()
 

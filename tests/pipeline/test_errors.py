@@ -191,8 +191,8 @@ def test_ctrl_c_during_a_c_extension_import_is_reported_as_an_interruption(tmp_p
         raise AssertionError("SIGINT was not delivered")
 
     monkeypatch.setattr(pipeline, "run_pipeline", import_interrupted)
-    previous = signal.getsignal(signal.SIGINT)
-    try:
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (a background test
+    try:                                                                  # runner has Ctrl-C ignored)
         photos = tmp_path / "photos"
         photos.mkdir()
         rc = pipeline_cli.main([str(photos), "--out", str(tmp_path / "run"), "--weights", "none"])
