@@ -136,23 +136,31 @@ def main(argv: Optional[Sequence[str]] = None, stdout: TextIO = None, stderr: Te
         print(f"edge-classify: error: {exc}", file=stderr)
         return 2
 
+    finished = False
     try:
         if args.benchmark:
-            return _benchmark(clf, args, stdout, stderr)
-        if args.camera is not None:
-            return _camera(clf, args, stdout, stderr)
-        if pool is not None:
-            return _files(pool.classify_many, args, paths, stdout, stderr)
-        return _files(lambda *a, **k: clf.classify_many(*a, workers=args.workers, **k), args, paths, stdout, stderr)
+            code = _benchmark(clf, args, stdout, stderr)
+        elif args.camera is not None:
+            code = _camera(clf, args, stdout, stderr)
+        elif pool is not None:
+            code = _files(pool.classify_many, args, paths, stdout, stderr)
+        else:
+            code = _files(lambda *a, **k: clf.classify_many(*a, workers=args.workers, **k), args, paths, stdout,
+                          stderr)
+        finished = True
+        return code
     except BrokenPipeError:  # output piped into `head`: stop quietly
         try:
             sys.stdout = open(os.devnull, "w")
         except OSError:
             pass
         return 0
+    except KeyboardInterrupt:
+        print("\nedge-classify: interrupted", file=stderr)
+        return 130
     finally:
-        if pool is not None:
-            pool.close()
+        if pool is not None:  # workers finish their last photos only when the run did; else they stop now
+            pool.close() if finished else pool.terminate()
 
 
 def _files(classify_many, args, paths: List[str], stdout: TextIO, stderr: TextIO) -> int:

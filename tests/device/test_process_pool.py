@@ -73,3 +73,26 @@ def test_cli_processes_print_what_threads_print(coral_quant, tmp_path, sanity_di
         assert code == 1 and "1 of 6 photos could not be read" in err.getvalue()
         outputs.append([json.loads(line) for line in out.getvalue().splitlines()])
     assert outputs[0] == outputs[1] and len(outputs[1]) == 6
+
+
+def test_ctrl_c_stops_edge_classify_and_its_workers(coral_quant, bird):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = "import sys; from device.cli import main; sys.exit(main(sys.argv[1:]))"
+    cmd = [sys.executable, "-c", code, str(coral_quant), *[str(bird)] * 3000, "--processes", "2", "-k", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+    assert "chickadee" in proc.stdout.readline()  # the workers are classifying
+    workers = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                                  text=True).stdout.split()]
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "edge-classify: interrupted" in err and "Traceback" not in err
+    deadline = time.time() + 10
+    while time.time() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if os.path.exists(f"/proc/{pid}")], "workers left running"
