@@ -24,19 +24,19 @@ class InterruptGuard:
     """While active (``with``), Ctrl-C raises ``KeyboardInterrupt`` as usual and is also remembered."""
 
     def __init__(self) -> None:
-        self._presses = 0
+        self._fired = False
         self._previous: Any = None
         self._installed = False
 
     @property
     def fired(self) -> bool:
         """Whether Ctrl-C was pressed while the guard was active."""
-        return self._presses > 0
+        return self._fired
 
     def check(self) -> None:
         """Raise ``KeyboardInterrupt`` if Ctrl-C was pressed (whether or not its first ``KeyboardInterrupt`` got
         lost in a finalizer)."""
-        if self._presses:
+        if self._fired:
             raise KeyboardInterrupt
 
     def wrap(self, log: Callable[[str], None]) -> Callable[[str], None]:
@@ -49,7 +49,7 @@ class InterruptGuard:
         return guarded
 
     def _handler(self, signum: int, frame: Any) -> None:
-        self._presses += 1
+        self._fired = True
         raise KeyboardInterrupt
 
     def __enter__(self) -> "InterruptGuard":

@@ -2,12 +2,12 @@
 
 The threaded pipeline of :mod:`device.batch` overlaps decoding with ``invoke`` inside one process, but every
 thread still needs Python's GIL between its C calls (Pillow's JPEG parser, numpy's dispatch, the interpreter
-wrapper), and on a small model those moments collide: on a 2-core VM the threads reached 88-91% of what the two
-cores can do, worker processes 97-99% (``benchmarks/bench_device.py``, flowers int8 model: 1.37-1.42x vs 1.52-1.54x
-the sequential loop). Each worker process loads its own 1-thread interpreter once and classifies whole photos;
+wrapper), and on a small model those moments collide: on a 2-core VM threads reached 88-91% of what the two cores
+can do, worker processes about 97% (``benchmarks/bench_device.py``, flowers int8 model, same runs: threaded pipeline
+1.32-1.38x the sequential loop, worker processes 1.45-1.54x). Each worker process loads its own 1-thread interpreter once and classifies whole photos;
 only file names go in and ``(label, score)`` lists come out, so nothing large is copied between processes.
 
-Starting the workers costs a fresh Python with numpy, Pillow and the interpreter (about 0.15 s on the VM, more on
+Starting the workers costs a fresh Python with numpy, Pillow and the interpreter (0.17-0.21 s on the VM, more on
 a Raspberry Pi), so ``edge-classify`` uses processes only for large folders (:data:`MIN_PHOTOS_FOR_PROCESSES`) or
 when asked (``--processes N``). Workers are *spawned* (not forked): safe next to the interpreter's own threads,
 and the same on Linux, macOS and Windows. Results come back in input order; a photo that cannot be read yields a
