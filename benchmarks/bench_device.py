@@ -9,7 +9,8 @@
    decoding thread on each other core when the model is fast, else default threads: ``classifier_for_many``), each
    vs a plain sequential loop (decode, resize, invoke one after the other, interpreter
    with its default threads, its fastest setting for that loop): target >= 1.5x throughput, same
-   results. The ratio depends on the model: pipelining can hide decoding behind invoke, so it gains most when they
+   results. Also printed: the ceiling of the machine's cores, each running the 1-thread sequential loop (no
+   parallel run of these photos can beat it), and how much of it each parallel form reaches. The ratio depends on the model: pipelining can hide decoding behind invoke, so it gains most when they
    take similar time (the flowers models edge-kit trains) and little when invoke dominates (MobileNetV2 1.0).
 3. The script users write today (Pillow bilinear resize + tflite_runtime + argmax) on the same model: speed ratio
    and top-1 agreement.
@@ -64,7 +65,7 @@ def plain_interpreter_class():
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=str(assets() / "reference-models/google-coral-test_data/mobilenet_v2_1.0_224_quant.tflite"))
-    p.add_argument("--photos", type=int, default=150, help="flowers photos in the folder benchmark")
+    p.add_argument("--photos", type=int, default=600, help="flowers photos in the folder benchmark (default: all 600)")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--runs", type=int, default=40)
@@ -115,14 +116,21 @@ def main() -> None:
     step = max(1, len(flowers) // args.photos)
     paths = flowers[::step][: args.photos]
 
-    def sequential():
-        out = []
-        for path in paths:  # the plain loop: decode, resize, invoke, one after the other
-            x = clf.encoding.encode(preprocess(decode_image(path, target=clf.config.target), clf.config))
-            raw.set_tensor(in_i, x)
-            raw.invoke()
-            out.append(clf.rank(_scores(clf, raw.get_tensor(out_i)), 1))
-        return out
+    def sequential_loop(c):
+        r = c.interpreter.raw
+        ci, co = c.interpreter.input_details[0]["index"], c.interpreter.output_details[0]["index"]
+
+        def loop():
+            out = []
+            for path in paths:  # the plain loop: decode, resize, invoke, one after the other
+                x = c.encoding.encode(preprocess(decode_image(path, target=c.config.target), c.config))
+                r.set_tensor(ci, x)
+                r.invoke()
+                out.append(c.rank(_scores(c, r.get_tensor(co)), 1))
+            return out
+        return loop
+
+    sequential = sequential_loop(clf)
 
     folder_clf = classifier_for_many(args.model, paths[0])  # what edge-classify uses for several photos
 
@@ -146,7 +154,9 @@ def main() -> None:
     def processes():
         return [r.predictions for r in pool.classify_many(paths, top_k=1)]
 
-    runs = {"sequential": sequential, "pipelined": pipelined, "processes": processes,
+    cores = os.cpu_count() or 1
+    runs = {"sequential": sequential, "sequential 1 thread": sequential_loop(single),
+            "pipelined": pipelined, "processes": processes,
             "same threads": pipelined_same_threads, **{f"1 thread, {n} decoders": pipelined_workers(n) for n in sweep}}
     times = {name: [] for name in runs}
     same = True
@@ -173,6 +183,11 @@ def main() -> None:
           f"({default_processes()} processes, 1 interpreter thread each) {rate['processes']:.1f} photos/s | "
           f"speed-up {sp:.2f}x (target >= 1.5x: {'PASS' if sp >= 1.5 else 'MISS'}) | starting them: "
           f"{pool_start:.2f} s (with the first 8 photos)")
+    ceiling = min(cores, default_processes()) * rate["sequential 1 thread"]
+    print(f"    ceiling of these {cores} cores: {min(cores, default_processes())} x the 1-thread sequential loop "
+          f"({rate['sequential 1 thread']:.1f} photos/s) = {ceiling:.1f} photos/s = "
+          f"{ceiling / rate['sequential']:.2f}x; worker processes reach {100 * rate['processes'] / ceiling:.0f}% of "
+          f"it, the threaded pipeline {100 * rate['pipelined'] / ceiling:.0f}%")
     print(f"    (pipelined with the sequential loop's {clf.interpreter.num_threads} interpreter threads and "
           f"{default_workers(clf.interpreter.num_threads)} decoding thread(s): {rate['same threads']:.1f} photos/s, "
           f"{rate['same threads'] / rate['sequential']:.2f}x)")

@@ -3,11 +3,12 @@
 The threaded pipeline of :mod:`device.batch` overlaps decoding with ``invoke`` inside one process, but every
 thread still needs Python's GIL between its C calls (Pillow's JPEG parser, numpy's dispatch, the interpreter
 wrapper), and on a small model those moments collide: on a 2-core VM threads reached 88-91% of what the two cores
-can do, worker processes about 97% (``benchmarks/bench_device.py``, flowers int8 model, same runs: threaded pipeline
-1.32-1.38x the sequential loop, worker processes 1.45-1.54x). Each worker process loads its own 1-thread interpreter once and classifies whole photos;
-only file names go in and ``(label, score)`` lists come out, so nothing large is copied between processes.
+can do, worker processes 94-97% (``benchmarks/bench_device.py``, flowers int8 model, all 600 photos, same runs:
+threaded pipeline 1.31-1.39x the sequential loop, worker processes 1.51-1.59x). Each worker process loads its own
+1-thread interpreter once and classifies whole photos; only file names go in and ``(label, score)`` lists come
+out, in chunks of up to 16 photos (:func:`default_chunksize`), so little is copied between processes.
 
-Starting the workers costs a fresh Python with numpy, Pillow and the interpreter (0.17-0.21 s on the VM, more on
+Starting the workers costs a fresh Python with numpy, Pillow and the interpreter (0.17-0.27 s on the VM, more on
 a Raspberry Pi), so ``edge-classify`` uses processes only for large folders (:data:`MIN_PHOTOS_FOR_PROCESSES`) or
 when asked (``--processes N``). Workers are *spawned* (not forked): safe next to the interpreter's own threads,
 and the same on Linux, macOS and Windows. Results come back in input order; a photo that cannot be read yields a
@@ -27,7 +28,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, Optional, Sized, Union
 
 from device.batch import BatchResult, _finish, _prepare
 
@@ -38,12 +39,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Folders at least this large are classified by worker processes in ``edge-classify`` (when the machine has 2 or
 #: more cores). Below it, starting the workers costs more than the GIL does: on the 2-core VM the start takes
-#: ~0.17 s and saves ~0.2 ms per photo (flowers int8: 480 -> 536 photos/s), so the whole command breaks even at
-#: about 750 photos (600 flowers photos: 1.44 s with threads, 1.48 s with processes).
+#: 0.17-0.27 s and saves ~0.3 ms per photo (flowers int8: 435-452 -> 489-554 photos/s), so the whole command breaks
+#: even at about 600 photos (the 600 flowers photos: 1.58-1.67 s with threads, 1.57-1.71 s with processes); 1000
+#: leaves room for a slower start (a Raspberry Pi's SD card).
 MIN_PHOTOS_FOR_PROCESSES = 1000
 
 #: Largest default number of worker processes (each holds the model and a Python with numpy and Pillow).
 MAX_DEFAULT_PROCESSES = 4
+
+#: Most photos handed to a worker at a time. Each hand-over costs the calling process about 0.8 ms of CPU (the
+#: pool's queues and threads), CPU that the workers then lack. On the 2-core VM (flowers int8, 2 workers) 600
+#: photos ran at 2.23 ms/photo in chunks of 4, 2.10 in 8, 1.99 in 16, 2.04 in 32; 150 photos at 1.93 in 4, 1.84
+#: in 8, 1.83 in 12, 1.89 in 16 (in big chunks one worker is left alone longer at the end).
+MAX_CHUNKSIZE = 16
 
 ModelSource = Union[str, "os.PathLike[str]", bytes]
 
@@ -61,6 +69,15 @@ def use_processes(num_photos: int, processes: Optional[int] = None) -> bool:
     if processes is not None:
         return processes > 0 and num_photos > 1
     return num_photos >= MIN_PHOTOS_FOR_PROCESSES and (os.cpu_count() or 1) >= 2
+
+
+def default_chunksize(num_photos: Optional[int], processes: int) -> int:
+    """Photos handed to a worker at a time: :data:`MAX_CHUNKSIZE`, or fewer for a short list, so that each worker
+    gets about 6 chunks (when a worker takes the last chunk, the others run out of work: smaller chunks shorten
+    that tail). ``num_photos`` ``None`` (a generator): :data:`MAX_CHUNKSIZE`."""
+    if num_photos is None:
+        return MAX_CHUNKSIZE
+    return max(1, min(MAX_CHUNKSIZE, num_photos // (6 * max(1, processes))))
 
 
 class ProcessPoolClassifier:
@@ -91,14 +108,17 @@ class ProcessPoolClassifier:
                                                     initargs=(model, options))
 
     def classify_many(self, sources: Iterable[Union[str, "os.PathLike[str]"]], top_k: int = 5,
-                      threshold: Optional[float] = None, chunksize: int = 4) -> Iterator[BatchResult]:
+                      threshold: Optional[float] = None, chunksize: Optional[int] = None) -> Iterator[BatchResult]:
         """Yield a :class:`BatchResult` per photo file, in input order, as the workers finish them.
 
         Photo files only (paths): images already in memory are classified faster in this process, with
-        :meth:`Classifier.classify_many`. ``chunksize``: photos handed to a worker at a time.
+        :meth:`Classifier.classify_many`. ``chunksize``: photos handed to a worker at a time (default
+        :func:`default_chunksize`).
         """
         if self._pool is None:
             raise RuntimeError("this ProcessPoolClassifier is closed")
+        if chunksize is None:
+            chunksize = default_chunksize(len(sources) if isinstance(sources, Sized) else None, self.processes)
         tasks = ((os.fspath(s), top_k, threshold) for s in sources)
         try:
             yield from self._pool.imap(_classify_file, tasks, chunksize=chunksize)

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from device.errors import ModelError
-from device.process_pool import MIN_PHOTOS_FOR_PROCESSES, ProcessPoolClassifier, use_processes
+from device.process_pool import (MAX_CHUNKSIZE, MIN_PHOTOS_FOR_PROCESSES, ProcessPoolClassifier, default_chunksize,
+                                 use_processes)
 
 from .conftest import EXPECTED_TOP1
 
@@ -26,6 +27,17 @@ def test_workers_give_the_in_process_answers_in_order_and_skip_bad_photos(tmp_pa
     assert not results[4].ok and "bad.jpg" in results[4].error
     assert [r.predictions for r in results] == [r.predictions for r in plain]
     assert results[0].predictions[0][0] == "chickadee" and all(r.ok for i, r in enumerate(results) if i != 4)
+
+
+def test_chunks_shrink_for_short_lists_and_a_generator_is_classified_whole(coral_quant, coral_classifier,
+                                                                           sanity_dir):
+    assert default_chunksize(10_000, 2) == MAX_CHUNKSIZE and default_chunksize(None, 2) == MAX_CHUNKSIZE
+    assert default_chunksize(150, 2) == 12 and default_chunksize(5, 4) == 1 and default_chunksize(0, 2) == 1
+    photos = [sanity_dir / p for p in EXPECTED_TOP1] * 3
+    with ProcessPoolClassifier(coral_quant, processes=2) as pool:
+        results = list(pool.classify_many((p for p in photos), top_k=1))  # length unknown: chunks of 16
+    assert [r.source for r in results] == [str(p) for p in photos]
+    assert [r.predictions for r in results] == [coral_classifier.classify(p, top_k=1) for p in photos]
 
 
 def test_a_bad_model_is_refused_in_the_calling_process(tmp_path):
