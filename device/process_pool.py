@@ -3,7 +3,7 @@
 The threaded pipeline of :mod:`device.batch` overlaps decoding with ``invoke`` inside one process, but every
 thread still needs Python's GIL between its C calls (Pillow's JPEG parser, numpy's dispatch, the interpreter
 wrapper), and on a small model those moments collide: on a 2-core VM threads reached 83-91% of what the two cores
-can do, worker processes 94-97% (``benchmarks/bench_device.py``, flowers int8 model, all 600 photos, same runs:
+can do, worker processes 93-97% (``benchmarks/bench_device.py``, flowers int8 model, all 600 photos, same runs:
 threaded pipeline 1.31-1.39x the sequential loop, worker processes 1.49-1.59x). Each worker process loads its own
 1-thread interpreter once and classifies whole photos; only file names go in and ``(label, score)`` lists come
 out, in chunks of up to 16 photos (:func:`default_chunksize`), so little is copied between processes.
