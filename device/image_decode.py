@@ -6,6 +6,8 @@ This is the only place in edge-kit where a photo is decoded. It
   names the file;
 * converts every Pillow mode to 8-bit RGB (or RGBA where it has transparency) (grayscale, palette, CMYK, 16-bit, ...), exactly as described in
   ``docs/preprocessing.md``;
+* converts colour photos with an embedded ICC profile (Display P3, Adobe RGB, CMYK press profiles) to sRGB with
+  that profile, as Android's decoder does (contract version 2, :func:`to_srgb`);
 * composites transparent pixels on the contract's background colour in integer arithmetic;
 * applies the EXIF orientation tag (phone photos are stored sideways) as a pure re-indexing of the pixels.
 
@@ -23,12 +25,24 @@ from typing import Optional, Tuple, Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+try:  # littlecms ships in Pillow's wheels; a source build without it cannot convert ICC profiles (warned, ignored)
+    from PIL import ImageCms
+except ImportError:  # pragma: no cover - depends on how Pillow was built
+    ImageCms = None  # type: ignore[assignment]
+
 from device.errors import ImageError
 from device.resize import decode_scale
 
 #: Largest photo accepted, in pixels (150 megapixels: above any phone camera in common use, below what would
 #: exhaust a Raspberry Pi's memory). Larger inputs are refused as possible decompression bombs.
 DEFAULT_MAX_PIXELS = 150_000_000
+
+#: Modes whose embedded ICC profile is applied (step 2); greyscale profiles are ignored (values kept as stored).
+ICC_MODES = ("RGB", "RGBA", "CMYK")
+
+#: A profile whose conversion moves no probe colour by more than this is treated as sRGB: the stored pixels are kept
+#: (Android's decoder likewise skips profiles approximately equal to sRGB).
+SRGB_TOLERANCE = 1
 
 #: EXIF tag number of "Orientation".
 EXIF_ORIENTATION_TAG = 0x0112
@@ -130,7 +144,48 @@ def _pillow_to_rgba(
         if scale > 1:
             image.draft(image.mode, (width // scale, height // scale))  # libjpeg scale_denom = scale
     image.load()  # decodes now: truncated files fail here, inside our error handling
-    return to_pixel_array(image), orientation
+    return to_pixel_array(to_srgb(image, name)), orientation
+
+
+_SRGB_PROFILE = None
+#: A lattice of 9 levels per channel (0, 32, ..., 255): the colours the sRGB-equivalence test converts.
+_PROBE = np.stack(np.meshgrid(*[np.minimum(np.arange(0, 257, 32), 255)] * 3, indexing="ij"), -1).reshape(1, -1, 3)
+
+
+def to_srgb(image: Image.Image, name: str = "<image>") -> Image.Image:
+    """Contract step 2 for ICC-profiled photos: convert ``image`` to sRGB with its embedded profile.
+
+    Applies to RGB, RGBA and CMYK images with an ``icc_profile`` (relative colorimetric intent, alpha kept); returns
+    ``image`` unchanged when there is no profile, the mode is another one (greyscale, palette), the profile is
+    sRGB or within :data:`SRGB_TOLERANCE` of it on a probe of colours, the profile's colour space does not match
+    the mode, or the profile is unreadable. Unreadable profiles, and any profile when Pillow lacks littlecms, are
+    ignored with a ``UserWarning`` naming the file: the photo stays usable.
+    """
+    icc = image.info.get("icc_profile")
+    if not icc or image.mode not in ICC_MODES:
+        return image
+    if ImageCms is None:
+        warnings.warn(f"{name}: has an ICC colour profile but this Pillow has no littlecms (ImageCms); the profile "
+                      "is ignored, so colours may differ from the phone. Install Pillow from its wheels.", UserWarning)
+        return image
+    global _SRGB_PROFILE
+    if _SRGB_PROFILE is None:
+        _SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    out_mode = "RGBA" if image.mode == "RGBA" else "RGB"
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        transform = ImageCms.buildTransform(profile, _SRGB_PROFILE, image.mode, out_mode,
+                                            renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+        if image.mode != "CMYK":
+            probe = Image.fromarray(_PROBE.astype(np.uint8), "RGB").convert(image.mode)
+            moved = np.asarray(ImageCms.applyTransform(probe, transform).convert("RGB"), np.int16) - _PROBE
+            if np.abs(moved).max() <= SRGB_TOLERANCE:
+                return image  # an sRGB profile (or close enough): keep the stored pixels
+        return ImageCms.applyTransform(image, transform)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        warnings.warn(f"{name}: its ICC colour profile is unreadable or not for its colours ({str(exc)[:120]}); the profile is ignored and "
+                      "the stored values are used as sRGB.", UserWarning)
+        return image
 
 
 def exif_orientation(image: Image.Image) -> int:

@@ -1,0 +1,4 @@
+package android.app;
+
+/** JVM stand-in. */
+public class Application extends android.content.Context {}
