@@ -174,8 +174,10 @@ def to_srgb(image: Image.Image, name: str = "<image>") -> Image.Image:
     out_mode = "RGBA" if image.mode == "RGBA" else "RGB"
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        transform = ImageCms.buildTransform(profile, _SRGB_PROFILE, image.mode, out_mode,
-                                            renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+        # Relative colorimetric, what Android's decoder (skcms) does; Pillow < 10 names it INTENT_...
+        intent = getattr(getattr(ImageCms, "Intent", None), "RELATIVE_COLORIMETRIC", None)
+        intent = ImageCms.INTENT_RELATIVE_COLORIMETRIC if intent is None else intent
+        transform = ImageCms.buildTransform(profile, _SRGB_PROFILE, image.mode, out_mode, renderingIntent=intent)
         if image.mode != "CMYK":
             probe = Image.fromarray(_PROBE.astype(np.uint8), "RGB").convert(image.mode)
             moved = np.asarray(ImageCms.applyTransform(probe, transform).convert("RGB"), np.int16) - _PROBE
@@ -183,8 +185,8 @@ def to_srgb(image: Image.Image, name: str = "<image>") -> Image.Image:
                 return image  # an sRGB profile (or close enough): keep the stored pixels
         return ImageCms.applyTransform(image, transform)
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
-        warnings.warn(f"{name}: its ICC colour profile is unreadable or not for its colours ({str(exc)[:120]}); the profile is ignored and "
-                      "the stored values are used as sRGB.", UserWarning)
+        warnings.warn(f"{name}: its ICC colour profile is unreadable or not for its colours ({str(exc)[:120]}); "
+                      "the profile is ignored and the stored values are used as sRGB.", UserWarning)
         return image
 
 

@@ -4,7 +4,8 @@
 #   * EVERY source file of the app (android-sample/app/src/main), against small JVM stand-ins of the Android,
 #     CameraX and LiteRT types it uses (android-sample/app/src/jvmTest/stubs: Java, compiled first with javac, plus
 #     the few Kotlin-only androidx extensions; R.java is generated here from the app's res/ XML), and the app-layer
-#     tests (android-sample/app/src/jvmTest/kotlin: PhotoLoader, FrameConverter, ModelClassifier, settings...).
+#     tests (android-sample/app/src/jvmTest/kotlin: PhotoLoader, FrameConverter, ModelClassifier, settings...);
+#   * the instrumented test (android-sample/app/src/androidTest), compiled only: it runs on a device.
 # No Gradle, no Android SDK: kotlinc 1.3+ (Debian `kotlin`), a JDK, JUnit 4 and hamcrest (Debian `junit4`).
 #
 # The tests read tests/golden/ and the parity files, and the reference models in ../shared/assets (or
@@ -53,10 +54,11 @@ mkdir -p "$BUILD/gen/dev/edgekit/sample" "$BUILD/stubs"
 
 echo "== compiling the JVM stand-ins ($APP/jvmTest/stubs/java) with javac"
 find "$APP/jvmTest/stubs/java" "$BUILD/gen" -name '*.java' > "$BUILD/stubs.txt"
-javac -nowarn -d "$BUILD/stubs" @"$BUILD/stubs.txt" || { echo "error: compiling the stand-ins failed" >&2; exit 1; }
+javac -nowarn -cp "$JUNIT_JAR" -d "$BUILD/stubs" @"$BUILD/stubs.txt" || { echo "error: compiling the stand-ins failed" >&2; exit 1; }
 
-echo "== compiling $CORE/main + $CORE/test + $APP/main (every file) + $APP/jvmTest with $("$KOTLINC" -version 2>&1 | grep -o 'kotlinc-jvm [^ ]*')"
+echo "== compiling $CORE/main + $CORE/test + $APP/main (every file) + $APP/jvmTest + $APP/androidTest with $("$KOTLINC" -version 2>&1 | grep -o 'kotlinc-jvm [^ ]*')"
 "$KOTLINC" "$CORE/main/kotlin" "$CORE/test/kotlin" "$APP/main/java" "$APP/jvmTest/stubs/kotlin" "$APP/jvmTest/kotlin" \
+    "$APP/androidTest/java" \
     -cp "$BUILD/stubs:$JUNIT_JAR:$HAMCREST_JAR" -include-runtime \
     -d "$BUILD/core-tests.jar" 2>&1 | grep -v -e "^OpenJDK 64-Bit Server VM warning" -e "^warning: unable to find kotlin-stdlib" || true
 [ -f "$BUILD/core-tests.jar" ] || { echo "error: compilation failed" >&2; exit 1; }

@@ -1,6 +1,7 @@
 """Generate the parity files the Kotlin core (android-sample/core) is tested against.
 
-Run from the repository root:  ``.venv/bin/python tests/android/make_parity.py``
+Run from the repository root:  ``.venv/bin/python tests/android/make_parity.py``  (``--keep-tiny``: keep the tiny
+models already committed and rebuild only missing ones, so the other files change only if ``device/`` does)
 
 Written to ``android-sample/core/src/test/resources/parity/`` (committed, never edited by hand):
 
@@ -16,8 +17,8 @@ Written to ``android-sample/core/src/test/resources/parity/`` (committed, never 
 * ``<model-id>.model.txt``: what ``device.metadata`` and ``device.Classifier`` read from each model: label count,
   SHA-256 of the labels joined by newlines, first/last label, preprocessing parameters, input encoding, and the
   SHA-256 of the input tensor the encoding makes from golden outputs of the same size;
-* ``<model-id>__<image>.case.txt``: for a sanity photo, the raw output tensor (hex), its dtype and quantization,
-  and the Python top-5 (index, label, score);
+* ``<model-id>__<image>.case.txt``: for a sanity photo, the SHA-256 of the input tensor Python fed, the raw output
+  tensor (hex), its dtype and quantization, and the Python top-5 (index, label, score);
 * ``index.txt``: the model and case files.
 
 The reference models and photos are read from ``../shared/assets`` (or ``$EDGE_KIT_ASSETS``); they are not copied.

@@ -3,7 +3,7 @@
 Run from the repository root:  ``python tests/golden/make_golden.py``
 
 Every case is a synthetic image made here (no external data), saved as a source file (PNG, lossless, or JPEG for the
-decoder-dependent cases), plus:
+decoder-dependent cases; one JPEG carries a Display P3 ICC profile built here, :func:`display_p3_icc`), plus:
 
 * ``<case>.rgba.gz``: stored pixels after mode conversion, before alpha and orientation (raw H x W x 4 bytes, gzip): the
   input of the Kotlin port, which receives its pixels from Android's decoder;

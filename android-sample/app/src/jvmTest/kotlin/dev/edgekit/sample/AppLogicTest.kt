@@ -84,7 +84,10 @@ class AppLogicTest {
         assertEquals(CameraGate.Action.BIND, gate.action(UiState.Mode.CAMERA, true, mayAsk = false)) // "Live camera"
         gate.binding()
         gate.failed() // e.g. the camera was in use by another app
-        assertEquals(CameraGate.Action.BIND, gate.action(UiState.Mode.CAMERA, true, mayAsk = false)) // retried
+        assertEquals("no retry loop on every state update", CameraGate.Action.NONE,
+            gate.action(UiState.Mode.CAMERA, true, mayAsk = false))
+        gate.retry() // "Live camera" pressed
+        assertEquals(CameraGate.Action.BIND, gate.action(UiState.Mode.CAMERA, true, mayAsk = false))
     }
 
     @Test

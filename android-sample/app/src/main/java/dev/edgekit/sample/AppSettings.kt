@@ -53,8 +53,9 @@ object TargetRotation {
 }
 
 /**
- * When the camera should be bound: only in camera mode (a shown photo stops the stream), again after an earlier
- * failure, and only with the permission. [action] says what the activity must do now.
+ * When the camera should be bound: only in camera mode (a shown photo stops the stream), with the permission, and
+ * after a failure only once the user asks again ([retry], the "Live camera" button), never in a loop. [action] says
+ * what the activity must do now.
  */
 class CameraGate {
     enum class Action { NONE, BIND, UNBIND, ASK_PERMISSION }
@@ -62,15 +63,20 @@ class CameraGate {
     /** True from a bind request until it fails or the camera is unbound. */
     var bound = false
         private set
+    /** The last bind failed; cleared by [retry]. */
+    var failed = false
+        private set
 
     fun action(mode: UiState.Mode, hasPermission: Boolean, mayAsk: Boolean): Action = when {
         mode == UiState.Mode.PHOTO -> if (bound) Action.UNBIND else Action.NONE
-        bound -> Action.NONE
+        bound || failed -> Action.NONE
         !hasPermission -> if (mayAsk) Action.ASK_PERMISSION else Action.NONE
         else -> Action.BIND
     }
 
-    fun binding() { bound = true }
-    fun failed() { bound = false }
+    fun binding() { bound = true; failed = false }
+    fun failed() { bound = false; failed = true }
     fun unbound() { bound = false }
+    /** The user asked for the camera again: an earlier failure no longer blocks binding. */
+    fun retry() { failed = false }
 }

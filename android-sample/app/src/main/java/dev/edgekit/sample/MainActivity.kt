@@ -91,7 +91,8 @@ class MainActivity : AppCompatActivity() {
         }
         findViewById<Button>(R.id.live_camera).setOnClickListener {
             viewModel.useCamera()
-            askedPermission = false // the user asked for the camera: ask again if needed, retry after a failure
+            askedPermission = false // the user asked for the camera: ask again if needed,
+            camera.retry() // and try again after an earlier failure
             syncCamera(UiState.Mode.CAMERA)
         }
         maxResults.setOnClickListener { settings()?.let { viewModel.apply(it.nextMaxResults()) } }
@@ -173,6 +174,7 @@ class MainActivity : AppCompatActivity() {
                 return@Runnable
             }
             provider = cameraProvider
+            if (!camera.bound) return@Runnable // a photo was picked meanwhile: stay unbound
             val previewUseCase = Preview.Builder().build()
             previewUseCase.setSurfaceProvider(preview.surfaceProvider)
             val useCase = ImageAnalysis.Builder()
