@@ -37,7 +37,8 @@ from device.resize import decode_scale
 #: exhaust a Raspberry Pi's memory). Larger inputs are refused as possible decompression bombs.
 DEFAULT_MAX_PIXELS = 150_000_000
 
-#: Modes whose embedded ICC profile is applied (step 2); greyscale profiles are ignored (values kept as stored).
+#: Modes whose embedded ICC profile is applied (step 2; palettes become RGB(A) first); greyscale profiles are
+#: ignored (values kept as stored).
 ICC_MODES = ("RGB", "RGBA", "CMYK")
 
 #: A profile whose conversion moves no probe colour by more than this is treated as sRGB: the stored pixels are kept
@@ -155,13 +156,15 @@ _PROBE = np.stack(np.meshgrid(*[np.minimum(np.arange(0, 257, 32), 255)] * 3, ind
 def to_srgb(image: Image.Image, name: str = "<image>") -> Image.Image:
     """Contract step 2 for ICC-profiled photos: convert ``image`` to sRGB with its embedded profile.
 
-    Applies to RGB, RGBA and CMYK images with an ``icc_profile`` (relative colorimetric intent, alpha kept); returns
-    ``image`` unchanged when there is no profile, the mode is another one (greyscale, palette), the profile is
+    Applies to RGB, RGBA, palette and CMYK images with an ``icc_profile`` (relative colorimetric intent, alpha
+    kept); returns ``image`` unchanged when there is no profile, the mode is another one (greyscale), the profile is
     sRGB or within :data:`SRGB_TOLERANCE` of it on a probe of colours, the profile's colour space does not match
     the mode, or the profile is unreadable. Unreadable profiles, and any profile when Pillow lacks littlecms, are
     ignored with a ``UserWarning`` naming the file: the photo stays usable.
     """
     icc = image.info.get("icc_profile")
+    if icc and image.mode == "P":  # palette colours are RGB: convert them as such (what Android's decoder does)
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if not icc or image.mode not in ICC_MODES:
         return image
     if ImageCms is None:

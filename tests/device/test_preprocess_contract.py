@@ -277,6 +277,16 @@ def test_broken_or_unusable_profiles_are_ignored_with_a_warning(tmp_path):
         assert np.array_equal(decode_image(_jpeg_with_profile(tmp_path / "lab.jpg", lab)), plain)
 
 
+def test_palette_photos_use_their_profile(tmp_path):
+    with Image.open(GOLDEN / "jpeg_display_p3_320x240_224.jpg") as golden:
+        p3 = golden.info["icc_profile"]
+    palette = Image.new("RGB", (8, 6), (230, 40, 40)).convert("P", palette=Image.ADAPTIVE, colors=4)
+    palette.save(tmp_path / "plain.png")
+    palette.save(tmp_path / "p3.png", icc_profile=p3)
+    plain, converted = decode_image(tmp_path / "plain.png"), decode_image(tmp_path / "p3.png")
+    assert plain[0, 0].tolist() == [230, 40, 40] and converted[0, 0, 0] > 245 and converted[0, 0, 1] < 20
+
+
 def test_greyscale_profiles_are_ignored(tmp_path):
     gray = tmp_path / "g.png"
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
