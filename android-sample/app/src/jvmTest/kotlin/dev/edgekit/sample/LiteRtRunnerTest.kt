@@ -28,6 +28,7 @@ class LiteRtRunnerTest {
         Interpreter.stubInput = tensor(DataType.INT8, 1, 64, 64, 3, scale = 1f, zero = -128)
         Interpreter.stubOutput = tensor(DataType.INT8, 1, 3, scale = 1 / 256f, zero = -128)
         Interpreter.created.clear()
+        Interpreter.stubRun = null
         CompatibilityList.supported = true
         GpuDelegate.failure = null
         GpuDelegate.closed = 0

@@ -6,12 +6,14 @@ import java.util.List;
 
 /**
  * JVM stand-in: no LiteRT runtime here. Tests set {@link #stubInput}/{@link #stubOutput} (the tensors it reports)
- * and read {@link #created} (the options of each interpreter made); {@link #run} is refused.
+ * and {@link #stubRun} (what {@link #run} does; refused when null), and read {@link #created} (the options of each
+ * interpreter made).
  */
 public final class Interpreter implements AutoCloseable {
     public static Tensor stubInput;
     public static Tensor stubOutput;
     public static final List<Options> created = new ArrayList<>();
+    public static java.util.function.BiConsumer<Object, Object> stubRun;
 
     public static class Options {
         public final List<Delegate> delegates = new ArrayList<>();
@@ -32,6 +34,10 @@ public final class Interpreter implements AutoCloseable {
 
     public Tensor getInputTensor(int i) { return stubInput; }
     public Tensor getOutputTensor(int i) { return stubOutput; }
-    public void run(Object input, Object output) { throw new UnsupportedOperationException("stand-in: no LiteRT"); }
+    public void run(Object input, Object output) {
+        if (closed) throw new IllegalStateException("Internal error: The Interpreter has already been closed.");
+        if (stubRun == null) throw new UnsupportedOperationException("stand-in: no LiteRT");
+        stubRun.accept(input, output);
+    }
     @Override public void close() { closed = true; }
 }
