@@ -35,7 +35,9 @@ object PhotoLoader {
         val orientation = open(resolver, uri).use {
             ExifInterface(it).getAttributeInt(ExifInterface.TAG_ORIENTATION, ExifInterface.ORIENTATION_NORMAL)
         }
-        val sample = sampleSize(bounds.outWidth, bounds.outHeight, bounds.outMimeType == "image/jpeg", orientation, config)
+        val isJpeg = bounds.outMimeType == "image/jpeg"
+        val contractScale = sampleSize(bounds.outWidth, bounds.outHeight, isJpeg, orientation, config, Long.MAX_VALUE)
+        val sample = sampleSize(bounds.outWidth, bounds.outHeight, isJpeg, orientation, config)
         val options = BitmapFactory.Options().apply {
             inPreferredConfig = Bitmap.Config.ARGB_8888
             inSampleSize = sample
@@ -44,8 +46,7 @@ object PhotoLoader {
         }
         val bitmap = open(resolver, uri).use { BitmapFactory.decodeStream(it, null, options) }
             ?: throw IOException("$uri: the photo is corrupt or truncated")
-        val jpegScale = if (bounds.outMimeType == "image/jpeg") sampleSize(bounds.outWidth, bounds.outHeight, true, orientation, config, Long.MAX_VALUE) else 1
-        val note = if (sample != jpegScale) {
+        val note = if (sample != contractScale) {
             "Large photo: decoded at 1/$sample size to save memory, so scores may differ slightly from edge-classify."
         } else null
         return fromBitmap(bitmap, orientation, note)
