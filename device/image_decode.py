@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import warnings
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -148,9 +149,14 @@ def _pillow_to_rgba(
     return to_pixel_array(to_srgb(image, name)), orientation
 
 
-_SRGB_PROFILE = None
 #: A lattice of 9 levels per channel (0, 32, ..., 255): the colours the sRGB-equivalence test converts.
 _PROBE = np.stack(np.meshgrid(*[np.minimum(np.arange(0, 257, 32), 255)] * 3, indexing="ij"), -1).reshape(1, -1, 3)
+#: (profile bytes, mode) -> the transform to sRGB, None for an sRGB-equivalent profile, or the reason it is unusable.
+#: Building a transform costs milliseconds; the photos of one camera share their profile.
+_TRANSFORMS: Dict[Tuple[bytes, str], Union[object, None, str]] = {}
+_TRANSFORMS_LOCK = threading.Lock()
+_NOT_BUILT = object()
+_MAX_TRANSFORMS = 32
 
 
 def to_srgb(image: Image.Image, name: str = "<image>") -> Image.Image:
@@ -160,7 +166,7 @@ def to_srgb(image: Image.Image, name: str = "<image>") -> Image.Image:
     kept); returns ``image`` unchanged when there is no profile, the mode is another one (greyscale), the profile is
     sRGB or within :data:`SRGB_TOLERANCE` of it on a probe of colours, the profile's colour space does not match
     the mode, or the profile is unreadable. Unreadable profiles, and any profile when Pillow lacks littlecms, are
-    ignored with a ``UserWarning`` naming the file: the photo stays usable.
+    ignored with a ``UserWarning`` naming the file: the photo stays usable. Transforms are cached per profile.
     """
     icc = image.info.get("icc_profile")
     if icc and image.mode == "P":  # palette colours are RGB: convert them as such (what Android's decoder does)
@@ -171,26 +177,43 @@ def to_srgb(image: Image.Image, name: str = "<image>") -> Image.Image:
         warnings.warn(f"{name}: has an ICC colour profile but this Pillow has no littlecms (ImageCms); the profile "
                       "is ignored, so colours may differ from the phone. Install Pillow from its wheels.", UserWarning)
         return image
-    global _SRGB_PROFILE
-    if _SRGB_PROFILE is None:
-        _SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-    out_mode = "RGBA" if image.mode == "RGBA" else "RGB"
-    try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        # Relative colorimetric, what Android's decoder (skcms) does; Pillow < 10 names it INTENT_...
-        intent = getattr(getattr(ImageCms, "Intent", None), "RELATIVE_COLORIMETRIC", None)
-        intent = ImageCms.INTENT_RELATIVE_COLORIMETRIC if intent is None else intent
-        transform = ImageCms.buildTransform(profile, _SRGB_PROFILE, image.mode, out_mode, renderingIntent=intent)
-        if image.mode != "CMYK":
-            probe = Image.fromarray(_PROBE.astype(np.uint8), "RGB").convert(image.mode)
-            moved = np.asarray(ImageCms.applyTransform(probe, transform).convert("RGB"), np.int16) - _PROBE
-            if np.abs(moved).max() <= SRGB_TOLERANCE:
-                return image  # an sRGB profile (or close enough): keep the stored pixels
-        return ImageCms.applyTransform(image, transform)
-    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
-        warnings.warn(f"{name}: its ICC colour profile is unreadable or not for its colours ({str(exc)[:120]}); "
+    key = (bytes(icc), image.mode)
+    with _TRANSFORMS_LOCK:
+        transform = _TRANSFORMS.get(key, _NOT_BUILT)
+    if transform is _NOT_BUILT:
+        transform = _build_transform(key[0], image.mode)
+        with _TRANSFORMS_LOCK:
+            if len(_TRANSFORMS) >= _MAX_TRANSFORMS:
+                _TRANSFORMS.clear()
+            _TRANSFORMS[key] = transform
+    if isinstance(transform, str):
+        warnings.warn(f"{name}: its ICC colour profile is unreadable or not for its colours ({transform}); "
                       "the profile is ignored and the stored values are used as sRGB.", UserWarning)
         return image
+    if transform is None:
+        return image  # an sRGB profile (or close enough): keep the stored pixels
+    return ImageCms.applyTransform(image, transform)
+
+
+def _build_transform(icc: bytes, mode: str) -> Union[object, None, str]:
+    """The transform of :func:`to_srgb` for profile ``icc`` and ``mode``; None if sRGB-equivalent; else why not."""
+    # Relative colorimetric, what Android's decoder (skcms) does; Pillow < 10 names the constants INTENT_*/FLAGS.
+    intent = getattr(getattr(ImageCms, "Intent", None), "RELATIVE_COLORIMETRIC", None)
+    intent = ImageCms.INTENT_RELATIVE_COLORIMETRIC if intent is None else intent
+    no_cache = 0x0040  # cmsFLAGS_NOCACHE: the cached transform is shared by decoding threads
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        transform = ImageCms.buildTransform(profile, srgb, mode, "RGBA" if mode == "RGBA" else "RGB",
+                                            renderingIntent=intent, flags=no_cache)
+        if mode != "CMYK":
+            probe = Image.fromarray(_PROBE.astype(np.uint8), "RGB").convert(mode)
+            moved = np.asarray(ImageCms.applyTransform(probe, transform).convert("RGB"), np.int16) - _PROBE
+            if np.abs(moved).max() <= SRGB_TOLERANCE:
+                return None
+        return transform
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        return str(exc)[:120] or type(exc).__name__
 
 
 def exif_orientation(image: Image.Image) -> int:

@@ -311,3 +311,18 @@ def test_version_1_parameters_still_load():
     config = PreprocessConfig.from_dict(old)
     assert (config.height, config.width, config.crop) == (96, 128, "stretch")
     assert config.to_dict()["version"] == CONTRACT_VERSION
+
+
+def test_profile_transforms_are_cached_and_shared_by_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from device import image_decode
+
+    case = next(c for c in MANIFEST["cases"] if c["name"] == "jpeg_display_p3_320x240_224")
+    expected = np.frombuffer(gzip.decompress((GOLDEN / case["rgba"]).read_bytes()), np.uint8)
+    decode_rgba(GOLDEN / case["source"])
+    cached = dict(image_decode._TRANSFORMS)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: decode_rgba(GOLDEN / case["source"])[0], range(8)))
+    assert all(np.array_equal(r.reshape(-1), expected) for r in results)
+    assert image_decode._TRANSFORMS == cached  # built once, then reused

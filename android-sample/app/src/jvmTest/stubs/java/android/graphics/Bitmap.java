@@ -2,7 +2,7 @@ package android.graphics;
 
 /** JVM stand-in: straight-alpha sRGB ARGB pixels in an int array. */
 public final class Bitmap {
-    public enum Config { ALPHA_8, RGB_565, ARGB_8888, HARDWARE }
+    public enum Config { ARGB_8888 }
 
     private final int[] argb;
     private final int width;

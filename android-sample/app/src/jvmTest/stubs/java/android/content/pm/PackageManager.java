@@ -3,5 +3,4 @@ package android.content.pm;
 /** JVM stand-in. */
 public class PackageManager {
     public static final int PERMISSION_GRANTED = 0;
-    public static final int PERMISSION_DENIED = -1;
 }
