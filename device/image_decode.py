@@ -6,6 +6,8 @@ This is the only place in edge-kit where a photo is decoded. It
   names the file;
 * converts every Pillow mode to 8-bit RGB (or RGBA where it has transparency) (grayscale, palette, CMYK, 16-bit, ...), exactly as described in
   ``docs/preprocessing.md``;
+* converts colour photos with an embedded ICC profile (Display P3, Adobe RGB, CMYK press profiles) to sRGB with
+  that profile, as Android's decoder does (contract version 2, :func:`to_srgb`);
 * composites transparent pixels on the contract's background colour in integer arithmetic;
 * applies the EXIF orientation tag (phone photos are stored sideways) as a pure re-indexing of the pixels.
 
@@ -16,12 +18,18 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import warnings
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+try:  # littlecms ships in Pillow's wheels; a source build without it cannot convert ICC profiles (warned, ignored)
+    from PIL import ImageCms
+except ImportError:  # pragma: no cover - depends on how Pillow was built
+    ImageCms = None  # type: ignore[assignment]
 
 from device.errors import ImageError
 from device.resize import decode_scale
@@ -29,6 +37,14 @@ from device.resize import decode_scale
 #: Largest photo accepted, in pixels (150 megapixels: above any phone camera in common use, below what would
 #: exhaust a Raspberry Pi's memory). Larger inputs are refused as possible decompression bombs.
 DEFAULT_MAX_PIXELS = 150_000_000
+
+#: Modes whose embedded ICC profile is applied (step 2; palettes become RGB(A) first); greyscale profiles are
+#: ignored (values kept as stored).
+ICC_MODES = ("RGB", "RGBA", "CMYK")
+
+#: A profile whose conversion moves no probe colour by more than this is treated as sRGB: the stored pixels are kept
+#: (Android's decoder likewise skips profiles approximately equal to sRGB).
+SRGB_TOLERANCE = 1
 
 #: EXIF tag number of "Orientation".
 EXIF_ORIENTATION_TAG = 0x0112
@@ -130,7 +146,74 @@ def _pillow_to_rgba(
         if scale > 1:
             image.draft(image.mode, (width // scale, height // scale))  # libjpeg scale_denom = scale
     image.load()  # decodes now: truncated files fail here, inside our error handling
-    return to_pixel_array(image), orientation
+    return to_pixel_array(to_srgb(image, name)), orientation
+
+
+#: A lattice of 9 levels per channel (0, 32, ..., 255): the colours the sRGB-equivalence test converts.
+_PROBE = np.stack(np.meshgrid(*[np.minimum(np.arange(0, 257, 32), 255)] * 3, indexing="ij"), -1).reshape(1, -1, 3)
+#: (profile bytes, mode) -> the transform to sRGB, None for an sRGB-equivalent profile, or the reason it is unusable.
+#: Building a transform costs milliseconds; the photos of one camera share their profile.
+_TRANSFORMS: Dict[Tuple[bytes, str], Union[object, None, str]] = {}
+_TRANSFORMS_LOCK = threading.Lock()
+_NOT_BUILT = object()
+_MAX_TRANSFORMS = 32
+
+
+def to_srgb(image: Image.Image, name: str = "<image>") -> Image.Image:
+    """Contract step 2 for ICC-profiled photos: convert ``image`` to sRGB with its embedded profile.
+
+    Applies to RGB, RGBA, palette and CMYK images with an ``icc_profile`` (relative colorimetric intent, alpha
+    kept); returns ``image`` unchanged when there is no profile, the mode is another one (greyscale), the profile is
+    sRGB or within :data:`SRGB_TOLERANCE` of it on a probe of colours, the profile's colour space does not match
+    the mode, or the profile is unreadable. Unreadable profiles, and any profile when Pillow lacks littlecms, are
+    ignored with a ``UserWarning`` naming the file: the photo stays usable. Transforms are cached per profile.
+    """
+    icc = image.info.get("icc_profile")
+    if icc and image.mode == "P":  # palette colours are RGB: convert them as such (what Android's decoder does)
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if not icc or image.mode not in ICC_MODES:
+        return image
+    if ImageCms is None:
+        warnings.warn(f"{name}: has an ICC colour profile but this Pillow has no littlecms (ImageCms); the profile "
+                      "is ignored, so colours may differ from the phone. Install Pillow from its wheels.", UserWarning)
+        return image
+    key = (bytes(icc), image.mode)
+    with _TRANSFORMS_LOCK:
+        transform = _TRANSFORMS.get(key, _NOT_BUILT)
+    if transform is _NOT_BUILT:
+        transform = _build_transform(key[0], image.mode)
+        with _TRANSFORMS_LOCK:
+            if len(_TRANSFORMS) >= _MAX_TRANSFORMS:
+                _TRANSFORMS.clear()
+            _TRANSFORMS[key] = transform
+    if isinstance(transform, str):
+        warnings.warn(f"{name}: its ICC colour profile is unreadable or not for its colours ({transform}); "
+                      "the profile is ignored and the stored values are used as sRGB.", UserWarning)
+        return image
+    if transform is None:
+        return image  # an sRGB profile (or close enough): keep the stored pixels
+    return ImageCms.applyTransform(image, transform)
+
+
+def _build_transform(icc: bytes, mode: str) -> Union[object, None, str]:
+    """The transform of :func:`to_srgb` for profile ``icc`` and ``mode``; None if sRGB-equivalent; else why not."""
+    # Relative colorimetric, what Android's decoder (skcms) does; Pillow < 10 names the constants INTENT_*/FLAGS.
+    intent = getattr(getattr(ImageCms, "Intent", None), "RELATIVE_COLORIMETRIC", None)
+    intent = ImageCms.INTENT_RELATIVE_COLORIMETRIC if intent is None else intent
+    no_cache = 0x0040  # cmsFLAGS_NOCACHE: the cached transform is shared by decoding threads
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        transform = ImageCms.buildTransform(profile, srgb, mode, "RGBA" if mode == "RGBA" else "RGB",
+                                            renderingIntent=intent, flags=no_cache)
+        if mode != "CMYK":
+            probe = Image.fromarray(_PROBE.astype(np.uint8), "RGB").convert(mode)
+            moved = np.asarray(ImageCms.applyTransform(probe, transform).convert("RGB"), np.int16) - _PROBE
+            if np.abs(moved).max() <= SRGB_TOLERANCE:
+                return None
+        return transform
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        return str(exc)[:120] or type(exc).__name__
 
 
 def exif_orientation(image: Image.Image) -> int:

@@ -19,7 +19,9 @@ from device.image_decode import DEFAULT_MAX_PIXELS, ImageSource, decode_image
 from device.resize import CROP_MODES, RESIZE_FILTER, crop_box, resize_uint8
 
 CONTRACT_NAME = "edge-kit-preprocess"
-CONTRACT_VERSION = 1
+#: 2: ICC-profiled colour photos are converted to sRGB (step 2). Models made under version 1 still load: their
+#: parameters are unchanged, only such photos decode differently.
+CONTRACT_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,24 @@
 """Generate the parity files the Kotlin core (android-sample/core) is tested against.
 
-Run from the repository root:  ``.venv/bin/python tests/android/make_parity.py``
+Run from the repository root:  ``.venv/bin/python tests/android/make_parity.py``  (``--keep-tiny``: keep the tiny
+models already committed and rebuild only missing ones, so the other files change only if ``device/`` does)
 
 Written to ``android-sample/core/src/test/resources/parity/`` (committed, never edited by hand):
 
 * ``tiny_probs.tflite``, ``tiny_logits.tflite``: two tiny edge-kit models (a few KB, made here with TensorFlow and
   ``converter.metadata.add_metadata``) with packed labels and ``edge_kit_preprocessing.json``: a non-square
   40x56 input, ``stretch`` crop, black background; one ends in a softmax, the other outputs logits;
+* ``tiny_int8_uint8io.tflite``, ``tiny_int8_int8io.tflite``: the export users ship. A tiny model trained here for a
+  few epochs on synthetic colour photos (64x64, ``stretch`` crop), frozen and converted by the converter itself
+  (``converter.variants.convert_variant``, int8 with uint8 I/O, the default, and with int8 I/O), metadata packed
+  by ``converter.metadata.add_metadata``. Their cases are golden PNG photos (decoded identically by every PNG
+  decoder), and each case also records the SHA-256 of the input tensor Python fed, so the Kotlin tests check the
+  app's whole path (decode, preprocess, int8/uint8 encoding, scores) against Python;
 * ``<model-id>.model.txt``: what ``device.metadata`` and ``device.Classifier`` read from each model: label count,
   SHA-256 of the labels joined by newlines, first/last label, preprocessing parameters, input encoding, and the
   SHA-256 of the input tensor the encoding makes from golden outputs of the same size;
-* ``<model-id>__<image>.case.txt``: for a sanity photo, the raw output tensor (hex), its dtype and quantization,
-  and the Python top-5 (index, label, score);
+* ``<model-id>__<image>.case.txt``: for a sanity photo, the SHA-256 of the input tensor Python fed, the raw output
+  tensor (hex), its dtype and quantization, and the Python top-5 (index, label, score);
 * ``index.txt``: the model and case files.
 
 The reference models and photos are read from ``../shared/assets`` (or ``$EDGE_KIT_ASSETS``); they are not copied.
@@ -46,6 +53,9 @@ IMAGES = [
     "sanity-images/tflite-support_sparrow.png",
 ]
 TINY_LABELS = ["daisy", "dandelion", "café ☕ rose"]
+INT8_MODELS = {"tiny_int8_uint8io": "uint8", "tiny_int8_int8io": "int8"}
+#: Golden photos (lossless PNG) classified with the int8 models: every stored byte is the same on the JVM and Python.
+INT8_IMAGES = ["exif_orientation_6_123x77_64.png", "rgba_partial_alpha_301x211_96.png", "zone_plate_701x523_224.png"]
 
 
 def assets_dir() -> Path:
@@ -79,6 +89,51 @@ def make_tiny_models() -> None:
         print(f"wrote {name}.tflite ({len(data)} bytes before metadata)", np.__name__ and "")
 
 
+def synthetic_photos(n: int, seed: int):
+    """``n`` 64x64 photos of three colour classes (red-, green-, blue-dominant with noise) and their labels."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 3
+    photos = rng.integers(0, 120, (n, 64, 64, 3)).astype(np.float32)
+    for i, c in enumerate(labels):
+        photos[i, :, :, c] += rng.integers(80, 136)
+    return photos, labels
+
+
+def make_int8_models() -> None:
+    """Train a tiny classifier and convert it with the converter to the int8 exports (own process: TensorFlow)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tf_keras as keras
+
+    from converter.calibration import representative_dataset
+    from converter.metadata import ModelCard, add_metadata
+    from converter.trace import freeze
+    from converter.variants import convert_variant
+    from device.preprocess import PreprocessConfig
+
+    keras.utils.set_random_seed(11)
+    photos, labels = synthetic_photos(96, 1)
+    model = keras.Sequential([
+        keras.layers.Input((64, 64, 3)),
+        keras.layers.Rescaling(1 / 127.5, offset=-1),
+        keras.layers.Conv2D(6, 3, strides=2, activation="relu"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(len(TINY_LABELS), activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(photos, labels, epochs=8, batch_size=16, verbose=0)
+    print(f"tiny int8 source model: training accuracy {history.history['accuracy'][-1]:.2f}")
+    frozen = freeze(model)
+    calibration = representative_dataset(synthetic_photos(24, 2)[0])
+    config = PreprocessConfig(height=64, width=64, crop="stretch")
+    for name, io in INT8_MODELS.items():
+        data = convert_variant(frozen.function, "int8", calibration, int8_io=io)
+        card = ModelCard(name=name, description=f"edge-kit parity test model (int8, {io} input/output)")
+        (OUT / f"{name}.tflite").write_bytes(add_metadata(data, TINY_LABELS, config, card))
+        print(f"wrote {name}.tflite ({len(data)} bytes before metadata)")
+
+
 def labels_sha(labels: List[str]) -> str:
     return hashlib.sha256("\n".join(labels).encode("utf-8")).hexdigest()
 
@@ -99,7 +154,7 @@ def write_parity() -> None:
     manifest = json.loads((GOLDEN / "manifest.json").read_text())
     index: List[str] = []
     models = [(m, assets / m) for m in REFERENCE_MODELS] + [
-        (f"parity/{n}.tflite", OUT / f"{n}.tflite") for n in ("tiny_probs", "tiny_logits")
+        (f"parity/{n}.tflite", OUT / f"{n}.tflite") for n in ("tiny_probs", "tiny_logits", *INT8_MODELS)
     ]
     for rel, path in models:
         mid = model_id(rel) if rel.startswith("reference-models") else Path(rel).stem
@@ -139,17 +194,21 @@ def write_parity() -> None:
         out_detail = clf.interpreter.output_details[0]
         scale, zero_point = tensor_quantization(out_detail)
         images = IMAGES if rel.startswith("reference-models") else IMAGES[:3]
+        if mid in INT8_MODELS:
+            images = [f"golden:{name}" for name in INT8_IMAGES]
         for image in images:
-            tensor = clf.encoding.encode(clf.prepare(assets / image))
+            path = GOLDEN / image[len("golden:"):] if image.startswith("golden:") else assets / image
+            tensor = np.ascontiguousarray(clf.encoding.encode(clf.prepare(path)))
             clf.interpreter.raw.set_tensor(clf.interpreter.input_details[0]["index"], tensor)
             clf.interpreter.raw.invoke()
             raw = np.array(clf.interpreter.raw.get_tensor(out_detail["index"]))
             scores = to_scores(raw, scale, zero_point)
             top = clf.rank(scores, top_k=5)
-            name = f"{mid}__{Path(image).stem}.case.txt"
+            name = f"{mid}__{Path(image.replace('golden:', '')).stem}.case.txt"
             body = [
                 f"model\t{mid}.model.txt",
                 f"image\t{image}",
+                f"input_tensor_sha256\t{hashlib.sha256(tensor.tobytes()).hexdigest()}",
                 f"dtype\t{raw.dtype.name}",
                 f"shape\t{' '.join(str(d) for d in raw.shape)}",
                 f"quantization\t{scale!r}\t{zero_point}",
@@ -172,8 +231,15 @@ def main() -> None:
     if "--tiny-models" in sys.argv:
         make_tiny_models()
         return
-    if "--keep-tiny" not in sys.argv:
+    if "--int8-models" in sys.argv:
+        make_int8_models()
+        return
+    # --keep-tiny: keep the tiny models already written (rebuild only missing ones).
+    keep = "--keep-tiny" in sys.argv
+    if not (keep and all((OUT / f"{n}.tflite").exists() for n in ("tiny_probs", "tiny_logits"))):
         subprocess.run([sys.executable, __file__, "--tiny-models"], check=True)
+    if not (keep and all((OUT / f"{n}.tflite").exists() for n in INT8_MODELS)):
+        subprocess.run([sys.executable, __file__, "--int8-models"], check=True)
     write_parity()
 
 

@@ -6,14 +6,15 @@ import hashlib
 import io
 import json
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 from device.errors import ImageError
 from device.image_decode import apply_orientation, composite_rgba, decode_image, decode_rgba
-from device.preprocess import PreprocessConfig, load_and_preprocess, preprocess
+from device.preprocess import CONTRACT_VERSION, PreprocessConfig, load_and_preprocess, preprocess
 from device.resize import box_factor, crop_box, resize_uint8
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
@@ -235,3 +236,93 @@ def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# ICC colour profiles (contract version 2): colour photos are converted to sRGB with their embedded profile.
+
+def _jpeg_with_profile(path: Path, icc: bytes, image: Optional[Image.Image] = None) -> Path:
+    image = image or Image.fromarray(np.array([[[230, 40, 40], [40, 200, 60], [128, 128, 128], [200, 100, 50]]],
+                                              np.uint8).repeat(8, 0).repeat(8, 1))
+    image.save(path, "JPEG", quality=95, icc_profile=icc)
+    return path
+
+
+def test_display_p3_golden_is_converted_to_srgb():
+    """The P3 golden's stored pixels are the sRGB conversion (littlecms) of what a profile-blind decoder gives."""
+    case = next(c for c in MANIFEST["cases"] if c["name"] == "jpeg_display_p3_320x240_224")
+    assert case["icc_profile"] == "display_p3" and case["config"]["version"] == CONTRACT_VERSION == 2
+    with Image.open(GOLDEN / case["source"]) as image:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
+        converted = ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"),
+                                              renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+        raw = np.asarray(image.convert("RGB"))
+    stored, _ = decode_rgba(GOLDEN / case["source"])
+    assert np.array_equal(stored[..., :3], np.asarray(converted))
+    assert np.abs(stored[..., :3].astype(int) - raw).max() > 20  # the profile matters for saturated colours
+
+
+def test_srgb_profile_keeps_the_stored_pixels(tmp_path):
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    plain = decode_image(_jpeg_with_profile(tmp_path / "plain.jpg", b""))
+    assert np.array_equal(decode_image(_jpeg_with_profile(tmp_path / "srgb.jpg", srgb)), plain)
+
+
+def test_broken_or_unusable_profiles_are_ignored_with_a_warning(tmp_path):
+    plain = decode_image(_jpeg_with_profile(tmp_path / "plain.jpg", b""))
+    broken = _jpeg_with_profile(tmp_path / "broken.jpg", b"not an icc profile" * 10)
+    with pytest.warns(UserWarning, match="broken.jpg: its ICC colour profile is unreadable"):
+        assert np.array_equal(decode_image(broken), plain)
+    lab = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()  # not an RGB profile
+    with pytest.warns(UserWarning, match="ICC colour profile"):
+        assert np.array_equal(decode_image(_jpeg_with_profile(tmp_path / "lab.jpg", lab)), plain)
+
+
+def test_palette_photos_use_their_profile(tmp_path):
+    with Image.open(GOLDEN / "jpeg_display_p3_320x240_224.jpg") as golden:
+        p3 = golden.info["icc_profile"]
+    palette = Image.new("RGB", (8, 6), (230, 40, 40)).convert("P", palette=Image.ADAPTIVE, colors=4)
+    palette.save(tmp_path / "plain.png")
+    palette.save(tmp_path / "p3.png", icc_profile=p3)
+    plain, converted = decode_image(tmp_path / "plain.png"), decode_image(tmp_path / "p3.png")
+    assert plain[0, 0].tolist() == [230, 40, 40] and converted[0, 0, 0] > 245 and converted[0, 0, 1] < 20
+
+
+def test_greyscale_profiles_are_ignored(tmp_path):
+    gray = tmp_path / "g.png"
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.new("L", (8, 6), 77).save(gray, icc_profile=srgb)
+    assert decode_image(gray)[0, 0].tolist() == [77, 77, 77]
+
+
+def test_without_littlecms_the_profile_is_ignored_with_a_warning(tmp_path, monkeypatch):
+    from device import image_decode
+
+    with Image.open(GOLDEN / "jpeg_display_p3_320x240_224.jpg") as golden:
+        p3 = _jpeg_with_profile(tmp_path / "p3.jpg", golden.info["icc_profile"])
+    plain = decode_image(_jpeg_with_profile(tmp_path / "plain.jpg", b""))
+    assert not np.array_equal(decode_image(p3), plain)
+    monkeypatch.setattr(image_decode, "ImageCms", None)
+    with pytest.warns(UserWarning, match="no littlecms"):
+        assert np.array_equal(decode_image(p3), plain)
+
+
+def test_version_1_parameters_still_load():
+    old = {"contract": "edge-kit-preprocess", "version": 1, "height": 96, "width": 128, "crop": "stretch"}
+    config = PreprocessConfig.from_dict(old)
+    assert (config.height, config.width, config.crop) == (96, 128, "stretch")
+    assert config.to_dict()["version"] == CONTRACT_VERSION
+
+
+def test_profile_transforms_are_cached_and_shared_by_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from device import image_decode
+
+    case = next(c for c in MANIFEST["cases"] if c["name"] == "jpeg_display_p3_320x240_224")
+    expected = np.frombuffer(gzip.decompress((GOLDEN / case["rgba"]).read_bytes()), np.uint8)
+    decode_rgba(GOLDEN / case["source"])
+    cached = dict(image_decode._TRANSFORMS)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: decode_rgba(GOLDEN / case["source"])[0], range(8)))
+    assert all(np.array_equal(r.reshape(-1), expected) for r in results)
+    assert image_decode._TRANSFORMS == cached  # built once, then reused

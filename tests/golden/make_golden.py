@@ -3,7 +3,7 @@
 Run from the repository root:  ``python tests/golden/make_golden.py``
 
 Every case is a synthetic image made here (no external data), saved as a source file (PNG, lossless, or JPEG for the
-decoder-dependent cases), plus:
+decoder-dependent cases; one JPEG carries a Display P3 ICC profile built here, :func:`display_p3_icc`), plus:
 
 * ``<case>.rgba.gz``: stored pixels after mode conversion, before alpha and orientation (raw H x W x 4 bytes, gzip): the
   input of the Kotlin port, which receives its pixels from Android's decoder;
@@ -23,6 +23,8 @@ import sys
 from pathlib import Path
 from typing import Callable, Dict, List
 
+import struct
+
 import numpy as np
 from PIL import Image
 
@@ -30,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
 from device.image_decode import apply_orientation, composite_rgba, decode_rgba  # noqa: E402
-from device.preprocess import PreprocessConfig, load_and_preprocess, preprocess  # noqa: E402
+from device.preprocess import CONTRACT_VERSION, PreprocessConfig, load_and_preprocess, preprocess  # noqa: E402
 
 
 def zone_plate(h: int, w: int) -> np.ndarray:
@@ -74,9 +76,60 @@ def arrow(h: int, w: int) -> np.ndarray:
     return img
 
 
-def encode(image: Image.Image, fmt: str, orientation: int = 1) -> bytes:
+def display_p3_icc() -> bytes:
+    """A Display P3 ICC profile (v2 matrix/TRC: P3 primaries, D65 white adapted to D50 with Bradford, sRGB curve)."""
+    def xyz(x, y):
+        return np.array([x / y, 1.0, (1 - x - y) / y])
+    prim = np.stack([xyz(0.680, 0.320), xyz(0.265, 0.690), xyz(0.150, 0.060)], axis=1)
+    white = xyz(0.3127, 0.3290)
+    rgb_to_xyz = prim * np.linalg.solve(prim, white)
+    bradford = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
+    d50 = np.array([0.9642, 1.0, 0.8249])
+    adapt = np.linalg.inv(bradford) @ np.diag((bradford @ d50) / (bradford @ white)) @ bradford
+    colorants = adapt @ rgb_to_xyz
+
+    def s15(v):
+        return struct.pack(">i", int(round(v * 65536)))
+
+    def xyz_tag(v):
+        return b"XYZ " + bytes(4) + b"".join(s15(c) for c in v)
+
+    desc_text = b"Display P3 (edge-kit test)\0"
+    desc = b"desc" + bytes(4) + struct.pack(">I", len(desc_text)) + desc_text + bytes(4 + 4 + 2 + 1 + 67)
+    curve = b"para" + bytes(4) + struct.pack(">HH", 3, 0) + b"".join(
+        s15(v) for v in (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045))
+    text = b"text" + bytes(4) + b"Public domain\0"
+    tags = [(b"desc", desc), (b"wtpt", xyz_tag(d50)), (b"rXYZ", xyz_tag(colorants[:, 0])),
+            (b"gXYZ", xyz_tag(colorants[:, 1])), (b"bXYZ", xyz_tag(colorants[:, 2])),
+            (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve), (b"cprt", text)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for sig, body in tags:
+        while (offset + len(data)) % 4:
+            data += b"\0"
+        table += sig + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    body = struct.pack(">I", len(tags)) + table + data
+    size = 128 + len(body)
+    header = (struct.pack(">I", size) + b"none" + bytes([2, 0x10, 0, 0]) + b"mntrRGB XYZ " + bytes(12) + b"acsp"
+              + bytes(4) + bytes(4) + bytes(4) + bytes(4) + bytes(8) + struct.pack(">I", 0)
+              + s15(d50[0]) + s15(d50[1]) + s15(d50[2]) + bytes(4) + bytes(16) + bytes(28))
+    assert len(header) == 128, len(header)
+    return header + body
+
+
+def colour_chart(h: int, w: int) -> np.ndarray:
+    """Gradients plus saturated patches: colours a Display P3 -> sRGB conversion moves a lot."""
+    img = gradient(h, w)
+    img[h // 6 : h // 2, w // 8 : w // 2] = (230, 40, 40)
+    img[h // 2 : h - h // 6, w // 2 : w - w // 10] = (40, 200, 60)
+    img[h // 8 : h // 3, w - w // 3 : w - w // 12] = (200, 100, 50)
+    return img
+
+
+def encode(image: Image.Image, fmt: str, orientation: int = 1, icc_profile: bytes = b"") -> bytes:
     buf = io.BytesIO()
-    kwargs = {}
+    kwargs = {"icc_profile": icc_profile} if icc_profile else {}
     if orientation != 1:
         exif = Image.Exif()
         exif[0x0112] = orientation
@@ -116,8 +169,9 @@ Case = Dict[str, object]
 def cases() -> List[Case]:
     out: List[Case] = []
 
-    def add(name: str, make: Callable[[], Image.Image], fmt: str = "PNG", orientation: int = 1, **cfg) -> None:
-        out.append({"name": name, "make": make, "format": fmt, "orientation": orientation,
+    def add(name: str, make: Callable[[], Image.Image], fmt: str = "PNG", orientation: int = 1, icc: str = "",
+            **cfg) -> None:
+        out.append({"name": name, "make": make, "format": fmt, "orientation": orientation, "icc": icc,
                     "config": PreprocessConfig(**cfg)})
 
     add("checker_1px_640x480_224", lambda: Image.fromarray(checker(480, 640)), height=224, width=224)
@@ -153,11 +207,16 @@ def cases() -> List[Case]:
         height=224, width=224)
     add("jpeg_dct_scaled_1920x1440_224", lambda: Image.fromarray(zone_plate(1440, 1920)), fmt="JPEG", height=224,
         width=224)
+    # Decoded at full size (no DCT scaling): the JVM stand-in of Android's decoder reads these too.
+    add("jpeg_srgb_320x240_224", lambda: Image.fromarray(colour_chart(240, 320)), fmt="JPEG", height=224, width=224)
+    # A wide-gamut phone photo: Display P3 profile embedded; step 2 converts it to sRGB (contract version 2).
+    add("jpeg_display_p3_320x240_224", lambda: Image.fromarray(colour_chart(240, 320)), fmt="JPEG",
+        icc="display_p3", height=224, width=224)
     return out
 
 
 def main() -> None:
-    manifest = {"contract": PreprocessConfig().to_dict()["contract"], "version": 1, "cases": []}
+    manifest = {"contract": PreprocessConfig().to_dict()["contract"], "version": CONTRACT_VERSION, "cases": []}
     for old in HERE.glob("*"):
         if old.suffix in (".png", ".jpg", ".gz", ".out"):
             old.unlink()
@@ -166,7 +225,8 @@ def main() -> None:
         config: PreprocessConfig = case["config"]  # type: ignore[assignment]
         image: Image.Image = case["make"]()  # type: ignore[operator]
         ext = "jpg" if case["format"] == "JPEG" else "png"
-        data = encode(image, str(case["format"]), int(case["orientation"]))  # type: ignore[arg-type]
+        icc = display_p3_icc() if case["icc"] == "display_p3" else b""
+        data = encode(image, str(case["format"]), int(case["orientation"]), icc)  # type: ignore[arg-type]
         (HERE / f"{name}.{ext}").write_bytes(data)
         rgba, orientation = decode_rgba(data, target=config.target)
         assert orientation == case["orientation"], (name, orientation)
@@ -180,6 +240,7 @@ def main() -> None:
             "stored_width": int(rgba.shape[1]),
             "stored_height": int(rgba.shape[0]),
             "orientation": orientation,
+            **({"icc_profile": str(case["icc"])} if case["icc"] else {}),
             "config": config.to_dict(),
             "rgba": f"{name}.rgba.gz",
             "expected": f"{name}.out",

@@ -36,7 +36,7 @@ class PythonParityTest {
         val target = InstrumentationRegistry.getInstrumentation().targetContext
         val testContext = InstrumentationRegistry.getInstrumentation().context
         val model = try {
-            target.assets.open(ClassifierViewModel.MODEL_ASSET).use { it.readBytes() }
+            target.assets.open(ModelFiles.DEFAULT_MODEL).use { it.readBytes() }
         } catch (e: java.io.IOException) {
             fail("app assets have no model.tflite: run `edge-convert export <run>` first"); return
         }
@@ -50,7 +50,9 @@ class PythonParityTest {
             lines[0].substringAfter('\t'), sha)
         expectations = lines.drop(1)
         assertTrue("no photos in $EXPECTED", expectations.isNotEmpty())
-        classifier = ModelClassifier(model, ClassifierViewModel.MODEL_ASSET, useGpu = false, threads = 2)
+        val mapped = ModelFiles.map(target.assets, ModelFiles.DEFAULT_MODEL) // as the app loads it
+        val runner = LiteRtRunner(mapped, useGpu = false, threads = 2, source = ModelFiles.DEFAULT_MODEL)
+        classifier = ModelClassifier(mapped, runner, ModelFiles.DEFAULT_MODEL)
     }
 
     @After

@@ -28,7 +28,10 @@ class ClassifierViewModel(application: Application) : AndroidViewModel(applicati
     private var latest = UiState() // the newest state, also before postValue reaches the main thread
 
     init {
-        reload(useGpu = false, threads = 2)
+        val models = ModelFiles.list(application.assets)
+        val first = models.firstOrNull() ?: ModelFiles.DEFAULT_MODEL
+        setState { it.copy(models = models) }
+        apply(AppSettings(model = first), force = true)
     }
 
     private fun setState(update: (UiState) -> UiState) {
@@ -40,50 +43,64 @@ class ClassifierViewModel(application: Application) : AndroidViewModel(applicati
 
     private fun snapshot(): UiState = synchronized(this) { latest }
 
-    /** (Re)create the interpreter with the GPU toggle and thread count; the old one is closed first. */
-    fun reload(useGpu: Boolean, threads: Int) {
-        setState { it.copy(useGpu = useGpu, threads = threads, modelSummary = "Loading model…") }
+    /** Change the settings; the interpreter is recreated only when the model, accelerator or threads change. */
+    fun apply(settings: AppSettings, force: Boolean = false) {
+        val old = snapshot().settings
+        setState { it.copy(settings = settings) }
+        if (force || settings.needsReload(old)) reload(settings)
+    }
+
+    /** (Re)create the interpreter for [settings]; the old one is closed first. */
+    private fun reload(settings: AppSettings) {
+        setState { it.copy(modelSummary = "Loading ${settings.model}…") }
         inferenceExecutor.execute {
             classifier?.close()
             classifier = null
             val app = getApplication<Application>()
+            val name = settings.model
             try {
-                val bytes = app.assets.open(MODEL_ASSET).use { it.readBytes() }
+                val model = ModelFiles.map(app.assets, name)
                 val fallbackLabels = try {
-                    app.assets.open(LABELS_ASSET).use { Labels.parse(it.readBytes()) }
+                    app.assets.open(ModelFiles.LABELS).use { Labels.parse(it.readBytes()) }
                 } catch (e: FileNotFoundException) {
                     null
                 }
-                val c = ModelClassifier(bytes, MODEL_ASSET, useGpu, threads, fallbackLabels)
+                val runner = LiteRtRunner(model, settings.useGpu, settings.threads, name)
+                val c = ModelClassifier(model, runner, name, fallbackLabels)
                 classifier = c
                 val cfg = c.core.config
-                val name = c.core.info.metadata?.name?.takeIf { it.isNotBlank() } ?: MODEL_ASSET
-                val summary = "$name: ${c.core.labels.size} classes, input ${cfg.height}x${cfg.width}, " +
+                val title = c.core.info.metadata?.name?.takeIf { it.isNotBlank() } ?: name
+                val summary = "$title ($name): ${c.core.labels.size} classes, input ${cfg.height}x${cfg.width}, " +
                     "${cfg.crop.jsonName} crop, ${c.core.encoding.describe()}"
                 setState { it.copy(modelSummary = summary, accelerator = c.accelerator, message = c.fallbackMessage) }
             } catch (e: FileNotFoundException) {
                 setState {
-                    it.copy(modelSummary = "No model", message = "assets/$MODEL_ASSET is missing: run " +
+                    it.copy(modelSummary = "No model", message = "assets/$name is missing or compressed: run " +
                         "`edge-convert export <run>` (or copy a .tflite there) and rebuild the app.")
                 }
             } catch (e: Exception) {
-                setState { it.copy(modelSummary = "Model not usable", message = e.message ?: e.toString()) }
+                setState { it.copy(modelSummary = "Model not usable", message = "$name: ${e.message ?: e}") }
             }
         }
     }
 
     /** CameraX analyzer (runs on [inferenceExecutor]); frames are skipped while a photo is shown or no model is loaded. */
     val analyzer = ImageAnalysis.Analyzer { image: ImageProxy ->
-        image.use {
+        try {
             val c = classifier
-            if (c != null && snapshot().mode == UiState.Mode.CAMERA) {
+            val s = snapshot()
+            if (c != null && s.mode == UiState.Mode.CAMERA) {
                 try {
-                    val pixels = frames.convert(it)
-                    show(c.classify(pixels.argb, pixels.width, pixels.height, pixels.orientation), null)
+                    val pixels = frames.convert(image)
+                    val settings = s.settings
+                    show(c.classify(pixels.argb, pixels.width, pixels.height, pixels.orientation,
+                        settings.maxResults, settings.threshold), null)
                 } catch (e: Exception) {
-                    setState { s -> s.copy(message = "Camera frame failed: ${e.message}") }
+                    setState { st -> st.copy(message = "Camera frame failed: ${e.message}") }
                 }
             }
+        } finally {
+            image.close()
         }
     }
 
@@ -100,7 +117,9 @@ class ClassifierViewModel(application: Application) : AndroidViewModel(applicati
             }
             try {
                 val pixels = PhotoLoader.load(getApplication<Application>().contentResolver, uri, c.core.config)
-                val result = c.classify(pixels.argb, pixels.width, pixels.height, pixels.orientation)
+                val settings = snapshot().settings
+                val result = c.classify(pixels.argb, pixels.width, pixels.height, pixels.orientation,
+                    settings.maxResults, settings.threshold)
                 val cfg = c.core.config
                 val input = ModelInputBitmap.fromRgb(c.lastInput(), cfg.width, cfg.height)
                 show(result, pixels.note)
@@ -136,10 +155,5 @@ class ClassifierViewModel(application: Application) : AndroidViewModel(applicati
             classifier = null
         }
         inferenceExecutor.shutdown()
-    }
-
-    companion object {
-        const val MODEL_ASSET = "model.tflite"
-        const val LABELS_ASSET = "labels.txt"
     }
 }

@@ -3,10 +3,12 @@ package dev.edgekit.sample
 import android.Manifest
 import android.content.pm.PackageManager
 import android.os.Bundle
+import android.view.OrientationEventListener
 import android.view.View
 import android.widget.Button
 import android.widget.ImageView
 import android.widget.TextView
+import androidx.activity.enableEdgeToEdge
 import androidx.activity.result.PickVisualMediaRequest
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.activity.viewModels
@@ -18,23 +20,28 @@ import androidx.camera.core.Preview
 import androidx.camera.lifecycle.ProcessCameraProvider
 import androidx.camera.view.PreviewView
 import androidx.core.content.ContextCompat
+import androidx.core.view.ViewCompat
+import androidx.core.view.WindowInsetsCompat
 import java.util.Locale
 
 /**
  * One screen: live camera classification (CameraX preview + ImageAnalysis), or a photo from the gallery; the top
- * results with scores, the preprocessing and inference times, a GPU toggle and the CPU thread count. State lives in
- * [ClassifierViewModel], so rotation keeps it; the camera is bound to this activity's lifecycle.
+ * results with scores, the preprocessing and inference times, and the settings (results, threshold, model, threads,
+ * GPU). State lives in [ClassifierViewModel], so rotation keeps it; the camera is bound to this activity's
+ * lifecycle, only in camera mode ([CameraGate]).
  */
 class MainActivity : AppCompatActivity() {
     private val viewModel: ClassifierViewModel by viewModels()
     private lateinit var preview: PreviewView
     private lateinit var modelInput: ImageView
     private lateinit var gpu: SwitchCompat
-    private lateinit var threads: Button
-    private var cameraBound = false
+    private val camera = CameraGate()
+    private var analysis: ImageAnalysis? = null
+    private var provider: ProcessCameraProvider? = null
+    private var askedPermission = false
 
     private val cameraPermission = registerForActivityResult(ActivityResultContracts.RequestPermission()) { granted ->
-        if (granted) startCamera() else viewModel.cameraDenied()
+        if (granted) syncCamera() else viewModel.cameraDenied()
     }
 
     // The Photo Picker (falls back to ACTION_OPEN_DOCUMENT where the picker is unavailable); no storage permission.
@@ -42,29 +49,58 @@ class MainActivity : AppCompatActivity() {
         if (uri != null) viewModel.classifyPhoto(uri)
     }
 
+    // Turning the phone by 180° does not recreate the activity: follow the device orientation, so frames are
+    // rotated upright whatever the turn (CameraX's recommended OrientationEventListener pattern).
+    private val orientationListener by lazy {
+        object : OrientationEventListener(this) {
+            override fun onOrientationChanged(orientation: Int) {
+                val rotation = TargetRotation.forOrientation(orientation) ?: return
+                analysis?.targetRotation = rotation
+            }
+        }
+    }
+
     override fun onCreate(savedInstanceState: Bundle?) {
+        enableEdgeToEdge() // mandatory with targetSdk 35; the insets listener below keeps the buttons reachable
         super.onCreate(savedInstanceState)
         setContentView(R.layout.activity_main)
+        val root = findViewById<View>(R.id.root)
+        val padLeft = root.paddingLeft
+        val padTop = root.paddingTop
+        val padRight = root.paddingRight
+        val padBottom = root.paddingBottom
+        ViewCompat.setOnApplyWindowInsetsListener(root) { view, insets ->
+            val bars = insets.getInsets(WindowInsetsCompat.Type.systemBars() or WindowInsetsCompat.Type.displayCutout())
+            view.setPadding(padLeft + bars.left, padTop + bars.top, padRight + bars.right, padBottom + bars.bottom)
+            WindowInsetsCompat.CONSUMED
+        }
         preview = findViewById(R.id.preview)
         modelInput = findViewById(R.id.model_input)
         gpu = findViewById(R.id.gpu)
-        threads = findViewById(R.id.threads)
         val summary = findViewById<TextView>(R.id.model_summary)
         val results = findViewById<TextView>(R.id.results)
         val timing = findViewById<TextView>(R.id.timing)
         val message = findViewById<TextView>(R.id.message)
+        val maxResults = findViewById<Button>(R.id.max_results)
+        val threshold = findViewById<Button>(R.id.threshold)
+        val model = findViewById<Button>(R.id.model)
+        val threads = findViewById<Button>(R.id.threads)
 
         findViewById<Button>(R.id.pick_photo).setOnClickListener {
             pickPhoto.launch(PickVisualMediaRequest(ActivityResultContracts.PickVisualMedia.ImageOnly))
         }
         findViewById<Button>(R.id.live_camera).setOnClickListener {
             viewModel.useCamera()
-            if (!hasCameraPermission()) cameraPermission.launch(Manifest.permission.CAMERA)
+            askedPermission = false // the user asked for the camera: ask again if needed,
+            camera.retry() // and try again after an earlier failure
+            syncCamera(UiState.Mode.CAMERA)
         }
-        threads.setOnClickListener {
+        maxResults.setOnClickListener { settings()?.let { viewModel.apply(it.nextMaxResults()) } }
+        threshold.setOnClickListener { settings()?.let { viewModel.apply(it.nextThreshold()) } }
+        threads.setOnClickListener { settings()?.let { viewModel.apply(it.nextThreads()) } }
+        model.setOnClickListener {
             val s = viewModel.state.value ?: return@setOnClickListener
-            val next = when (s.threads) { 1 -> 2; 2 -> 4; else -> 1 }
-            viewModel.reload(s.useGpu, next)
+            viewModel.apply(s.settings.nextModel(s.models))
         }
 
         viewModel.state.observe(this) { s ->
@@ -77,50 +113,81 @@ class MainActivity : AppCompatActivity() {
             )
             message.text = s.message ?: ""
             message.visibility = if (s.message == null) View.GONE else View.VISIBLE
-            threads.text = getString(R.string.threads, s.threads)
+            maxResults.text = getString(R.string.max_results, s.settings.maxResults)
+            threshold.text = getString(R.string.threshold, s.settings.threshold)
+            model.text = getString(R.string.model, s.settings.model)
+            model.isEnabled = s.models.size > 1
+            threads.text = getString(R.string.threads, s.settings.threads)
             gpu.setOnCheckedChangeListener(null) // set without triggering a reload
-            gpu.isChecked = s.useGpu
-            gpu.setOnCheckedChangeListener { _, checked -> viewModel.reload(checked, viewModel.state.value?.threads ?: 2) }
+            gpu.isChecked = s.settings.useGpu
+            gpu.setOnCheckedChangeListener { _, checked -> settings()?.let { viewModel.apply(it.copy(useGpu = checked)) } }
             val photo = s.mode == UiState.Mode.PHOTO
             modelInput.visibility = if (photo) View.VISIBLE else View.GONE
             modelInput.setImageBitmap(if (photo) s.modelInput else null)
+            syncCamera(s.mode)
         }
-
-        if (hasCameraPermission()) {
-            startCamera()
-        } else if (savedInstanceState == null) {
-            cameraPermission.launch(Manifest.permission.CAMERA)
-        }
+        askedPermission = savedInstanceState != null // after a rotation, do not ask again unprompted
     }
+
+    override fun onStart() {
+        super.onStart()
+        orientationListener.enable()
+    }
+
+    override fun onStop() {
+        orientationListener.disable()
+        super.onStop()
+    }
+
+    private fun settings(): AppSettings? = viewModel.state.value?.settings
 
     private fun hasCameraPermission(): Boolean =
         ContextCompat.checkSelfPermission(this, Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED
 
+    /** Bind, unbind or ask for the camera as [CameraGate] says for [mode]. */
+    private fun syncCamera(mode: UiState.Mode = viewModel.state.value?.mode ?: UiState.Mode.CAMERA) {
+        when (camera.action(mode, hasCameraPermission(), mayAsk = !askedPermission)) {
+            CameraGate.Action.BIND -> startCamera()
+            CameraGate.Action.UNBIND -> {
+                provider?.unbindAll() // photo mode: stop the preview and the analysis stream
+                analysis = null
+                camera.unbound()
+            }
+            CameraGate.Action.ASK_PERMISSION -> {
+                askedPermission = true
+                cameraPermission.launch(Manifest.permission.CAMERA)
+            }
+            CameraGate.Action.NONE -> Unit
+        }
+    }
+
     /** Bind preview + analysis to this activity's lifecycle: CameraX stops them when it is destroyed. */
     private fun startCamera() {
-        if (cameraBound) return
-        cameraBound = true
+        camera.binding()
         val future = ProcessCameraProvider.getInstance(this)
-        future.addListener({
-            val provider = try {
+        future.addListener(Runnable {
+            val cameraProvider = try {
                 future.get()
             } catch (e: Exception) {
-                cameraBound = false
+                camera.failed()
                 viewModel.cameraFailed(e.message ?: e.toString())
-                return@addListener
+                return@Runnable
             }
+            provider = cameraProvider
+            if (!camera.bound) return@Runnable // a photo was picked meanwhile: stay unbound
             val previewUseCase = Preview.Builder().build()
             previewUseCase.setSurfaceProvider(preview.surfaceProvider)
-            val analysis = ImageAnalysis.Builder()
+            val useCase = ImageAnalysis.Builder()
                 .setBackpressureStrategy(ImageAnalysis.STRATEGY_KEEP_ONLY_LATEST)
                 .setOutputImageFormat(ImageAnalysis.OUTPUT_IMAGE_FORMAT_RGBA_8888)
                 .build()
-            analysis.setAnalyzer(viewModel.inferenceExecutor, viewModel.analyzer)
+            useCase.setAnalyzer(viewModel.inferenceExecutor, viewModel.analyzer)
             try {
-                provider.unbindAll()
-                provider.bindToLifecycle(this, CameraSelector.DEFAULT_BACK_CAMERA, previewUseCase, analysis)
+                cameraProvider.unbindAll()
+                cameraProvider.bindToLifecycle(this, CameraSelector.DEFAULT_BACK_CAMERA, previewUseCase, useCase)
+                analysis = useCase
             } catch (e: Exception) {
-                cameraBound = false
+                camera.failed()
                 viewModel.cameraFailed(e.message ?: e.toString())
             }
         }, ContextCompat.getMainExecutor(this))

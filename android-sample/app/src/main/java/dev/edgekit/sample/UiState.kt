@@ -12,8 +12,9 @@ data class UiState(
     val accelerator: String = "",
     /** An error or notice for the user (GPU fallback, permission denied, unreadable photo), or null. */
     val message: String? = null,
-    val useGpu: Boolean = false,
-    val threads: Int = 2,
+    val settings: AppSettings = AppSettings(),
+    /** The `.tflite` files bundled in the assets (the model button cycles through them). */
+    val models: List<String> = emptyList(),
     /** The photo being shown in PHOTO mode. */
     val photo: android.net.Uri? = null,
     /** In PHOTO mode: the model's input pixels (what the preprocessing contract made of the photo). */

@@ -47,7 +47,8 @@ class PreprocessConfig(
 
     companion object {
         const val CONTRACT_NAME = "edge-kit-preprocess"
-        const val CONTRACT_VERSION = 1
+        /** 2: ICC-profiled photos are converted to sRGB (step 2); version 1 models load unchanged. */
+        const val CONTRACT_VERSION = 2
         const val RESIZE_FILTER = "box-bilinear-int"
 
         /**

@@ -85,7 +85,7 @@ class RulesTest {
     fun invalidPreprocessingIsRefusedWithTheReason() {
         val cases = mapOf(
             """{"contract": "other", "height": 1, "width": 1}""" to "not an edge-kit preprocessing block",
-            """{"version": 2, "height": 1, "width": 1}""" to "newer than this app",
+            """{"version": 3, "height": 1, "width": 1}""" to "newer than this app",
             """{"height": 1, "width": 1, "crop": "zoom"}""" to "unknown crop mode",
             """{"height": 1, "width": 1, "resize": "bicubic"}""" to "unknown resize filter",
             """{"height": 0, "width": 1}""" to "input size must be positive",
@@ -129,5 +129,11 @@ class RulesTest {
         assertEquals(2, Preprocessor.decodeScale(4000, 300, 1, stretch))
         assertEquals(2, Preprocessor.decodeScale(300, 4000, 6, stretch))  // rotated: the upright photo counts
         assertEquals(1, Preprocessor.decodeScale(150, 4000, 1, PreprocessConfig(height = 128, width = 96, crop = CropMode.STRETCH)))
+    }
+
+    @Test
+    fun version1ModelsStillLoadUnderContractVersion2() {
+        val old = PreprocessConfig.fromJson("""{"contract": "edge-kit-preprocess", "version": 1, "height": 40, "width": 56, "crop": "stretch"}""")
+        assertEquals(PreprocessConfig(40, 56, CropMode.STRETCH), old)
     }
 }

@@ -1,0 +1,4 @@
+package android.graphics;
+
+/** JVM stand-in. */
+public final class Rect {}

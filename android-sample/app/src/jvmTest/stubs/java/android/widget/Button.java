@@ -1,0 +1,4 @@
+package android.widget;
+
+/** JVM stand-in. */
+public class Button extends TextView {}

@@ -1,0 +1,6 @@
+package androidx.activity.result;
+
+/** JVM stand-in. */
+public interface ActivityResultCallback<O> {
+    void onActivityResult(O result);
+}

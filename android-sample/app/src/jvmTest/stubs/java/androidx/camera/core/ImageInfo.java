@@ -1,0 +1,6 @@
+package androidx.camera.core;
+
+/** JVM stand-in. */
+public interface ImageInfo {
+    int getRotationDegrees();
+}

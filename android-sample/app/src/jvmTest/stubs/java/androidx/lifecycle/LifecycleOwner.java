@@ -1,0 +1,4 @@
+package androidx.lifecycle;
+
+/** JVM stand-in. */
+public interface LifecycleOwner {}

@@ -1,0 +1,6 @@
+package androidx.lifecycle;
+
+/** JVM stand-in. */
+public interface Observer<T> {
+    void onChanged(T value);
+}

@@ -1,0 +1,6 @@
+package androidx.lifecycle;
+
+/** JVM stand-in. */
+public abstract class ViewModel {
+    protected void onCleared() {}
+}

@@ -1,0 +1,6 @@
+package org.tensorflow.lite.gpu;
+
+/** JVM stand-in. */
+public class GpuDelegateFactory {
+    public static class Options {}
+}
