@@ -135,9 +135,10 @@ class Classifier:
         ``image``: a path, encoded bytes, a PIL image, or an ``H x W x 3`` uint8 RGB array (already decoded).
         """
         if isinstance(image, np.ndarray):
-            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or 0 in image.shape:
                 raise ImageError(
-                    f"<array>: expected an H x W x 3 uint8 RGB array, got shape {image.shape} dtype {image.dtype}."
+                    f"<array>: expected an H x W x 3 uint8 RGB array with at least one pixel, got shape "
+                    f"{image.shape} dtype {image.dtype}."
                 )
             rgb = image
         else:
@@ -193,7 +194,7 @@ def _preprocess_config(info: ModelInfo, height: int, width: int, crop: Optional[
     if info.preprocessing is not None:
         try:
             config = PreprocessConfig.from_dict(info.preprocessing)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ModelError(f"{source}: packed edge_kit_preprocessing.json is invalid ({exc}); re-export it.") from exc
         if config.size != (height, width):
             raise ModelError(
