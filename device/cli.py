@@ -246,7 +246,8 @@ def _warn_labels_override(clf, args, stderr: TextIO) -> None:
 def _files(classify_many, args, paths: List[str], stdout: TextIO, stderr: TextIO) -> int:
     """Classify ``paths`` with ``classify_many(paths, top_k=, threshold=)`` (threads or processes), print each."""
     if not paths:
-        print(f"edge-classify: error: no image files found in {', '.join(args.inputs)}", file=stderr)
+        print(f"edge-classify: error: no image files found in {', '.join(args.inputs)} (looked for "
+              f"{', '.join(sorted(IMAGE_EXTENSIONS))}); give photos, or folders that hold some", file=stderr)
         return 2
     width = min(60, max(len(p) for p in paths))
     ascii_json = not _is_unicode(stdout)  # JSON stays valid on a non-UTF-8 terminal: \u escapes
