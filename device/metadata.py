@@ -23,6 +23,7 @@ import os
 import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -338,6 +339,8 @@ def read_packed_files(
         archive = zipfile.ZipFile(io.BytesIO(model))
     except (zipfile.BadZipFile, OSError, ValueError):
         return {}
+    except (NotImplementedError, RuntimeError) as exc:  # a zip, but one no metadata writer makes
+        raise ModelError(f"{source}: the files packed in the model cannot be read ({exc}); re-export the model.") from exc
     out: Dict[str, bytes] = {}
     total = 0
     with archive:
@@ -346,7 +349,7 @@ def read_packed_files(
             raise ModelError(f"{source}: {len(members)} files packed into the model (limit {MAX_PACKED_FILES}).")
         for info in members:
             name = info.filename
-            if info.is_dir() or not _is_plain_name(name):
+            if not _is_plain_name(name) or info.is_dir():  # an empty name first: is_dir() fails on it
                 continue
             _check_member(info, out, source)
             if info.file_size > max_file_bytes or total + info.file_size > max_total_bytes:
@@ -357,7 +360,8 @@ def read_packed_files(
             try:
                 with archive.open(info) as member:
                     data = member.read(max_file_bytes + 1)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError,
+                    zlib.error) as exc:
                 raise ModelError(f"{source}: packed file {name!r} is corrupt ({exc}); re-export the model.") from exc
             if len(data) > max_file_bytes:
                 raise ModelError(f"{source}: packed file {name!r} is larger than its header says; re-export it.")
