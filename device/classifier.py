@@ -149,9 +149,16 @@ class Classifier:
         """Scores (probabilities) of every class for preprocessed pixels (from :meth:`prepare`)."""
         tensor = self.encoding.encode(pixels)
         with self._lock:
-            self.interpreter.raw.set_tensor(self._in_index, tensor)
-            self.interpreter.raw.invoke()
-            raw = self.interpreter.raw.get_tensor(self._out_index)
+            try:
+                self.interpreter.raw.set_tensor(self._in_index, tensor)
+                self.interpreter.raw.invoke()
+                raw = self.interpreter.raw.get_tensor(self._out_index)
+            except (RuntimeError, ValueError) as exc:  # a model that loads but cannot run (crafted or corrupt)
+                message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ModelError(
+                    f"{self.interpreter.name}: the interpreter cannot run this model ({message}); the file may be "
+                    "corrupt: re-copy or re-export it."
+                ) from exc
         return to_scores(raw, self._out_quant[0], self._out_quant[1], self.score_type)
 
     def rank(self, scores: np.ndarray, top_k: int = 5, threshold: Optional[float] = None) -> List[Prediction]:

@@ -217,6 +217,9 @@ def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
                           stderr)
         finished = True
         return code
+    except EdgeKitError as exc:  # the model loaded but fails to run: a bad model, reported in one line
+        print(f"edge-classify: error: {exc}", file=stderr)
+        return 2
     except BrokenPipeError:  # output piped into `head`: stop quietly
         try:
             sys.stdout = open(os.devnull, "w")

@@ -11,7 +11,7 @@ the same table under pytest. Nothing here imports TensorFlow; only the standard 
 
 Crafted models: packed files encrypted, compressed with an unsupported method, packed twice, a zip bomb header;
 ``edge_kit_preprocessing.json`` nested 100,000 deep, too large, with ``Infinity``, not an object; truncated and
-corrupted FlatBuffers. Bad inputs: usage errors (``--runs 0``, ``-t nan``), HEIC-only folders, pipes, an ASCII-only
+corrupted FlatBuffers; a graph that loads but cannot run. Bad inputs: usage errors (``--runs 0``, ``-t nan``), HEIC-only folders, pipes, an ASCII-only
 terminal with non-ASCII labels.
 """
 from __future__ import annotations
@@ -87,6 +87,38 @@ def patch_member(model: bytes, name: str, flags: int = 0, method: Optional[int] 
     return bytes(out)
 
 
+def _table_field(buf: bytes, table: int, slot: int) -> int:
+    """Position of field ``slot`` (vtable byte offset: 4 for field 0, 6 for field 1, ...) of a FlatBuffer table,
+    0 when absent."""
+    vtable = table - struct.unpack_from("<i", buf, table)[0]
+    if slot >= struct.unpack_from("<H", buf, vtable)[0]:
+        return 0
+    offset = struct.unpack_from("<H", buf, vtable + slot)[0]
+    return table + offset if offset else 0
+
+
+def _deref(buf: bytes, pos: int) -> int:
+    return pos + struct.unpack_from("<I", buf, pos)[0]
+
+
+def _vector(buf: bytes, pos: int) -> List[int]:
+    start = _deref(buf, pos)
+    return [start + 4 + 4 * i for i in range(struct.unpack_from("<I", buf, start)[0])]
+
+
+def unlink_weights(model: bytes) -> bytes:
+    """The model with its first constant tensor pointed at the empty buffer 0: it loads, then cannot run
+    ("Input tensor ... lacks data")."""
+    out = bytearray(model)
+    subgraph = _deref(out, _vector(out, _table_field(out, struct.unpack_from("<I", out, 0)[0], 8))[0])
+    for entry in _vector(out, _table_field(out, subgraph, 4)):  # Model.subgraphs[0].tensors
+        buffer_field = _table_field(out, _deref(out, entry), 8)  # Tensor.buffer
+        if buffer_field and struct.unpack_from("<I", out, buffer_field)[0]:
+            struct.pack_into("<I", out, buffer_field, 0)
+            return bytes(out)
+    raise ValueError("no constant tensor found")
+
+
 def metadata_offset(model: bytes) -> int:
     """Where the metadata FlatBuffer (file identifier ``M001``) starts in ``model``."""
     return model.index(b"M001") - 4
@@ -125,6 +157,7 @@ def crafted_models(base: bytes) -> Dict[str, bytes]:
         "truncated_half.tflite": base[: len(base) // 2],
         "truncated_1k.tflite": base[:1024],
         "corrupt_metadata.tflite": bytes(corrupt_meta),
+        "weights_unlinked.tflite": unlink_weights(base),
         "empty.tflite": b"",
         "not_tflite.tflite": b"PK\x03\x04 this is a zip, not a model" + b"\0" * 64,
     }
@@ -185,6 +218,10 @@ CASES: List[Case] = [
          r"truncated_1k\.tflite: .*" + FIX),
     Case("corrupt metadata FlatBuffer", ["{model:corrupt_metadata.tflite}", "{photo}"], 2,
          r"corrupt_metadata\.tflite: corrupt TFLite metadata.*re-run the metadata writer"),
+    Case("model loads but cannot run", ["{model:weights_unlinked.tflite}", "{photo}"], 2,
+         r"weights_unlinked\.tflite: the interpreter cannot run this model \(.*\).*re-export"),
+    Case("model cannot run, folder", ["{model:weights_unlinked.tflite}", "{dir:photos}"], 2,
+         r"weights_unlinked\.tflite: the interpreter cannot run this model"),
     Case("empty model file", ["{model:empty.tflite}", "{photo}"], 2, r"empty\.tflite: the model file is empty"),
     Case("not a TFLite file", ["{model:not_tflite.tflite}", "{photo}"], 2,
          r"not_tflite\.tflite: not a TensorFlow Lite model"),
@@ -240,6 +277,11 @@ def prepare(work: Path, assets: Path) -> Dict[str, Path]:
     (heic / "IMG_0001.heic").write_bytes(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + b"\0" * 64)
     (heic / "notes.txt").write_text("not a photo: ignored")
     paths["dir:heic"] = heic
+    photos = work / "photos"
+    photos.mkdir(exist_ok=True)
+    for name in ("a.bmp", "b.bmp"):
+        (photos / name).write_bytes(paths["photo"].read_bytes())
+    paths["dir:photos"] = photos
     return paths
 
 
