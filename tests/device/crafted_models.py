@@ -248,6 +248,8 @@ CASES: List[Case] = [
          one_line=False, stdout=r"caf\\xe9 \\u2615", env={"PYTHONIOENCODING": "ascii"}),
     Case("ASCII stdout, JSON", ["{model:non_ascii_labels.tflite}", "{photo}", "-k", "1", "--json"], 0, "",
          one_line=False, stdout=r'"label": "caf\\u00e9 \\u2615', env={"PYTHONIOENCODING": "ascii"}),
+    Case("file name not valid UTF-8", ["{model:valid.tflite}", "{dir:odd_names}", "--json", "-k", "1"], 0, "", one_line=False,
+         stdout=r'"file": ".*caf\\udce9\.bmp"'),
     # item 13: a photo through a pipe
     Case("photo on a pipe (/dev/stdin)", ["{model:valid.tflite}", "/dev/stdin", "-k", "1"], 0, "", one_line=False,
          stdout=r"/dev/stdin +\d+\.\d\d% +\S", stdin="photo"),
@@ -282,6 +284,11 @@ def prepare(work: Path, assets: Path) -> Dict[str, Path]:
     for name in ("a.bmp", "b.bmp"):
         (photos / name).write_bytes(paths["photo"].read_bytes())
     paths["dir:photos"] = photos
+    odd = work / "odd_names"
+    odd.mkdir(exist_ok=True)
+    with open(os.fsencode(odd) + b"/caf\xe9.bmp", "wb") as f:  # a Latin-1 file name: not valid UTF-8
+        f.write(paths["photo"].read_bytes())
+    paths["dir:odd_names"] = odd
     return paths
 
 
