@@ -331,7 +331,8 @@ def read_packed_files(
     """Members of the zip appended to ``model``, read in memory: ``{name: bytes}`` (empty when there is none).
 
     Only plain file names are returned (members with folders, ``..`` or absolute paths are ignored: they could
-    never be metadata associated files). Sizes are bounded; an over-large member raises :class:`ModelError`.
+    never be metadata associated files). Sizes are bounded; an over-large, encrypted, duplicated or corrupt member,
+    or one compressed otherwise than stored/deflated, raises :class:`ModelError` (the model is malformed).
     """
     if not has_zip_tail(model):
         return {}
