@@ -24,11 +24,13 @@ The backend can also be chosen with the environment variable ``EDGE_KIT_BACKEND`
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
+import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -201,9 +203,10 @@ def make_interpreter(
         raise ModelError(f"num_threads must be at least 1, got {num_threads}")
     cls = _interpreter_class(chosen)
     try:
-        raw = cls(model_content=data, num_threads=threads)
-        _fix_batch_dimension(raw)
-        raw.allocate_tensors()
+        with native_info_silenced():
+            raw = cls(model_content=data, num_threads=threads)
+            _fix_batch_dimension(raw)
+            raw.allocate_tensors()
     except ModelError:
         raise
     except Exception as exc:  # the backends raise ValueError/RuntimeError with long C++ messages
@@ -213,6 +216,35 @@ def make_interpreter(
             "version does not support (upgrade it)."
         ) from exc
     return Interpreter(raw, chosen, threads, data, name)
+
+
+@contextlib.contextmanager
+def native_info_silenced() -> Iterator[None]:
+    """Drop the interpreter's native ``INFO:`` log lines ("Created TensorFlow Lite XNNPACK delegate for CPU"),
+    which no setting turns off and which would break the one-line-message promise of ``edge-classify``.
+
+    The process's stderr (file descriptor 2) goes to a temporary file while the interpreter is built; afterwards
+    every other line is written back (warnings stay visible). On an error nothing is written back: the backend's
+    exception carries the message, which :func:`make_interpreter` turns into one line.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all (a detached process): nothing to silence
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        failed = True
+        try:
+            yield
+            failed = False
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().splitlines(keepends=True) if not line.startswith(b"INFO: ")]
+            if kept and not failed:
+                os.write(2, b"".join(kept))
 
 
 def _fix_batch_dimension(raw: Any) -> None:

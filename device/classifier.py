@@ -86,7 +86,7 @@ class Classifier:
         ``normalization``: ``(mean, std)`` overriding the metadata. ``score_type``: ``"auto"``, ``"probabilities"``
         or ``"logits"``. ``keep_background``: report the background class too.
 
-        Raises :class:`ModelError` naming the file for every unusable model (see README: bad inputs).
+        Raises :class:`ModelError` naming the file for every unusable model (see README: Reliability).
         """
         is_bytes = isinstance(path, (bytes, bytearray, memoryview))
         source = "<model bytes>" if is_bytes else str(path)
@@ -135,9 +135,10 @@ class Classifier:
         ``image``: a path, encoded bytes, a PIL image, or an ``H x W x 3`` uint8 RGB array (already decoded).
         """
         if isinstance(image, np.ndarray):
-            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or 0 in image.shape:
                 raise ImageError(
-                    f"<array>: expected an H x W x 3 uint8 RGB array, got shape {image.shape} dtype {image.dtype}."
+                    f"<array>: expected an H x W x 3 uint8 RGB array with at least one pixel, got shape "
+                    f"{image.shape} dtype {image.dtype}."
                 )
             rgb = image
         else:
@@ -148,9 +149,16 @@ class Classifier:
         """Scores (probabilities) of every class for preprocessed pixels (from :meth:`prepare`)."""
         tensor = self.encoding.encode(pixels)
         with self._lock:
-            self.interpreter.raw.set_tensor(self._in_index, tensor)
-            self.interpreter.raw.invoke()
-            raw = self.interpreter.raw.get_tensor(self._out_index)
+            try:
+                self.interpreter.raw.set_tensor(self._in_index, tensor)
+                self.interpreter.raw.invoke()
+                raw = self.interpreter.raw.get_tensor(self._out_index)
+            except (RuntimeError, ValueError) as exc:  # a model that loads but cannot run (crafted or corrupt)
+                message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ModelError(
+                    f"{self.interpreter.name}: the interpreter cannot run this model ({message}); the file may be "
+                    "corrupt: re-copy or re-export it."
+                ) from exc
         return to_scores(raw, self._out_quant[0], self._out_quant[1], self.score_type)
 
     def rank(self, scores: np.ndarray, top_k: int = 5, threshold: Optional[float] = None) -> List[Prediction]:
@@ -193,7 +201,7 @@ def _preprocess_config(info: ModelInfo, height: int, width: int, crop: Optional[
     if info.preprocessing is not None:
         try:
             config = PreprocessConfig.from_dict(info.preprocessing)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ModelError(f"{source}: packed edge_kit_preprocessing.json is invalid ({exc}); re-export it.") from exc
         if config.size != (height, width):
             raise ModelError(

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -33,8 +35,11 @@ examples:
   edge-classify model.tflite photo.jpg --benchmark
       latency: median/p90/p99 per stage (decode, preprocess, invoke, postprocess) and a thread sweep
 
-Labels come from the model's metadata, else labels.txt beside the model, else --labels.
-A photo that cannot be read is reported and skipped; the exit status is then 1 (2: bad model or arguments).
+Labels come from --labels if given (with a warning when the model packs different ones), else the model's
+metadata, else labels.txt beside the model.
+A photo that cannot be read is reported and skipped (HEIC photos too, with how to convert them).
+Exit status: 0 all photos classified, 1 some photos could not be read, 2 bad model, photo list or arguments,
+130 interrupted (Ctrl-C).
 """
 
 
@@ -49,9 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="the .tflite model (e.g. runs/flowers/tflite/model_int8.tflite)")
     p.add_argument("inputs", nargs="*", help="photos and/or folders of photos (searched recursively)")
     p.add_argument("-k", "--top-k", type=int, default=5, help="how many labels per photo (default 5)")
-    p.add_argument("-t", "--threshold", type=float, default=None, help="hide labels scoring below this (0-1)")
+    p.add_argument("-t", "--threshold", type=_fraction, default=None, help="hide labels scoring below this (0-1)")
     p.add_argument("--json", action="store_true", help="one JSON result per line instead of a table")
-    p.add_argument("--labels", help="labels file (one per line) when the model has none packed")
+    p.add_argument("--labels", help="labels file (one per line) when the model has none packed (overrides packed "
+                   "labels, with a warning when they differ)")
     p.add_argument("--backend", choices=["ai-edge-litert", "tflite-runtime", "tensorflow"], default=None,
                    help="interpreter (default: ai-edge-litert, else tflite-runtime)")
     p.add_argument("--threads", type=int, default=None,
@@ -75,12 +81,40 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _fraction(text: str) -> float:
+    """argparse type of ``--threshold``: a number from 0 to 1."""
+    value = float(text)
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a score from 0 to 1 (e.g. 0.5)")
+    return value
+
+
+def _check_counts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse counts out of range with a usage error (exit 2) before any work."""
+    if args.top_k < 1:
+        parser.error("--top-k must be at least 1")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
+    if args.workers is not None and args.workers < 0:
+        parser.error("--workers must be 0 (sequential) or more")
+    if args.processes is not None and args.processes < 0:
+        parser.error("--processes must be 0 (threads in this process) or more")
+    if args.frames is not None and args.frames < 1:
+        parser.error("--frames must be at least 1")
+
+
 def iter_images(inputs: Sequence[str]) -> Iterator[str]:
-    """Files given explicitly (whatever their extension), and image files inside folders (sorted, recursive)."""
+    """Files given explicitly (whatever their extension), and image files inside folders (sorted, recursive);
+    HEIC/HEIF photos in folders are included so that they are reported, not silently skipped."""
+    from device.image_decode import HEIF_EXTENSIONS  # lazy: numpy and Pillow are not needed for --help
+
+    picked = IMAGE_EXTENSIONS | set(HEIF_EXTENSIONS)
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            for sub in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS):
+            for sub in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in picked):
                 yield str(sub)
         else:
             yield str(path)
@@ -98,19 +132,51 @@ def format_table_rows(source: str, predictions, error: Optional[str], width: int
     return rows
 
 
+def is_stream(path: str) -> bool:
+    """Whether ``path`` is a pipe, FIFO or character device (e.g. ``<(cat photo.jpg)``): readable once only."""
+    p = Path(path)
+    return p.exists() and not p.is_file() and not p.is_dir()
+
+
+def _never_crash_on_encoding(*streams: TextIO) -> None:
+    """Characters the terminal's encoding lacks (non-ASCII labels under ``PYTHONIOENCODING=ascii``, undecodable
+    file names) are written as backslash escapes instead of raising ``UnicodeEncodeError``."""
+    for stream in streams:
+        if hasattr(stream, "reconfigure") and getattr(stream, "errors", None) == "strict":
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a closed or detached stream: nothing to protect
+                pass
+
+
+def _is_unicode(stream: TextIO) -> bool:
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name.startswith("utf")
+    except LookupError:
+        return False
+
+
 def main(argv: Optional[Sequence[str]] = None, stdout: TextIO = None, stderr: TextIO = None) -> int:
+    """Run ``edge-classify`` (see :data:`EXAMPLES`); returns the exit status: 0 ok, 1 some photos could not be
+    read, 2 bad model, input or arguments, 130 interrupted."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    _never_crash_on_encoding(stdout, stderr)
+    try:
+        return _main(argv, stdout, stderr)
+    except KeyboardInterrupt:  # Ctrl-C while loading the model or listing folders (later ones are handled inside)
+        print("\nedge-classify: interrupted", file=stderr)
+        return 130
+
+
+def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.top_k < 1:
-        parser.error("--top-k must be at least 1")
+    _check_counts(parser, args)
     if args.camera is None and not args.inputs:
         parser.error("give photos or folders to classify, or --camera (see examples below with --help)")
     if args.benchmark and args.camera is not None:
         parser.error("--benchmark works on a photo, not with --camera")
-    if args.processes is not None and args.processes < 0:
-        parser.error("--processes must be 0 (threads in this process) or more")
 
     from device.batch import classifier_for_many
     from device.classifier import Classifier
@@ -122,19 +188,21 @@ def main(argv: Optional[Sequence[str]] = None, stdout: TextIO = None, stderr: Te
     if not args.benchmark and args.camera is None:
         paths = list(iter_images(args.inputs))
     options = dict(backend=args.backend, labels=args.labels, crop=args.crop, keep_background=args.keep_background)
+    streams = any(is_stream(p) for p in paths)  # a pipe is read once, by this process: no sample, no workers
     pool = None
     try:
-        if use_processes(len(paths), args.processes):  # many files: whole photos on worker processes
+        if not streams and use_processes(len(paths), args.processes):  # many files: photos on worker processes
             pool = ProcessPoolClassifier(args.model, processes=args.processes or None, num_threads=args.threads or 1,
                                          **options)
             clf = pool.classifier
-        elif len(paths) > 1:  # throughput mode: interpreter threads chosen for pipelining (see device/batch.py)
+        elif len(paths) > 1 and not streams:  # throughput: interpreter threads chosen for pipelining (device/batch.py)
             clf = classifier_for_many(args.model, paths[0], num_threads=args.threads, **options)
         else:
             clf = Classifier.from_file(args.model, num_threads=args.threads, **options)
     except EdgeKitError as exc:
         print(f"edge-classify: error: {exc}", file=stderr)
         return 2
+    _warn_labels_override(clf, args, stderr)
 
     finished = False
     try:
@@ -149,6 +217,9 @@ def main(argv: Optional[Sequence[str]] = None, stdout: TextIO = None, stderr: Te
                           stderr)
         finished = True
         return code
+    except EdgeKitError as exc:  # the model loaded but fails to run: a bad model, reported in one line
+        print(f"edge-classify: error: {exc}", file=stderr)
+        return 2
     except BrokenPipeError:  # output piped into `head`: stop quietly
         try:
             sys.stdout = open(os.devnull, "w")
@@ -163,18 +234,32 @@ def main(argv: Optional[Sequence[str]] = None, stdout: TextIO = None, stderr: Te
             pool.close() if finished else pool.terminate()
 
 
+def _warn_labels_override(clf, args, stderr: TextIO) -> None:
+    """One warning line when ``--labels`` replaces different labels packed in the model (a wrong file would
+    otherwise silently mislabel every photo)."""
+    packed = clf.info.labels
+    if args.labels is None or not packed or list(packed) == list(clf.labels):
+        return
+    first = next(i for i, (a, b) in enumerate(zip(packed, clf.labels)) if a != b)
+    print(f"edge-classify: warning: --labels {args.labels} replaces the labels packed in {args.model} (they differ "
+          f"from line {first + 1}: {clf.labels[first]!r} instead of {packed[first]!r}); drop --labels to use the "
+          "model's own.", file=stderr)
+
+
 def _files(classify_many, args, paths: List[str], stdout: TextIO, stderr: TextIO) -> int:
     """Classify ``paths`` with ``classify_many(paths, top_k=, threshold=)`` (threads or processes), print each."""
     if not paths:
-        print(f"edge-classify: error: no image files found in {', '.join(args.inputs)}", file=stderr)
+        print(f"edge-classify: error: no image files found in {', '.join(args.inputs)} (looked for "
+              f"{', '.join(sorted(IMAGE_EXTENSIONS))}); give photos, or folders that hold some", file=stderr)
         return 2
     width = min(60, max(len(p) for p in paths))
+    ascii_json = not _is_unicode(stdout)  # JSON stays valid on a non-UTF-8 terminal: \u escapes
     failures = 0
     for result in classify_many(paths, top_k=args.top_k, threshold=args.threshold):
         if not result.ok:
             failures += 1
         if args.json:
-            stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+            stdout.write(json.dumps(result.to_dict(), ensure_ascii=ascii_json) + "\n")
         else:
             for row in format_table_rows(result.source, result.predictions, result.error, width):
                 print(row, file=stdout)
@@ -206,7 +291,11 @@ def _camera(clf, args, stdout: TextIO, stderr: TextIO) -> int:
         if show is not None and not show.draw(frame, format_live(result)):
             raise KeyboardInterrupt
 
-    count = run_live(clf, source, on_result, top_k=args.top_k, threshold=args.threshold, max_frames=args.frames)
+    try:
+        count = run_live(clf, source, on_result, top_k=args.top_k, threshold=args.threshold, max_frames=args.frames)
+    except CameraError as exc:  # the camera stopped delivering frames (unplugged, taken by another app)
+        print(f"\nedge-classify: error: {exc}", file=stderr)
+        return 1
     if show is not None:
         show.close()
     print(f"\n{count} frames classified", file=stderr)
@@ -234,13 +323,17 @@ class _Window:
 def _benchmark(clf, args, stdout: TextIO, stderr: TextIO) -> int:
     from device.backends import default_num_threads
     from device.benchmark import benchmark_stages, format_report, thread_sweep
+    from device.image_decode import read_stream
 
     paths = list(iter_images(args.inputs))
     if not paths:
         print("edge-classify: error: --benchmark needs a photo", file=stderr)
         return 2
+    photo = paths[0]
     try:
-        stages = benchmark_stages(clf, paths[0], runs=args.runs)
+        if is_stream(photo):  # a pipe can be read once: decode its bytes at every run
+            photo = read_stream(Path(photo))
+        stages = benchmark_stages(clf, photo, runs=args.runs)
     except EdgeKitError as exc:
         print(f"edge-classify: error: {exc}", file=stderr)
         return 2

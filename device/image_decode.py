@@ -51,6 +51,20 @@ EXIF_ORIENTATION_TAG = 0x0112
 
 ImageSource = Union[str, "os.PathLike[str]", bytes, Image.Image]
 
+#: Largest photo read from a pipe, FIFO or character device (which have no size to check before reading).
+MAX_STREAM_BYTES = 256 * 1024 * 1024
+
+#: File extensions of HEIF photos (iPhone default), which Pillow does not decode.
+HEIF_EXTENSIONS = (".heic", ".heif")
+#: ISO-BMFF brands (bytes 8-12 of the file) of HEIF images.
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+#: What to do about a HEIF photo (one line, after the file name).
+HEIF_HINT = (
+    "HEIC/HEIF photos cannot be decoded here; convert them to JPEG first (e.g. `heif-convert IMG.heic IMG.jpg` "
+    "from libheif-examples, `sips -s format jpeg IMG.heic --out IMG.jpg` on a Mac), or set the iPhone camera "
+    "to Most Compatible."
+)
+
 
 #: ``(height, width, crop)`` of the model input a photo is decoded for; enables JPEG DCT scaling (contract step 1).
 Target = Tuple[int, int, str]
@@ -102,10 +116,28 @@ def _decode(source: ImageSource, max_pixels: int, target: Optional[Target] = Non
         raise ImageError(f"{path}: no such file. Check the path.")
     if path.is_dir():
         raise ImageError(f"{path}: is a folder, not an image file.")
+    if not path.is_file():  # a pipe, FIFO or character device (`<(cat photo.jpg)`, /dev/stdin): no size to stat
+        return _open_and_convert(io.BytesIO(read_stream(path)), name, max_pixels, target)
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: the file is empty (0 bytes); re-copy or delete it.")
     with open(path, "rb") as stream:
         return _open_and_convert(stream, name, max_pixels, target)
+
+
+def read_stream(path: Path, max_bytes: Optional[int] = None) -> bytes:
+    """All bytes of a pipe, FIFO or character device, read once and bounded by ``max_bytes`` (default
+    :data:`MAX_STREAM_BYTES`). Raises :class:`ImageError` naming ``path`` when it is empty, too long or unreadable."""
+    limit = MAX_STREAM_BYTES if max_bytes is None else max_bytes
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(limit + 1)
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({exc.strerror or exc}); check the path and its permissions.") from exc
+    if not data:
+        raise ImageError(f"{path}: the stream is empty (0 bytes); check the command that writes the photo into it.")
+    if len(data) > limit:
+        raise ImageError(f"{path}: more than {limit} bytes, larger than any photo file; give a photo file instead.")
+    return data
 
 
 def _open_and_convert(stream, name: str, max_pixels: int, target: Optional[Target]) -> Tuple[np.ndarray, int]:
@@ -122,9 +154,23 @@ def _open_and_convert(stream, name: str, max_pixels: int, target: Optional[Targe
             f"{name}: image is too large to decode safely ({exc}). Downscale it before classifying."
         ) from exc
     except UnidentifiedImageError as exc:
+        if is_heif(stream, name):
+            raise ImageError(f"{name}: {HEIF_HINT}") from exc
         raise ImageError(f"{name}: not a recognised image format (is it really a photo?); remove or convert it.") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{name}: corrupt or truncated image ({exc}); re-export or delete it.") from exc
+
+
+def is_heif(stream, name: str) -> bool:
+    """Whether an undecodable photo is HEIF: by its extension, or by the ``ftyp`` brand at its start."""
+    if name.lower().endswith(HEIF_EXTENSIONS):
+        return True
+    try:
+        stream.seek(0)
+        head = stream.read(12)
+    except (OSError, ValueError):
+        return False
+    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
 
 
 def _pillow_to_rgba(

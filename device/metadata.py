@@ -20,8 +20,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -51,6 +53,12 @@ TENSOR_AXIS_LABELS = 2
 MAX_PACKED_FILE_BYTES = 16 * 1024 * 1024
 MAX_PACKED_TOTAL_BYTES = 64 * 1024 * 1024
 MAX_PACKED_FILES = 256
+#: Limits on the packed ``edge_kit_preprocessing.json``: a few hundred bytes and 2 levels deep when written by
+#: edge-kit, so anything past these bounds is malformed, and never reaches the JSON parser's recursion.
+MAX_PREPROCESSING_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 16
+#: Zip compression methods read from packed files: stored and deflated (what metadata writers produce).
+_READABLE_COMPRESSION = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 
 _COLOR_SPACES = {0: "UNKNOWN", 1: "RGB", 2: "GRAYSCALE"}
 _NORMALIZATION_OPTIONS = 1  # ProcessUnitOptions union tag
@@ -323,7 +331,8 @@ def read_packed_files(
     """Members of the zip appended to ``model``, read in memory: ``{name: bytes}`` (empty when there is none).
 
     Only plain file names are returned (members with folders, ``..`` or absolute paths are ignored: they could
-    never be metadata associated files). Sizes are bounded; an over-large member raises :class:`ModelError`.
+    never be metadata associated files). Sizes are bounded; an over-large, encrypted, duplicated or corrupt member,
+    or one compressed otherwise than stored/deflated, raises :class:`ModelError` (the model is malformed).
     """
     if not has_zip_tail(model):
         return {}
@@ -331,6 +340,8 @@ def read_packed_files(
         archive = zipfile.ZipFile(io.BytesIO(model))
     except (zipfile.BadZipFile, OSError, ValueError):
         return {}
+    except (NotImplementedError, RuntimeError) as exc:  # a zip, but one no metadata writer makes
+        raise ModelError(f"{source}: the files packed in the model cannot be read ({exc}); re-export the model.") from exc
     out: Dict[str, bytes] = {}
     total = 0
     with archive:
@@ -339,8 +350,9 @@ def read_packed_files(
             raise ModelError(f"{source}: {len(members)} files packed into the model (limit {MAX_PACKED_FILES}).")
         for info in members:
             name = info.filename
-            if info.is_dir() or not _is_plain_name(name):
+            if not _is_plain_name(name) or info.is_dir():  # an empty name first: is_dir() fails on it
                 continue
+            _check_member(info, out, source)
             if info.file_size > max_file_bytes or total + info.file_size > max_total_bytes:
                 raise ModelError(
                     f"{source}: packed file {name!r} is {info.file_size} bytes, over the {max_file_bytes}-byte "
@@ -349,13 +361,33 @@ def read_packed_files(
             try:
                 with archive.open(info) as member:
                     data = member.read(max_file_bytes + 1)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError,
+                    zlib.error) as exc:
                 raise ModelError(f"{source}: packed file {name!r} is corrupt ({exc}); re-export the model.") from exc
             if len(data) > max_file_bytes:
                 raise ModelError(f"{source}: packed file {name!r} is larger than its header says; re-export it.")
             total += len(data)
             out[name] = data
     return out
+
+
+def _check_member(info: zipfile.ZipInfo, seen: Dict[str, bytes], source: str) -> None:
+    """Refuse a packed file that a metadata writer never produces: encrypted, compressed with a method other than
+    stored/deflated, or a second member with the same name (which one would win is up to the reader)."""
+    name = info.filename
+    if name in seen:
+        raise ModelError(
+            f"{source}: the model packs two files named {name!r} (which one is meant is ambiguous); the model is "
+            "malformed: re-export it."
+        )
+    if info.flag_bits & 0x1:
+        raise ModelError(f"{source}: packed file {name!r} is encrypted, which metadata files never are; re-export "
+                         "the model.")
+    if info.compress_type not in _READABLE_COMPRESSION:
+        raise ModelError(
+            f"{source}: packed file {name!r} uses zip compression method {info.compress_type}; only stored or "
+            "deflated files are read: re-export the model."
+        )
 
 
 def _is_plain_name(name: str) -> bool:
@@ -413,10 +445,47 @@ def read_model_info(model: Union[str, "os.PathLike[str]", bytes], source: Option
             info.labels_file = labels_file.name
             info.labels = parse_labels(info.packed_files[labels_file.name].decode("utf-8", errors="replace"))
     if PREPROCESSING_FILE in info.packed_files:
-        try:
-            info.preprocessing = json.loads(info.packed_files[PREPROCESSING_FILE].decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ModelError(f"{source}: packed {PREPROCESSING_FILE} is not valid JSON ({exc}); re-export it.") from exc
-        if not isinstance(info.preprocessing, dict):
-            raise ModelError(f"{source}: packed {PREPROCESSING_FILE} is not a JSON object; re-export it.")
+        info.preprocessing = parse_preprocessing_json(info.packed_files[PREPROCESSING_FILE], source)
     return info
+
+
+def parse_preprocessing_json(data: bytes, source: str = "<model bytes>") -> Dict[str, Any]:
+    """The JSON object of a packed ``edge_kit_preprocessing.json``, size and nesting bounded before parsing
+    (:data:`MAX_PREPROCESSING_BYTES`, :data:`MAX_JSON_DEPTH`); ``NaN``/``Infinity`` refused.
+
+    Raises :class:`ModelError` naming the model for anything else than a small, valid JSON object.
+    """
+    where = f"{source}: packed {PREPROCESSING_FILE}"
+    if len(data) > MAX_PREPROCESSING_BYTES:
+        raise ModelError(f"{where} is {len(data)} bytes (limit {MAX_PREPROCESSING_BYTES}); re-export the model.")
+    try:
+        text = data.decode("utf-8")
+        depth = json_depth(text)
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"nested {depth} levels deep, limit {MAX_JSON_DEPTH}")
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelError(f"{where} is not valid JSON ({exc}); re-export the model.") from exc
+    if not isinstance(value, dict):
+        raise ModelError(f"{where} is not a JSON object; re-export the model.")
+    return value
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of ``[``/``{`` in JSON ``text`` (brackets inside strings not counted); linear time, no
+    recursion, so it is safe on hostile input."""
+    depth = deepest = 0
+    for char in _JSON_STRING.sub("", text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
