@@ -2,11 +2,14 @@ package dev.edgekit.core
 
 /**
  * The preprocessing contract (docs/preprocessing.md), byte-identical to Python's `device.preprocess`:
- * alpha on background -> EXIF orientation -> crop -> `box-bilinear-int` resize -> `height x width x 3` bytes.
+ * alpha on background -> EXIF orientation -> crop -> resize -> `height x width x 3` bytes.
  *
  * Input pixels are what Android's `Bitmap.getPixels` gives: one `Int` per pixel, `0xAARRGGBB`, straight
  * (non-premultiplied) alpha, row-major, `width * height` values, as stored (before EXIF orientation).
- * All arithmetic is exact integer arithmetic on `Long`, so the bytes equal Python's on every device.
+ * The resize is the contract's `pillow-bilinear` (Pillow's fixed-point filter: [TentTaps], integer passes on
+ * `Int`), or version 1's `box-bilinear-int` (exact `Long` arithmetic) for models that name it; either way the
+ * bytes equal Python's on every device. Scratch buffers are kept per thread, so a camera analyzer that calls
+ * [preprocessInto] for every frame allocates nothing after its first frame.
  */
 object Preprocessor {
     /** Largest photo accepted, as in Python (decompression bomb protection). */
@@ -43,7 +46,11 @@ object Preprocessor {
         }
         val o = Orientation.of(orientation, width, height)
         val box = cropBox(o.uprightWidth, o.uprightHeight, outW, outH, config.crop)
-        resize(argb, o, box, config, out)
+        if (config.resize == PreprocessConfig.LEGACY_RESIZE_FILTER) {
+            resizeBoxBilinearInt(argb, o, box, config, out)
+        } else {
+            resizePillowBilinear(argb, o, box, config, out)
+        }
         return out
     }
 
@@ -78,7 +85,205 @@ object Preprocessor {
         }
     }
 
-    private fun resize(argb: IntArray, o: Orientation, box: IntArray, config: PreprocessConfig, out: ByteArray) {
+    /** Per-thread scratch: unpacked crop rows (a ring, one plane per channel), one vertically resampled row, the
+     *  taps last used. */
+    private class Scratch {
+        var ring = IntArray(0)
+        var row = IntArray(0)
+        var rb = LongArray(0)
+        var tapsX: TentTaps? = null
+        var tapsY: TentTaps? = null
+
+        fun taps(previous: TentTaps?, src: Int, dst: Int): TentTaps =
+            if (previous != null && previous.src == src && previous.dst == dst) previous else TentTaps(src, dst)
+    }
+
+    private val scratch = ThreadLocal.withInitial { Scratch() }
+
+    /**
+     * `pillow-bilinear`, one output row at a time: the vertical pass combines the crop rows output row `i` needs
+     * into one row of `cw` pixels, rounded and clipped to 8 bits as Pillow does; the horizontal pass turns that
+     * row into output row `i`. An axis already at the model's size is not resampled (Pillow skips it too; its
+     * taps would be the identity).
+     *
+     * Rows are kept as three planes (r, g, b) so that the vertical pass is a loop the JIT vectorises. When the
+     * crop is opaque and its rows are contiguous in memory (camera frames and most photos), that pass reads the
+     * `0xAARRGGBB` pixels in place; otherwise each crop row is unpacked once (alpha on the background, EXIF
+     * orientation) into a ring of rows.
+     */
+    private fun resizePillowBilinear(argb: IntArray, o: Orientation, box: IntArray, config: PreprocessConfig, out: ByteArray) {
+        val cx0 = box[0]
+        val cy0 = box[1]
+        val cw = box[2]
+        val ch = box[3]
+        val outW = config.width
+        val outH = config.height
+        val s = scratch.get()
+        val tx = if (cw != outW) s.taps(s.tapsX, cw, outW).also { s.tapsX = it } else null
+        val ty = if (ch != outH) s.taps(s.tapsY, ch, outH).also { s.tapsY = it } else null
+        val direct = o.stepX == 1 && ty != null && isOpaque(argb, o, cx0, cy0, cw, ch)
+        // Ring of unpacked rows: rows are unpacked in increasing order, up to the last one output i needs; the
+        // ring must still hold output i's first row then. (The tent's first rows never go back; were they to,
+        // every row would be kept.)
+        var slots = 1
+        var monotone = true
+        if (ty != null && !direct) {
+            var end = 0
+            for (i in 0 until outH) {
+                end = Math.max(end, ty.first[i] + ty.count[i])
+                slots = Math.max(slots, end - ty.first[i])
+                if (i > 0 && ty.first[i] < ty.first[i - 1]) monotone = false
+            }
+            if (!monotone) slots = ch
+        }
+        val plane = 3 * cw // one unpacked row: r plane, g plane, b plane
+        if (!direct && s.ring.size < slots * plane) s.ring = IntArray(slots * plane)
+        if (s.row.size < plane) s.row = IntArray(plane)
+        if (s.rb.size < cw) s.rb = LongArray(cw)
+        val ring = s.ring
+        val row = s.row
+        val rb = s.rb
+        val half = 1 shl (TentTaps.PRECISION_BITS - 1)
+        val shift = TentTaps.PRECISION_BITS
+        var next = 0 // next crop row to unpack
+        for (i in 0 until outH) {
+            // Vertical pass: crop rows first .. first + count - 1 into `row` (or the unpacked crop row itself).
+            val first = if (ty == null) i else ty.first[i]
+            val count = if (ty == null) 1 else ty.count[i]
+            val line: IntArray
+            var start = 0
+            if (direct) {
+                verticalDirect(argb, o, cx0, cy0, cw, ty!!, i, row)
+                line = row
+            } else {
+                while (next < first + count) {
+                    if (next >= first || !monotone) {
+                        unpackRow(argb, o, cx0, cy0 + next, cw, config.background, ring, (next % slots) * plane)
+                    }
+                    next++
+                }
+                if (ty == null) {
+                    line = ring
+                    start = (i % slots) * plane
+                } else {
+                    java.util.Arrays.fill(row, 0, plane, half)
+                    val k = ty.coefficients
+                    val kk = i * ty.stride
+                    for (j in 0 until count) {
+                        val w = k[kk + j]
+                        val base = ((first + j) % slots) * plane
+                        for (q in 0 until plane) row[q] += ring[base + q] * w
+                    }
+                    for (q in 0 until plane) row[q] = Math.min(255, Math.max(0, row[q] shr shift))
+                    line = row
+                }
+            }
+            // Horizontal pass: `line` (cw pixels, as planes) into output row i.
+            var d = i * outW * 3
+            val g0 = start + cw
+            val b0 = start + 2 * cw
+            if (tx == null) {
+                for (q in 0 until cw) {
+                    out[d] = line[start + q].toByte()
+                    out[d + 1] = line[g0 + q].toByte()
+                    out[d + 2] = line[b0 + q].toByte()
+                    d += 3
+                }
+                continue
+            }
+            // Red and blue share one Long (blue in the high 32 bits): every sum of products stays below 2^31 and
+            // the coefficients are never negative, so the halves never carry into each other.
+            for (q in 0 until cw) rb[q] = line[start + q].toLong() or (line[b0 + q].toLong() shl 32)
+            val k = tx.coefficients
+            val stride = tx.stride
+            val halves = half.toLong() or (half.toLong() shl 32)
+            for (x in 0 until outW) {
+                var sRB = halves
+                var sG = half
+                var c = tx.first[x]
+                var kk = x * stride
+                val end = kk + tx.count[x]
+                while (kk < end) {
+                    val w = k[kk]
+                    sRB += rb[c] * w
+                    sG += line[g0 + c] * w
+                    c++
+                    kk++
+                }
+                out[d] = clip8(((sRB and 0xFFFFFFFFL) shr shift).toInt()).toByte()
+                out[d + 1] = clip8(sG shr shift).toByte()
+                out[d + 2] = clip8((sRB ushr (32 + shift)).toInt()).toByte()
+                d += 3
+            }
+        }
+    }
+
+    /** The vertical pass of output row [i] straight from opaque pixels whose crop rows are contiguous (stepX 1),
+     *  into [row] as r, g, b planes. One loop per channel: the JIT vectorises each of them. */
+    private fun verticalDirect(argb: IntArray, o: Orientation, x0: Int, y0: Int, width: Int, ty: TentTaps, i: Int, row: IntArray) {
+        java.util.Arrays.fill(row, 0, 3 * width, 1 shl (TentTaps.PRECISION_BITS - 1))
+        val k = ty.coefficients
+        val kk = i * ty.stride
+        for (j in 0 until ty.count[i]) {
+            val w = k[kk + j]
+            val base = o.index(x0, y0 + ty.first[i] + j)
+            addChannel(row, 0, argb, base, 16, w, width)
+            addChannel(row, width, argb, base, 8, w, width)
+            addChannel(row, 2 * width, argb, base, 0, w, width)
+        }
+        val shift = TentTaps.PRECISION_BITS
+        for (q in 0 until 3 * width) row[q] = Math.min(255, Math.max(0, row[q] shr shift))
+    }
+
+    private fun addChannel(acc: IntArray, at: Int, argb: IntArray, base: Int, bits: Int, w: Int, n: Int) {
+        for (q in 0 until n) acc[at + q] += ((argb[base + q] shr bits) and 0xFF) * w
+    }
+
+    /** Whether every pixel of the upright crop is opaque. */
+    private fun isOpaque(argb: IntArray, o: Orientation, x0: Int, y0: Int, width: Int, height: Int): Boolean {
+        var all = -1
+        for (y in 0 until height) {
+            val base = o.index(x0, y0 + y)
+            for (q in 0 until width) all = all and argb[base + q]
+            if (all ushr 24 != 255) return false
+        }
+        return true
+    }
+
+    /** Upright crop row `y` (from column `x0`, `width` pixels), alpha on the background, as r, g, b planes. */
+    private fun unpackRow(
+        argb: IntArray, o: Orientation, x0: Int, y: Int, width: Int, background: IntArray, dst: IntArray, start: Int
+    ) {
+        val bgR = background[0]
+        val bgG = background[1]
+        val bgB = background[2]
+        var idx = o.index(x0, y)
+        val step = o.stepX
+        val g0 = start + width
+        val b0 = start + 2 * width
+        for (q in 0 until width) {
+            val p = argb[idx]
+            val a = p ushr 24
+            var r = (p shr 16) and 0xFF
+            var g = (p shr 8) and 0xFF
+            var b = p and 0xFF
+            if (a != 255) {
+                val na = 255 - a
+                r = (r * a + bgR * na + 127) / 255
+                g = (g * a + bgG * na + 127) / 255
+                b = (b * a + bgB * na + 127) / 255
+            }
+            dst[start + q] = r
+            dst[g0 + q] = g
+            dst[b0 + q] = b
+            idx += step
+        }
+    }
+
+    private fun clip8(v: Int): Int = if (v < 0) 0 else if (v > 255) 255 else v
+
+    /** Contract version 1's `box-bilinear-int` ([AxisTaps]), exact on `Long`. */
+    private fun resizeBoxBilinearInt(argb: IntArray, o: Orientation, box: IntArray, config: PreprocessConfig, out: ByteArray) {
         val cx0 = box[0]
         val cy0 = box[1]
         val cw = box[2]

@@ -70,7 +70,9 @@ class RulesTest {
         assertEquals("café \"q\"", map["note"])
         assertEquals(-150.0, map["x"])
         assertTrue(map.containsKey("n"))
-        assertEquals(PreprocessConfig(160, 128, CropMode.STRETCH, intArrayOf(1, 2, 3)), PreprocessConfig.fromMap(map))
+        val v1 = PreprocessConfig(160, 128, CropMode.STRETCH, intArrayOf(1, 2, 3), PreprocessConfig.LEGACY_RESIZE_FILTER)
+        assertEquals(v1, PreprocessConfig.fromMap(map))
+        assertEquals(1, v1.version)
         for (bad in listOf("{", "[1,]", "{\"a\" 1}", "\"abc", "01x", "")) {
             try {
                 MiniJson.parse(bad)
@@ -82,10 +84,22 @@ class RulesTest {
     }
 
     @Test
+    fun eachContractVersionGetsItsResize() {
+        // Models made before version 2 keep version 1's resize (the pixels they were trained on); new ones get
+        // Pillow's filter. A block without "resize" means its version's filter.
+        assertEquals(PreprocessConfig.LEGACY_RESIZE_FILTER,
+            PreprocessConfig.fromJson("""{"version": 1, "height": 8, "width": 8}""").resize)
+        assertEquals(PreprocessConfig.RESIZE_FILTER,
+            PreprocessConfig.fromJson("""{"version": 2, "height": 8, "width": 8}""").resize)
+        assertEquals(2, PreprocessConfig().version)
+        assertEquals("pillow-bilinear", PreprocessConfig().resize)
+    }
+
+    @Test
     fun invalidPreprocessingIsRefusedWithTheReason() {
         val cases = mapOf(
             """{"contract": "other", "height": 1, "width": 1}""" to "not an edge-kit preprocessing block",
-            """{"version": 2, "height": 1, "width": 1}""" to "newer than this app",
+            """{"version": 3, "height": 1, "width": 1}""" to "newer than this app",
             """{"height": 1, "width": 1, "crop": "zoom"}""" to "unknown crop mode",
             """{"height": 1, "width": 1, "resize": "bicubic"}""" to "unknown resize filter",
             """{"height": 0, "width": 1}""" to "input size must be positive",
