@@ -4,8 +4,8 @@ The resize of contract version 2, ``pillow-bilinear``, is Pillow's own fixed-poi
 filter (``Image.resize(size, Image.BILINEAR, reducing_gap=None)`` on the cropped region): a tent filter whose
 support grows with the reduction factor, so that every source pixel contributes (no aliasing on large
 reductions); coefficients computed in double precision and rounded to 22-bit fixed point; two passes with 8-bit
-rounding and clipping, the vertical one first (one Pillow call per pass, so that the order is the same on every
-Pillow version; the Kotlin port vectorises the vertical pass, which is why it runs on the larger image). Its exact rules are in ``docs/preprocessing.md``, the Kotlin
+rounding and clipping, the horizontal one first (one Pillow call per pass, so that the order is the same on every
+Pillow version). Its exact rules are in ``docs/preprocessing.md``, the Kotlin
 port follows them, and ``tests/golden/`` is made by Pillow. Using the library makes the resize run in C on every
 device that has Pillow (already a dependency), with no extension of our own to build.
 
@@ -98,11 +98,12 @@ def _resize_pillow_bilinear(pixels: np.ndarray, out_height: int, out_width: int)
         raise ValueError(f"{RESIZE_FILTER} resizes RGB pixels (H x W x 3), got {pixels.shape}")
     height, width = pixels.shape[:2]
     image = pillow_rgb(pixels)
-    # One pass per call, vertical first: in one call Pillow picks the order itself (horizontal first up to
-    # Pillow 12, either in 13), and the rounding between the passes makes the order visible in the bytes.
-    if height != out_height:
-        image = image.resize((width, out_height), Image.BILINEAR, reducing_gap=None)
+    # One pass per call, horizontal first (the order of Pillow's single call up to Pillow 12, and of the plain
+    # script users write): Pillow 13 picks the order itself, and the rounding between the passes makes the order
+    # visible in the bytes.
     if width != out_width:
+        image = image.resize((out_width, height), Image.BILINEAR, reducing_gap=None)
+    if height != out_height:
         image = image.resize((out_width, out_height), Image.BILINEAR, reducing_gap=None)
     return np.array(image, dtype=np.uint8)  # a writable array the caller owns
 

@@ -55,10 +55,10 @@ def reference_pillow_bilinear(img: np.ndarray, out_h: int, out_w: int) -> np.nda
         return np.stack(outs).astype(np.uint8)
 
     out = img
-    if img.shape[0] != out_h:  # vertical pass first
-        out = one_pass(out, out_h)
-    if img.shape[1] != out_w:
+    if img.shape[1] != out_w:  # horizontal pass first
         out = one_pass(out.transpose(1, 0, 2), out_w).transpose(1, 0, 2)
+    if img.shape[0] != out_h:
+        out = one_pass(out, out_h)
     return out
 
 

@@ -85,12 +85,13 @@ object Preprocessor {
         }
     }
 
-    /** Per-thread scratch: unpacked crop rows (a ring, one plane per channel), one vertically resampled row, the
-     *  taps last used. */
+    /** Per-thread scratch: one unpacked crop row, horizontally resampled rows (a ring), the vertical pass's sums,
+     *  the taps last used. */
     private class Scratch {
-        var ring = IntArray(0)
-        var row = IntArray(0)
         var rb = LongArray(0)
+        var g = IntArray(0)
+        var ring = IntArray(0)
+        var acc = IntArray(0)
         var tapsX: TentTaps? = null
         var tapsY: TentTaps? = null
 
@@ -101,15 +102,11 @@ object Preprocessor {
     private val scratch = ThreadLocal.withInitial { Scratch() }
 
     /**
-     * `pillow-bilinear`, one output row at a time: the vertical pass combines the crop rows output row `i` needs
-     * into one row of `cw` pixels, rounded and clipped to 8 bits as Pillow does; the horizontal pass turns that
-     * row into output row `i`. An axis already at the model's size is not resampled (Pillow skips it too; its
-     * taps would be the identity).
-     *
-     * Rows are kept as three planes (r, g, b) so that the vertical pass is a loop the JIT vectorises. When the
-     * crop is opaque and its rows are contiguous in memory (camera frames and most photos), that pass reads the
-     * `0xAARRGGBB` pixels in place; otherwise each crop row is unpacked once (alpha on the background, EXIF
-     * orientation) into a ring of rows.
+     * `pillow-bilinear`, Pillow's arithmetic in a streaming order: each crop row the vertical pass needs is
+     * unpacked once (alpha on the background, EXIF orientation) and resampled horizontally (8-bit rounding and
+     * clipping) into a ring of `outW`-pixel rows kept as r, g, b planes; as soon as output row `i`'s rows are
+     * there, the vertical pass combines them, a loop over whole planes that the JIT vectorises. An axis already at
+     * the model's size is not resampled (Pillow skips it too; its taps would be the identity).
      */
     private fun resizePillowBilinear(argb: IntArray, o: Orientation, box: IntArray, config: PreprocessConfig, out: ByteArray) {
         val cx0 = box[0]
@@ -121,13 +118,12 @@ object Preprocessor {
         val s = scratch.get()
         val tx = if (cw != outW) s.taps(s.tapsX, cw, outW).also { s.tapsX = it } else null
         val ty = if (ch != outH) s.taps(s.tapsY, ch, outH).also { s.tapsY = it } else null
-        val direct = o.stepX == 1 && ty != null && isOpaque(argb, o, cx0, cy0, cw, ch)
-        // Ring of unpacked rows: rows are unpacked in increasing order, up to the last one output i needs; the
-        // ring must still hold output i's first row then. (The tent's first rows never go back; were they to,
-        // every row would be kept.)
+        // Ring of resampled rows: crop rows are resampled in increasing order, up to the last one output i needs;
+        // the ring must still hold output i's first row then. (The tent's first rows never go back; were they
+        // to, every row would be kept.)
         var slots = 1
         var monotone = true
-        if (ty != null && !direct) {
+        if (ty != null) {
             var end = 0
             for (i in 0 until outH) {
                 end = Math.max(end, ty.first[i] + ty.count[i])
@@ -136,146 +132,118 @@ object Preprocessor {
             }
             if (!monotone) slots = ch
         }
-        val plane = 3 * cw // one unpacked row: r plane, g plane, b plane
-        if (!direct && s.ring.size < slots * plane) s.ring = IntArray(slots * plane)
-        if (s.row.size < plane) s.row = IntArray(plane)
+        val len = 3 * outW // one resampled row: r plane, g plane, b plane
         if (s.rb.size < cw) s.rb = LongArray(cw)
+        if (s.g.size < cw) s.g = IntArray(cw)
+        if (s.ring.size < slots * len) s.ring = IntArray(slots * len)
+        if (s.acc.size < len) s.acc = IntArray(len)
         val ring = s.ring
-        val row = s.row
-        val rb = s.rb
+        val acc = s.acc
         val half = 1 shl (TentTaps.PRECISION_BITS - 1)
         val shift = TentTaps.PRECISION_BITS
-        var next = 0 // next crop row to unpack
+        var next = 0 // next crop row to resample
         for (i in 0 until outH) {
-            // Vertical pass: crop rows first .. first + count - 1 into `row` (or the unpacked crop row itself).
             val first = if (ty == null) i else ty.first[i]
             val count = if (ty == null) 1 else ty.count[i]
-            val line: IntArray
-            var start = 0
-            if (direct) {
-                verticalDirect(argb, o, cx0, cy0, cw, ty!!, i, row)
-                line = row
-            } else {
-                while (next < first + count) {
-                    if (next >= first || !monotone) {
-                        unpackRow(argb, o, cx0, cy0 + next, cw, config.background, ring, (next % slots) * plane)
-                    }
-                    next++
+            while (next < first + count) {
+                if (next >= first || !monotone) {
+                    unpackRow(argb, o, cx0, cy0 + next, cw, config.background, s.rb, s.g)
+                    horizontal(s.rb, s.g, cw, tx, ring, (next % slots) * len, outW)
                 }
-                if (ty == null) {
-                    line = ring
-                    start = (i % slots) * plane
-                } else {
-                    java.util.Arrays.fill(row, 0, plane, half)
-                    val k = ty.coefficients
-                    val kk = i * ty.stride
-                    for (j in 0 until count) {
-                        val w = k[kk + j]
-                        val base = ((first + j) % slots) * plane
-                        for (q in 0 until plane) row[q] += ring[base + q] * w
-                    }
-                    for (q in 0 until plane) row[q] = Math.min(255, Math.max(0, row[q] shr shift))
-                    line = row
-                }
+                next++
             }
-            // Horizontal pass: `line` (cw pixels, as planes) into output row i.
-            var d = i * outW * 3
-            val g0 = start + cw
-            val b0 = start + 2 * cw
-            if (tx == null) {
-                for (q in 0 until cw) {
-                    out[d] = line[start + q].toByte()
-                    out[d + 1] = line[g0 + q].toByte()
-                    out[d + 2] = line[b0 + q].toByte()
+            var d = i * len
+            if (ty == null) {
+                val base = (i % slots) * len
+                for (x in 0 until outW) {
+                    out[d] = ring[base + x].toByte()
+                    out[d + 1] = ring[base + outW + x].toByte()
+                    out[d + 2] = ring[base + 2 * outW + x].toByte()
                     d += 3
                 }
                 continue
             }
-            // Red and blue share one Long (blue in the high 32 bits): every sum of products stays below 2^31 and
-            // the coefficients are never negative, so the halves never carry into each other.
-            for (q in 0 until cw) rb[q] = line[start + q].toLong() or (line[b0 + q].toLong() shl 32)
-            val k = tx.coefficients
-            val stride = tx.stride
-            val halves = half.toLong() or (half.toLong() shl 32)
+            java.util.Arrays.fill(acc, 0, len, half)
+            val k = ty.coefficients
+            val kk = i * ty.stride
+            for (j in 0 until count) {
+                val w = k[kk + j]
+                val base = ((first + j) % slots) * len
+                for (q in 0 until len) acc[q] += ring[base + q] * w
+            }
             for (x in 0 until outW) {
-                var sRB = halves
-                var sG = half
-                var c = tx.first[x]
-                var kk = x * stride
-                val end = kk + tx.count[x]
-                while (kk < end) {
-                    val w = k[kk]
-                    sRB += rb[c] * w
-                    sG += line[g0 + c] * w
-                    c++
-                    kk++
-                }
-                out[d] = clip8(((sRB and 0xFFFFFFFFL) shr shift).toInt()).toByte()
-                out[d + 1] = clip8(sG shr shift).toByte()
-                out[d + 2] = clip8((sRB ushr (32 + shift)).toInt()).toByte()
+                out[d] = clip8(acc[x] shr shift).toByte()
+                out[d + 1] = clip8(acc[outW + x] shr shift).toByte()
+                out[d + 2] = clip8(acc[2 * outW + x] shr shift).toByte()
                 d += 3
             }
         }
     }
 
-    /** The vertical pass of output row [i] straight from opaque pixels whose crop rows are contiguous (stepX 1),
-     *  into [row] as r, g, b planes. One loop per channel: the JIT vectorises each of them. */
-    private fun verticalDirect(argb: IntArray, o: Orientation, x0: Int, y0: Int, width: Int, ty: TentTaps, i: Int, row: IntArray) {
-        java.util.Arrays.fill(row, 0, 3 * width, 1 shl (TentTaps.PRECISION_BITS - 1))
-        val k = ty.coefficients
-        val kk = i * ty.stride
-        for (j in 0 until ty.count[i]) {
-            val w = k[kk + j]
-            val base = o.index(x0, y0 + ty.first[i] + j)
-            addChannel(row, 0, argb, base, 16, w, width)
-            addChannel(row, width, argb, base, 8, w, width)
-            addChannel(row, 2 * width, argb, base, 0, w, width)
+    /**
+     * The horizontal pass of one unpacked row (`rb`: red | blue shl 32, `g`: green; `width` pixels) into r, g, b
+     * planes of `outW` values at [at] of [dst]; without taps (no horizontal resampling) the row is copied.
+     * Red and blue share one Long: every sum of products stays below 2^31 and the tent's coefficients are never
+     * negative, so the halves never carry into each other.
+     */
+    private fun horizontal(rb: LongArray, g: IntArray, width: Int, tx: TentTaps?, dst: IntArray, at: Int, outW: Int) {
+        if (tx == null) {
+            for (q in 0 until width) {
+                val v = rb[q]
+                dst[at + q] = (v and 0xFFFFFFFFL).toInt()
+                dst[at + outW + q] = g[q]
+                dst[at + 2 * outW + q] = (v ushr 32).toInt()
+            }
+            return
         }
+        val half = 1 shl (TentTaps.PRECISION_BITS - 1)
         val shift = TentTaps.PRECISION_BITS
-        for (q in 0 until 3 * width) row[q] = Math.min(255, Math.max(0, row[q] shr shift))
-    }
-
-    private fun addChannel(acc: IntArray, at: Int, argb: IntArray, base: Int, bits: Int, w: Int, n: Int) {
-        for (q in 0 until n) acc[at + q] += ((argb[base + q] shr bits) and 0xFF) * w
-    }
-
-    /** Whether every pixel of the upright crop is opaque. */
-    private fun isOpaque(argb: IntArray, o: Orientation, x0: Int, y0: Int, width: Int, height: Int): Boolean {
-        var all = -1
-        for (y in 0 until height) {
-            val base = o.index(x0, y0 + y)
-            for (q in 0 until width) all = all and argb[base + q]
-            if (all ushr 24 != 255) return false
+        val halves = half.toLong() or (half.toLong() shl 32)
+        val k = tx.coefficients
+        val stride = tx.stride
+        for (x in 0 until outW) {
+            var sRB = halves
+            var sG = half
+            var c = tx.first[x]
+            var kk = x * stride
+            val end = kk + tx.count[x]
+            while (kk < end) {
+                val w = k[kk]
+                sRB += rb[c] * w
+                sG += g[c] * w
+                c++
+                kk++
+            }
+            dst[at + x] = clip8(((sRB and 0xFFFFFFFFL) shr shift).toInt())
+            dst[at + outW + x] = clip8(sG shr shift)
+            dst[at + 2 * outW + x] = clip8((sRB ushr (32 + shift)).toInt())
         }
-        return true
     }
 
-    /** Upright crop row `y` (from column `x0`, `width` pixels), alpha on the background, as r, g, b planes. */
+    /** Upright crop row `y` (from column `x0`, `width` pixels), alpha on the background, as red | blue shl 32
+     *  ([rb]) and green ([g]). */
     private fun unpackRow(
-        argb: IntArray, o: Orientation, x0: Int, y: Int, width: Int, background: IntArray, dst: IntArray, start: Int
+        argb: IntArray, o: Orientation, x0: Int, y: Int, width: Int, background: IntArray, rb: LongArray, g: IntArray
     ) {
         val bgR = background[0]
         val bgG = background[1]
         val bgB = background[2]
         var idx = o.index(x0, y)
         val step = o.stepX
-        val g0 = start + width
-        val b0 = start + 2 * width
         for (q in 0 until width) {
             val p = argb[idx]
             val a = p ushr 24
-            var r = (p shr 16) and 0xFF
-            var g = (p shr 8) and 0xFF
-            var b = p and 0xFF
+            var red = (p shr 16) and 0xFF
+            var green = (p shr 8) and 0xFF
+            var blue = p and 0xFF
             if (a != 255) {
                 val na = 255 - a
-                r = (r * a + bgR * na + 127) / 255
-                g = (g * a + bgG * na + 127) / 255
-                b = (b * a + bgB * na + 127) / 255
+                red = (red * a + bgR * na + 127) / 255
+                green = (green * a + bgG * na + 127) / 255
+                blue = (blue * a + bgB * na + 127) / 255
             }
-            dst[start + q] = r
-            dst[g0 + q] = g
-            dst[b0 + q] = b
+            rb[q] = red.toLong() or (blue.toLong() shl 32)
+            g[q] = green
             idx += step
         }
     }
