@@ -1,7 +1,8 @@
 """Live classification of a camera stream: frame sources and a testable frame loop.
 
 A *frame source* is any object with ``read() -> H x W x 3 uint8 RGB array or None`` (``None``: stream ended) and
-``close()``. Two real ones are provided, each importing its library only when opened:
+``close()``. The array may be a view (a BGR frame seen through ``[:, :, ::-1]``) of a buffer the next ``read``
+overwrites: the loop never copies a frame, and the preprocessing reads the crop in place. Two real ones are provided, each importing its library only when opened:
 
 * :class:`PiCamera2Source`: the Raspberry Pi camera through ``picamera2`` (Raspberry Pi OS: ``sudo apt install
   python3-picamera2``; create the venv with ``--system-site-packages`` to see it);
@@ -49,7 +50,8 @@ class IterableSource:
 
 
 class OpenCVSource:
-    """A USB webcam (or video file path) through OpenCV; frames converted from BGR to RGB."""
+    """A USB webcam (or video file path) through OpenCV. OpenCV decodes every frame into the same BGR buffer;
+    :meth:`read` returns an RGB view of it (no copy), valid until the next :meth:`read`."""
 
     def __init__(self, device: "int | str" = 0, width: Optional[int] = None, height: Optional[int] = None) -> None:
         try:
@@ -65,19 +67,22 @@ class OpenCVSource:
             self._cap.set(self._cv2.CAP_PROP_FRAME_WIDTH, width)
         if height:
             self._cap.set(self._cv2.CAP_PROP_FRAME_HEIGHT, height)
+        self._buffer: Optional[np.ndarray] = None  # reused by cap.read while the frame size stays the same
 
     def read(self) -> Optional[np.ndarray]:
-        ok, frame = self._cap.read()
+        ok, frame = self._cap.read(self._buffer)
         if not ok or frame is None:
             return None
-        return np.ascontiguousarray(frame[:, :, ::-1])
+        self._buffer = frame
+        return frame[:, :, ::-1]
 
     def close(self) -> None:
         self._cap.release()
 
 
 class PiCamera2Source:
-    """The Raspberry Pi camera through picamera2 (640x480 preview stream by default)."""
+    """The Raspberry Pi camera through picamera2 (640x480 preview stream by default); frames are RGB views of the
+    array picamera2 returns (no further copy)."""
 
     def __init__(self, width: int = 640, height: int = 480) -> None:
         try:
@@ -95,7 +100,7 @@ class PiCamera2Source:
 
     def read(self) -> Optional[np.ndarray]:
         frame = self._cam.capture_array()
-        return np.ascontiguousarray(frame[:, :, 2::-1]) if frame is not None else None
+        return frame[:, :, 2::-1] if frame is not None else None
 
     def close(self) -> None:
         self._cam.stop()

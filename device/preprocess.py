@@ -3,8 +3,8 @@
 Training, evaluation, int8 calibration, the device runtime and the Android app all call this (the app through its
 byte-identical Kotlin port, tested against ``tests/golden/``). Specification: ``docs/preprocessing.md``.
 
-    decode (EXIF orientation, RGB, alpha on background)  ->  crop (center | stretch)  ->  integer resize
-    ->  H x W x 3 uint8, values 0-255
+    decode (EXIF orientation, RGB, alpha on background)  ->  crop (center | stretch)  ->  resize (Pillow's
+    fixed-point bilinear)  ->  H x W x 3 uint8, values 0-255
 
 Normalisation is *not* part of it: every edge-kit model takes 0-255 RGB and normalises inside itself.
 """
@@ -16,12 +16,15 @@ from typing import Any, Dict, Mapping, Tuple
 import numpy as np
 
 from device.image_decode import DEFAULT_MAX_PIXELS, ImageSource, decode_image
-from device.resize import CROP_MODES, RESIZE_FILTER, crop_box, resize_uint8
+from device.resize import CROP_MODES, LEGACY_RESIZE_FILTER, RESIZE_FILTER, RESIZE_FILTERS, crop_box, resize_uint8
 
 CONTRACT_NAME = "edge-kit-preprocess"
-#: 2: ICC-profiled colour photos are converted to sRGB (step 2). Models made under version 1 still load: their
-#: parameters are unchanged, only such photos decode differently.
+#: Version 2 changed the resize to ``pillow-bilinear`` and converts ICC-profiled colour photos to sRGB (step 2);
+#: version 1 (``box-bilinear-int``) is still read and applied. The ICC rule is a decoding rule and applies to models of
+#: every version: it makes the photo's pixels those the phone's decoder shows.
 CONTRACT_VERSION = 2
+#: The resize filter each contract version defines (what a block without a ``resize`` field means).
+FILTER_OF_VERSION = {1: LEGACY_RESIZE_FILTER, 2: RESIZE_FILTER}
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,10 @@ class PreprocessConfig:
             raise ValueError(f"input size must be positive integers, got {self.height}x{self.width}")
         if self.crop not in CROP_MODES:
             raise ValueError(f"unknown crop mode {self.crop!r}; use one of: {', '.join(CROP_MODES)}")
-        if self.resize != RESIZE_FILTER:
-            raise ValueError(f"unknown resize filter {self.resize!r}; this version implements {RESIZE_FILTER!r}")
+        if self.resize not in RESIZE_FILTERS:
+            raise ValueError(
+                f"unknown resize filter {self.resize!r}; this version implements {', '.join(RESIZE_FILTERS)}"
+            )
         bg = tuple(int(c) for c in self.background)
         if len(bg) != 3 or not all(0 <= c <= 255 for c in bg):
             raise ValueError(f"background must be three values 0-255, got {self.background!r}")
@@ -56,11 +61,17 @@ class PreprocessConfig:
         """``(height, width, crop)``: what :func:`device.image_decode.decode_image` needs for JPEG DCT scaling."""
         return self.height, self.width, self.crop
 
+    @property
+    def version(self) -> int:
+        """The contract version that defines :attr:`resize` (1 for ``box-bilinear-int``, so that a model made
+        with it stays readable by runtimes that know only version 1)."""
+        return 1 if self.resize == LEGACY_RESIZE_FILTER else CONTRACT_VERSION
+
     def to_dict(self) -> Dict[str, Any]:
         """The JSON form: ``{"contract", "version", "height", "width", "crop", "resize", "background"}``."""
         return {
             "contract": CONTRACT_NAME,
-            "version": CONTRACT_VERSION,
+            "version": self.version,
             "height": self.height,
             "width": self.width,
             "crop": self.crop,
@@ -70,7 +81,10 @@ class PreprocessConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "PreprocessConfig":
-        """Parse :meth:`to_dict` output; refuses other contracts and newer versions with a clear message."""
+        """Parse :meth:`to_dict` output; refuses other contracts and newer versions with a clear message.
+
+        A version-1 block (models made before the resize changed) gets version 1's filter, so its model keeps
+        seeing the pixels it was trained on."""
         if data.get("contract", CONTRACT_NAME) != CONTRACT_NAME:
             raise ValueError(f"not an edge-kit preprocessing block (contract={data.get('contract')!r})")
         version = int(data.get("version", CONTRACT_VERSION))
@@ -84,20 +98,23 @@ class PreprocessConfig:
             width=int(data["width"]),
             crop=str(data.get("crop", "center")),
             background=tuple(data.get("background", (255, 255, 255))),  # type: ignore[arg-type]
-            resize=str(data.get("resize", RESIZE_FILTER)),
+            resize=str(data.get("resize") or FILTER_OF_VERSION.get(version, RESIZE_FILTER)),
         )
 
 
 def preprocess(rgb: np.ndarray, config: PreprocessConfig) -> np.ndarray:
-    """Crop and resize decoded ``H x W x 3`` uint8 RGB to the model input, ``height x width x 3`` uint8."""
+    """Crop and resize decoded ``H x W x 3`` uint8 RGB to the model input, ``height x width x 3`` uint8.
+
+    ``rgb`` may be any view (a camera frame with reversed channel order, ``bgr[:, :, ::-1]``, included): it is
+    not copied before the resize reads it."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected H x W x 3 uint8 RGB from decode_image, got {rgb.shape} {rgb.dtype}")
     height, width = rgb.shape[:2]
     x0, y0, crop_w, crop_h = crop_box(width, height, config.width, config.height, config.crop)
-    region = rgb[y0 : y0 + crop_h, x0 : x0 + crop_w]
+    region = rgb[y0 : y0 + crop_h, x0 : x0 + crop_w]  # a view: the resize reads the crop in place
     if region.shape[:2] == (config.height, config.width):
         return np.ascontiguousarray(region)
-    return resize_uint8(region, config.height, config.width)
+    return resize_uint8(region, config.height, config.width, config.resize)
 
 
 def load_and_preprocess(

@@ -1,18 +1,20 @@
-"""Step 2 of the preprocessing contract: crop to the model's aspect, then resize, in exact integer arithmetic.
+"""Steps 5 and 6 of the preprocessing contract: crop to the model's aspect, then resize to the model's input.
 
-The resize filter, named ``box-bilinear-int``, works per axis (width and height independently):
+The resize of contract version 2, ``pillow-bilinear``, is Pillow's own fixed-point resampler with its BILINEAR
+filter (``Image.resize(size, Image.BILINEAR, reducing_gap=None)`` on the cropped region): a tent filter whose
+support grows with the reduction factor, so that every source pixel contributes (no aliasing on large
+reductions); coefficients computed in double precision and rounded to 22-bit fixed point; two passes with 8-bit
+rounding and clipping, the horizontal one first (one Pillow call per pass, so that the order is the same on every
+Pillow version). Its exact rules are in ``docs/preprocessing.md``, the Kotlin
+port follows them, and ``tests/golden/`` is made by Pillow. Using the library makes the resize run in C on every
+device that has Pillow (already a dependency), with no extension of our own to build.
 
-1. **Integer box reduction.** ``k = max(1, src // dst)``. The axis is trimmed to ``src' = (src // k) * k`` pixels
-   (dropping ``(src - src') // 2`` at the start, the rest at the end) and every run of ``k`` pixels is *summed*
-   (not yet divided). A 12-megapixel photo is thus averaged over every pixel, which is what stops aliasing.
-2. **Bilinear** from ``s = src' // k`` to ``dst`` samples with half-pixel centres, clamped at the edges: with
-   ``n = max(0, (2i+1)*s - dst)``, ``x0 = n // (2*dst)``, ``f = n - x0*2*dst``, ``x1 = min(x0+1, s-1)``, output
-   ``i`` is ``(2*dst - f) * b[x0] + f * b[x1]``. After step 1 the remaining factor is below 2, so bilinear taps
-   reach every pixel. When ``s == dst`` this is the identity; when ``s < dst`` it is an ordinary bilinear upscale.
+The crop is made *before* handing the pixels to Pillow (not with ``resize(box=...)``): with the crop's origin at
+0, none of Pillow's double-precision expressions has a multiply-add whose fused and unfused results could differ,
+so the bytes do not depend on the compiler that built the wheel.
 
-Nothing is rounded in between: the output is ``(N + D // 2) // D`` (round half up) with ``N`` the sum of integer
-products and ``D = kx*ky * 2*dst_x * 2*dst_y``. Every intermediate is an exact integer far below 2**63, so any
-language with 64-bit integers reproduces the bytes exactly, in either axis order.
+Contract version 1's filter, ``box-bilinear-int`` (exact integer box reduction then bilinear), stays available for
+models made with it: :func:`resize_uint8` takes the filter's name.
 """
 from __future__ import annotations
 
@@ -20,9 +22,16 @@ from functools import lru_cache
 from typing import Tuple
 
 import numpy as np
+from PIL import Image
 
-#: Name of the resize filter, as stored in run folders and model metadata.
-RESIZE_FILTER = "box-bilinear-int"
+#: Name of the contract's resize filter (version 2), as stored in run folders and model metadata.
+RESIZE_FILTER = "pillow-bilinear"
+
+#: The filter of contract version 1, still applied to models whose metadata names it.
+LEGACY_RESIZE_FILTER = "box-bilinear-int"
+
+#: Every filter this version implements.
+RESIZE_FILTERS = (RESIZE_FILTER, LEGACY_RESIZE_FILTER)
 
 #: Crop modes: "center" keeps the largest centred region with the model's aspect ratio; "stretch" keeps everything.
 CROP_MODES = ("center", "stretch")
@@ -67,12 +76,63 @@ def box_factor(src: int, dst: int) -> int:
     return max(1, src // dst)
 
 
-def resize_uint8(pixels: np.ndarray, out_height: int, out_width: int) -> np.ndarray:
-    """Resize ``H x W x C`` uint8 pixels to ``out_height x out_width x C`` with the contract's integer filter."""
+def resize_uint8(pixels: np.ndarray, out_height: int, out_width: int, filter: str = RESIZE_FILTER) -> np.ndarray:
+    """Resize ``H x W x C`` uint8 pixels to ``out_height x out_width x C`` with one of :data:`RESIZE_FILTERS`.
+
+    ``pillow-bilinear`` takes 3-channel RGB; any view with 3-byte pixels (a crop of a frame, a reversed-channel
+    view of a BGR camera frame) is handed to Pillow without a copy. Returns a new C-contiguous array.
+    """
     if pixels.ndim != 3 or pixels.dtype != np.uint8:
         raise ValueError(f"expected H x W x C uint8 pixels, got {pixels.shape} {pixels.dtype}")
     if out_height < 1 or out_width < 1:
         raise ValueError(f"output size must be positive, got {out_height}x{out_width}")
+    if filter == RESIZE_FILTER:
+        return _resize_pillow_bilinear(pixels, out_height, out_width)
+    if filter == LEGACY_RESIZE_FILTER:
+        return _resize_box_bilinear_int(pixels, out_height, out_width)
+    raise ValueError(f"unknown resize filter {filter!r}; use one of {', '.join(RESIZE_FILTERS)}")
+
+
+def _resize_pillow_bilinear(pixels: np.ndarray, out_height: int, out_width: int) -> np.ndarray:
+    if pixels.shape[2] != 3:
+        raise ValueError(f"{RESIZE_FILTER} resizes RGB pixels (H x W x 3), got {pixels.shape}")
+    height, width = pixels.shape[:2]
+    image = pillow_rgb(pixels)
+    # One pass per call, horizontal first (the order of Pillow's single call up to Pillow 12, and of the plain
+    # script users write): Pillow 13 picks the order itself, and the rounding between the passes makes the order
+    # visible in the bytes.
+    if width != out_width:
+        image = image.resize((out_width, height), Image.BILINEAR, reducing_gap=None)
+    if height != out_height:
+        image = image.resize((out_width, out_height), Image.BILINEAR, reducing_gap=None)
+    return np.array(image, dtype=np.uint8)  # a writable array the caller owns
+
+
+def pillow_rgb(pixels: np.ndarray) -> Image.Image:
+    """An ``RGB`` Pillow image of ``H x W x 3`` uint8 pixels, read straight from their memory when every row is
+    contiguous 3-byte pixels in RGB or reversed (BGR) channel order, else from a contiguous copy.
+
+    Pillow stores RGB as 4 bytes per pixel, so it unpacks the pixels once either way; handing it the rows in place
+    (the raw decoder's row stride) saves the copy a crop or a BGR-to-RGB swap would otherwise need.
+    """
+    height, width = pixels.shape[:2]
+    row, step, channel = pixels.strides
+    if step == 3 and channel == 1 and row > 0:
+        first, rawmode = pixels, "RGB"
+    elif step == 3 and channel == -1 and row > 0:
+        first, rawmode = pixels[:, :, ::-1], "BGR"
+    else:
+        first, rawmode = np.ascontiguousarray(pixels), "RGB"
+        row = first.strides[0]
+    span = (height - 1) * row + width * 3
+    data = np.lib.stride_tricks.as_strided(first, shape=(span,), strides=(1,), writeable=False)
+    return Image.frombuffer("RGB", (width, height), data, "raw", rawmode, row, 1)
+
+
+def _resize_box_bilinear_int(pixels: np.ndarray, out_height: int, out_width: int) -> np.ndarray:
+    """Contract version 1's ``box-bilinear-int`` (``docs/preprocessing.md``, "Version 1"), per axis: sum runs of
+    ``k = max(1, src // dst)`` pixels (centred), then :func:`bilinear_taps` with half-pixel centres; nothing is
+    rounded until ``(N + D // 2) // D`` with ``D = kx*ky * 2*dst_x * 2*dst_y``: exact integers throughout."""
     height, width = pixels.shape[:2]
     ky, kx = box_factor(height, out_height), box_factor(width, out_width)
     top, left = (height % ky) // 2, (width % kx) // 2

@@ -35,3 +35,46 @@ def test_frame_loop_classifies_each_frame_and_reports_fps(coral_classifier, sani
 def test_frame_loop_stops_after_max_frames(coral_classifier):
     frames = (np.full((480, 640, 3), 128, np.uint8) for _ in range(100))
     assert run_live(coral_classifier, IterableSource(frames), lambda r, f: None, max_frames=3) == 3
+
+
+def test_opencv_source_reuses_one_buffer_and_hands_over_rgb_views(monkeypatch):
+    """The webcam loop neither allocates nor copies frames: OpenCV decodes into the previous frame's buffer and the
+    loop gets an RGB view of that BGR buffer (what the preprocessing reads in place)."""
+    import importlib
+
+    from device import camera
+
+    bgr = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    given = []
+
+    class Capture:
+        def __init__(self, device):
+            self.frames = 2
+
+        def isOpened(self):
+            return True
+
+        def set(self, *args):
+            pass
+
+        def read(self, image=None):
+            given.append(image)
+            if self.frames == 0:
+                return False, None
+            self.frames -= 1
+            if image is None:
+                image = np.empty_like(bgr)
+            image[...] = bgr  # what cv2.VideoCapture.read(image) does when the size matches
+            return True, image
+
+        def release(self):
+            pass
+
+    fake = type("cv2", (), {"VideoCapture": Capture, "CAP_PROP_FRAME_WIDTH": 3, "CAP_PROP_FRAME_HEIGHT": 4})
+    real_import = importlib.import_module
+    monkeypatch.setattr(camera.importlib, "import_module", lambda name: fake if name == "cv2" else real_import(name))
+    source = camera.OpenCVSource(0)
+    first, second = source.read(), source.read()
+    assert np.array_equal(first, bgr[:, :, ::-1]) and np.array_equal(second, bgr[:, :, ::-1])
+    assert given[0] is None and given[1] is not None and np.shares_memory(first, second)
+    assert source.read() is None

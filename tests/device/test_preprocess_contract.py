@@ -15,14 +15,63 @@ from PIL import Image, ImageCms, ImageOps
 from device.errors import ImageError
 from device.image_decode import apply_orientation, composite_rgba, decode_image, decode_rgba
 from device.preprocess import CONTRACT_VERSION, PreprocessConfig, load_and_preprocess, preprocess
-from device.resize import box_factor, crop_box, resize_uint8
+from device.resize import LEGACY_RESIZE_FILTER, RESIZE_FILTER, box_factor, crop_box, pillow_rgb, resize_uint8
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 MANIFEST = json.loads((GOLDEN / "manifest.json").read_text())
 
 
-def reference_resize(img: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
-    """docs/preprocessing.md step 6 written as dense integer weight matrices: slow, obvious, independent."""
+def tent_taps(src: int, dst: int):
+    """docs/preprocessing.md step 6 for one axis, in plain Python floats (IEEE doubles, the documented order):
+    ``(first source index, fixed-point coefficients)`` of every output."""
+    scale = float(src) / dst
+    filterscale = max(scale, 1.0)
+    support = 1.0 * filterscale
+    inv = 1.0 / filterscale
+    taps = []
+    for i in range(dst):
+        center = (i + 0.5) * scale
+        xmin = max(0, int(center - support + 0.5))
+        count = min(src, int(center + support + 0.5)) - xmin
+        w = [max(0.0, 1.0 - abs((j + xmin - center + 0.5) * inv)) for j in range(count)]
+        total = 0.0
+        for v in w:
+            total += v
+        if total != 0.0:
+            w = [v / total for v in w]
+        taps.append((xmin, [int(0.5 + v * (1 << 22)) for v in w]))
+    return taps
+
+
+def reference_pillow_bilinear(img: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """The contract's resize (version 2) as written in docs/preprocessing.md: slow, obvious, independent of Pillow."""
+
+    def one_pass(x: np.ndarray, dst: int) -> np.ndarray:  # along axis 0
+        outs = []
+        for first, coefficients in tent_taps(x.shape[0], dst):
+            acc = np.full(x.shape[1:], 1 << 21, np.int64)
+            for j, c in enumerate(coefficients):
+                acc += x[first + j].astype(np.int64) * c
+            outs.append(np.clip(acc >> 22, 0, 255))
+        return np.stack(outs).astype(np.uint8)
+
+    out = img
+    if img.shape[1] != out_w:  # horizontal pass first
+        out = one_pass(out.transpose(1, 0, 2), out_w).transpose(1, 0, 2)
+    if img.shape[0] != out_h:
+        out = one_pass(out, out_h)
+    return out
+
+
+def reference_resize(img: np.ndarray, out_h: int, out_w: int, filter: str = RESIZE_FILTER) -> np.ndarray:
+    """The written definition of ``filter``."""
+    if filter == RESIZE_FILTER:
+        return reference_pillow_bilinear(img, out_h, out_w)
+    return reference_box_bilinear_int(img, out_h, out_w)
+
+
+def reference_box_bilinear_int(img: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """Version 1's step 6 written as dense integer weight matrices: slow, obvious, independent."""
 
     def weights(src: int, dst: int):
         k = box_factor(src, dst)
@@ -47,28 +96,52 @@ def reference_resize(img: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
     return ((num + den // 2) // den).astype(np.uint8)
 
 
+@pytest.mark.parametrize("filter", [RESIZE_FILTER, LEGACY_RESIZE_FILTER])
 @pytest.mark.parametrize(
     "shape,out",
     [((7, 5), (3, 4)), ((100, 37), (17, 50)), ((31, 300), (96, 96)), ((5, 5), (9, 2)), ((1, 1), (3, 3)),
      ((480, 480), (224, 224)), ((449, 447), (224, 224)), ((1000, 777), (96, 160)), ((50, 3000), (20, 20)),
      ((800, 800), (96, 96))],  # the last needs numerators beyond int32: the float64 route
 )
-def test_resize_equals_the_written_definition(shape, out):
+def test_resize_equals_the_written_definition(shape, out, filter):
     img = np.random.default_rng(sum(shape)).integers(0, 256, shape + (3,), dtype=np.uint8)
-    assert np.array_equal(resize_uint8(img, *out), reference_resize(img, *out))
+    assert np.array_equal(resize_uint8(img, *out, filter), reference_resize(img, *out, filter))
 
 
-def test_resize_keeps_flat_colours_exact_even_for_huge_downscales():
+def test_pillow_bilinear_equals_the_written_definition_on_many_sizes():
+    """Random sizes, up- and downscaling, each axis alone and both: Pillow's bytes are the documented ones."""
+    rng = np.random.default_rng(21)
+    for _ in range(60):
+        h, w, out_h, out_w = (int(v) for v in rng.integers(1, 90, 4))
+        img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        assert np.array_equal(resize_uint8(img, out_h, out_w), reference_pillow_bilinear(img, out_h, out_w)), (
+            h, w, out_h, out_w)
+
+
+def test_views_are_read_in_place_with_the_same_result():
+    """A crop, and a BGR frame seen as RGB through a reversed-channel view, resize without being copied first and
+    give the bytes of a contiguous RGB copy; views Pillow cannot read row by row (flipped rows) are copied."""
+    frame = np.random.default_rng(5).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    rgb_view = frame[:, :, ::-1]  # what a camera source hands over for a BGR frame
+    for view in (frame[3:40, 10:50], rgb_view, rgb_view[5:, 8:60], frame[::-1], frame[:, ::2]):
+        expected = resize_uint8(np.ascontiguousarray(view), 20, 24)
+        assert np.array_equal(resize_uint8(view, 20, 24), expected)
+        assert np.array_equal(np.asarray(pillow_rgb(view)), view)
+
+
+@pytest.mark.parametrize("filter", [RESIZE_FILTER, LEGACY_RESIZE_FILTER])
+def test_resize_keeps_flat_colours_exact_even_for_huge_downscales(filter):
     for value in (0, 1, 128, 254, 255):
         img = np.full((3001, 4003, 3), value, np.uint8)
-        assert np.all(resize_uint8(img, 224, 224) == value)
+        assert np.all(resize_uint8(img, 224, 224, filter) == value)
 
 
-def test_large_downscale_does_not_alias():
+@pytest.mark.parametrize("filter", [RESIZE_FILTER, LEGACY_RESIZE_FILTER])
+def test_large_downscale_does_not_alias(filter):
     """A 1-pixel checkerboard must become flat grey, not a moire pattern (the plain-bilinear failure)."""
     y, x = np.mgrid[0:3000, 0:4000]
     board = np.repeat((((x + y) % 2) * 255).astype(np.uint8)[..., None], 3, axis=2)
-    out = resize_uint8(board, 224, 224).astype(int)
+    out = resize_uint8(board, 224, 224, filter).astype(int)
     assert abs(out.mean() - 127.5) < 1 and out.std() < 3
     # What a plain 2-tap bilinear resize (OpenCV INTER_LINEAR, tf.image.resize without antialias) does instead:
     ys = ((np.arange(224) + 0.5) * 3000 / 224 - 0.5).astype(int)
@@ -125,15 +198,18 @@ def test_golden_vectors(case):
     upright = apply_orientation(composite_rgba(rgba, config.background), case["orientation"])
     assert preprocess(upright, config).tobytes() == expected
     x0, y0, cw, ch = crop_box(upright.shape[1], upright.shape[0], config.width, config.height, config.crop)
-    assert np.array_equal(out, reference_resize(upright[y0 : y0 + ch, x0 : x0 + cw], config.height, config.width))
+    region = upright[y0 : y0 + ch, x0 : x0 + cw]
+    assert np.array_equal(out, reference_resize(region, config.height, config.width, config.resize))
 
 
 def test_golden_covers_what_the_contract_promises():
     names = " ".join(c["name"] for c in MANIFEST["cases"])
     assert {c["orientation"] for c in MANIFEST["cases"]} == set(range(1, 9))
     for needed in ("rgba", "grayscale_8bit", "grayscale_16bit", "palette_transparent", "stretch", "upscale",
-                   "large_downscale", "checker_1px", "jpeg"):
+                   "large_downscale", "checker_1px", "jpeg", "v1_"):
         assert needed in names
+    assert MANIFEST["version"] == CONTRACT_VERSION
+    assert {c["config"]["resize"] for c in MANIFEST["cases"]} == {RESIZE_FILTER, LEGACY_RESIZE_FILTER}
 
 
 def _save(path: Path, image: Image.Image, fmt: str = "PNG") -> Path:
@@ -211,6 +287,23 @@ def test_config_round_trip_and_validation():
         PreprocessConfig.from_dict({**cfg.to_dict(), "version": 99})
     with pytest.raises(ValueError, match="filter"):
         PreprocessConfig(resize="bicubic")
+
+
+def test_models_of_contract_version_1_keep_their_resize():
+    """A model made before the resize changed says version 1: it gets version 1's filter (the pixels it was
+    trained on) and keeps saying version 1; new models say version 2 and Pillow's filter."""
+    new = PreprocessConfig()
+    assert new.to_dict()["version"] == CONTRACT_VERSION == 2 and new.to_dict()["resize"] == RESIZE_FILTER
+    old_block = {"contract": "edge-kit-preprocess", "version": 1, "height": 224, "width": 224, "crop": "center",
+                 "resize": "box-bilinear-int", "background": [255, 255, 255]}
+    old = PreprocessConfig.from_dict(old_block)
+    assert old.resize == LEGACY_RESIZE_FILTER and old.to_dict() == old_block
+    assert PreprocessConfig.from_dict({k: v for k, v in old_block.items() if k != "resize"}).resize == LEGACY_RESIZE_FILTER
+    frame = np.random.default_rng(3).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    assert np.array_equal(preprocess(frame, old), reference_box_bilinear_int(frame[:, 80:560], 224, 224))
+    assert np.array_equal(preprocess(frame, new), reference_pillow_bilinear(frame[:, 80:560], 224, 224))
+    with pytest.raises(ValueError, match="version 3 is newer than this edge-kit"):
+        PreprocessConfig.from_dict({**old_block, "version": 3})
 
 
 def test_atomic_writes_leave_complete_files_with_normal_permissions(tmp_path):

@@ -10,8 +10,10 @@ decoder-dependent cases; one JPEG carries a Display P3 ICC profile built here, :
 * ``<case>.out``: the contract's output (raw out_h x out_w x 3 bytes);
 * ``manifest.json``: sizes, orientation, crop, background and SHA-256 of each output.
 
-The expected outputs come from ``device.preprocess``; ``tests/device/test_preprocess_contract.py`` checks that
-implementation against an independent brute-force reference, so a regression cannot hide behind regenerated files.
+The expected outputs come from ``device.preprocess`` (whose resize is Pillow's: ``pillow-bilinear``);
+``tests/device/test_preprocess_contract.py`` checks them against an independent reference written from
+``docs/preprocessing.md``, so a regression cannot hide behind regenerated files. Cases named ``v1_*`` use contract
+version 1's resize (``box-bilinear-int``), which runtimes still apply to models made with it.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ sys.path.insert(0, str(HERE.parent.parent))
 
 from device.image_decode import apply_orientation, composite_rgba, decode_rgba  # noqa: E402
 from device.preprocess import CONTRACT_VERSION, PreprocessConfig, load_and_preprocess, preprocess  # noqa: E402
+from device.resize import LEGACY_RESIZE_FILTER  # noqa: E402
 
 
 def zone_plate(h: int, w: int) -> np.ndarray:
@@ -212,6 +215,18 @@ def cases() -> List[Case]:
     # A wide-gamut phone photo: Display P3 profile embedded; step 2 converts it to sRGB (contract version 2).
     add("jpeg_display_p3_320x240_224", lambda: Image.fromarray(colour_chart(240, 320)), fmt="JPEG",
         icc="display_p3", height=224, width=224)
+    # Contract version 1's resize, for models made with it: a few cases covering its integer paths (upscale,
+    # int32 and exact-float numerators, orientation, alpha, stretch).
+    v1 = dict(resize=LEGACY_RESIZE_FILTER)
+    add("v1_checker_1px_640x480_224", lambda: Image.fromarray(checker(480, 640)), height=224, width=224, **v1)
+    add("v1_checker_large_downscale_1999x2503_224", lambda: Image.fromarray(checker(2503, 1999, 2)), height=224,
+        width=224, **v1)
+    add("v1_lines_prime_331x199_96", lambda: Image.fromarray(lines(199, 331)), height=96, width=96, **v1)
+    add("v1_lines_extreme_aspect_2000x45_128_stretch", lambda: Image.fromarray(lines(45, 2000)), height=128,
+        width=128, crop="stretch", **v1)
+    add("v1_noise_upscale_37x23_224", lambda: Image.fromarray(noise(23, 37)), height=224, width=224, **v1)
+    add("v1_exif_orientation_6_123x77_64_center", lambda: Image.fromarray(arrow(77, 123)), orientation=6,
+        height=64, width=64, **v1)
     return out
 
 

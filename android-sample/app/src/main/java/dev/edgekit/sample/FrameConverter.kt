@@ -4,12 +4,14 @@ import androidx.camera.core.ImageProxy
 import dev.edgekit.core.Orientation
 
 /**
- * Turns CameraX RGBA_8888 frames into ARGB pixels for the core, reusing one array between frames (no Bitmap per
- * frame). The sensor rotation (`ImageInfo.rotationDegrees`) becomes the equivalent EXIF orientation, so the core
- * rotates the frame upright exactly as it does photos.
+ * Turns CameraX RGBA_8888 frames into ARGB pixels for the core, reusing its arrays between frames (no Bitmap and
+ * no allocation per frame; the core's preprocessing keeps its own scratch per thread too). The sensor rotation
+ * (`ImageInfo.rotationDegrees`) becomes the equivalent EXIF orientation, so the core rotates the frame upright
+ * exactly as it does photos.
  */
 class FrameConverter {
     private var argb = IntArray(0)
+    private var row = ByteArray(0)
 
     fun convert(image: ImageProxy): Pixels {
         val plane = image.planes[0]
@@ -19,7 +21,7 @@ class FrameConverter {
         val rowStride = plane.rowStride
         val pixelStride = plane.pixelStride // 4 for RGBA_8888
         if (argb.size != width * height) argb = IntArray(width * height)
-        val row = ByteArray(rowStride)
+        if (row.size < rowStride) row = ByteArray(rowStride)
         for (y in 0 until height) {
             buffer.position(y * rowStride)
             val n = minOf(rowStride, buffer.remaining())

@@ -28,13 +28,16 @@ class PreprocessConfig(
 ) {
     init {
         require(height >= 1 && width >= 1) { "input size must be positive integers, got ${height}x$width" }
-        require(resize == RESIZE_FILTER) {
-            "unknown resize filter '$resize'; this version implements '$RESIZE_FILTER'"
+        require(resize == RESIZE_FILTER || resize == LEGACY_RESIZE_FILTER) {
+            "unknown resize filter '$resize'; this version implements '$RESIZE_FILTER', '$LEGACY_RESIZE_FILTER'"
         }
         require(background.size == 3 && background.all { it in 0..255 }) {
             "background must be three values 0-255, got ${background.joinToString()}"
         }
     }
+
+    /** The contract version that defines [resize]: 1 for `box-bilinear-int` (models made before version 2). */
+    val version: Int get() = if (resize == LEGACY_RESIZE_FILTER) 1 else CONTRACT_VERSION
 
     override fun toString(): String =
         "PreprocessConfig(${height}x$width, crop=${crop.jsonName}, resize=$resize, background=${background.joinToString()})"
@@ -47,13 +50,20 @@ class PreprocessConfig(
 
     companion object {
         const val CONTRACT_NAME = "edge-kit-preprocess"
-        /** 2: ICC-profiled photos are converted to sRGB (step 2); version 1 models load unchanged. */
+        /**
+         * Version 2 made Pillow's fixed-point bilinear the resize and converts ICC-profiled photos to sRGB (step 2);
+         * version 1 blocks are still read and applied (their resize; the ICC rule applies to every version).
+         */
         const val CONTRACT_VERSION = 2
-        const val RESIZE_FILTER = "box-bilinear-int"
+        /** The resize of contract version 2. */
+        const val RESIZE_FILTER = "pillow-bilinear"
+        /** The resize of contract version 1, still applied to models whose metadata names it. */
+        const val LEGACY_RESIZE_FILTER = "box-bilinear-int"
 
         /**
          * Parse the JSON form (`{"contract", "version", "height", "width", "crop", "resize", "background"}`).
-         * Refuses other contracts and newer versions, like `PreprocessConfig.from_dict`.
+         * Refuses other contracts and newer versions, like `PreprocessConfig.from_dict`; a version-1 block without
+         * a `resize` field gets version 1's filter.
          */
         fun fromJson(text: String): PreprocessConfig {
             val parsed = MiniJson.parse(text)
@@ -76,7 +86,7 @@ class PreprocessConfig(
                 width = intOf(data["width"] ?: throw IllegalArgumentException("missing 'width'"), "width"),
                 crop = CropMode.fromJson((data["crop"] ?: "center").toString()),
                 background = IntArray(bg.size) { intOf(bg[it], "background") },
-                resize = (data["resize"] ?: RESIZE_FILTER).toString()
+                resize = (data["resize"] ?: if (version == 1) LEGACY_RESIZE_FILTER else RESIZE_FILTER).toString()
             )
         }
 

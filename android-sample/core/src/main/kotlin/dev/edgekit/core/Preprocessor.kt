@@ -2,11 +2,14 @@ package dev.edgekit.core
 
 /**
  * The preprocessing contract (docs/preprocessing.md), byte-identical to Python's `device.preprocess`:
- * alpha on background -> EXIF orientation -> crop -> `box-bilinear-int` resize -> `height x width x 3` bytes.
+ * alpha on background -> EXIF orientation -> crop -> resize -> `height x width x 3` bytes.
  *
  * Input pixels are what Android's `Bitmap.getPixels` gives: one `Int` per pixel, `0xAARRGGBB`, straight
  * (non-premultiplied) alpha, row-major, `width * height` values, as stored (before EXIF orientation).
- * All arithmetic is exact integer arithmetic on `Long`, so the bytes equal Python's on every device.
+ * The resize is the contract's `pillow-bilinear` (Pillow's fixed-point filter: [TentTaps], integer passes on
+ * `Int`), or version 1's `box-bilinear-int` (exact `Long` arithmetic) for models that name it; either way the
+ * bytes equal Python's on every device. Scratch buffers are kept per thread, so a camera analyzer that calls
+ * [preprocessInto] for every frame allocates nothing after its first frame.
  */
 object Preprocessor {
     /** Largest photo accepted, as in Python (decompression bomb protection). */
@@ -43,7 +46,11 @@ object Preprocessor {
         }
         val o = Orientation.of(orientation, width, height)
         val box = cropBox(o.uprightWidth, o.uprightHeight, outW, outH, config.crop)
-        resize(argb, o, box, config, out)
+        if (config.resize == PreprocessConfig.LEGACY_RESIZE_FILTER) {
+            resizeBoxBilinearInt(argb, o, box, config, out)
+        } else {
+            resizePillowBilinear(argb, o, box, config, out)
+        }
         return out
     }
 
@@ -78,7 +85,173 @@ object Preprocessor {
         }
     }
 
-    private fun resize(argb: IntArray, o: Orientation, box: IntArray, config: PreprocessConfig, out: ByteArray) {
+    /** Per-thread scratch: one unpacked crop row, horizontally resampled rows (a ring), the vertical pass's sums,
+     *  the taps last used. */
+    private class Scratch {
+        var rb = LongArray(0)
+        var g = IntArray(0)
+        var ring = IntArray(0)
+        var acc = IntArray(0)
+        var tapsX: TentTaps? = null
+        var tapsY: TentTaps? = null
+
+        fun taps(previous: TentTaps?, src: Int, dst: Int): TentTaps =
+            if (previous != null && previous.src == src && previous.dst == dst) previous else TentTaps(src, dst)
+    }
+
+    private val scratch = ThreadLocal.withInitial { Scratch() }
+
+    /**
+     * `pillow-bilinear`, Pillow's arithmetic in a streaming order: each crop row the vertical pass needs is
+     * unpacked once (alpha on the background, EXIF orientation) and resampled horizontally (8-bit rounding and
+     * clipping) into a ring of `outW`-pixel rows kept as r, g, b planes; as soon as output row `i`'s rows are
+     * there, the vertical pass combines them, a loop over whole planes that the JIT vectorises. An axis already at
+     * the model's size is not resampled (Pillow skips it too; its taps would be the identity).
+     */
+    private fun resizePillowBilinear(argb: IntArray, o: Orientation, box: IntArray, config: PreprocessConfig, out: ByteArray) {
+        val cx0 = box[0]
+        val cy0 = box[1]
+        val cw = box[2]
+        val ch = box[3]
+        val outW = config.width
+        val outH = config.height
+        val s = scratch.get()
+        val tx = if (cw != outW) s.taps(s.tapsX, cw, outW).also { s.tapsX = it } else null
+        val ty = if (ch != outH) s.taps(s.tapsY, ch, outH).also { s.tapsY = it } else null
+        // Ring of resampled rows: crop rows are resampled in increasing order, up to the last one output i needs;
+        // the ring must still hold output i's first row then. (The tent's first rows never go back; were they
+        // to, every row would be kept.)
+        var slots = 1
+        var monotone = true
+        if (ty != null) {
+            var end = 0
+            for (i in 0 until outH) {
+                end = Math.max(end, ty.first[i] + ty.count[i])
+                slots = Math.max(slots, end - ty.first[i])
+                if (i > 0 && ty.first[i] < ty.first[i - 1]) monotone = false
+            }
+            if (!monotone) slots = ch
+        }
+        val len = 3 * outW // one resampled row: r plane, g plane, b plane
+        if (s.rb.size < cw) s.rb = LongArray(cw)
+        if (s.g.size < cw) s.g = IntArray(cw)
+        if (s.ring.size < slots * len) s.ring = IntArray(slots * len)
+        if (s.acc.size < len) s.acc = IntArray(len)
+        val ring = s.ring
+        val acc = s.acc
+        val half = 1 shl (TentTaps.PRECISION_BITS - 1)
+        val shift = TentTaps.PRECISION_BITS
+        var next = 0 // next crop row to resample
+        for (i in 0 until outH) {
+            val first = if (ty == null) i else ty.first[i]
+            val count = if (ty == null) 1 else ty.count[i]
+            while (next < first + count) {
+                if (next >= first || !monotone) {
+                    unpackRow(argb, o, cx0, cy0 + next, cw, config.background, s.rb, s.g)
+                    horizontal(s.rb, s.g, cw, tx, ring, (next % slots) * len, outW)
+                }
+                next++
+            }
+            var d = i * len
+            if (ty == null) {
+                val base = (i % slots) * len
+                for (x in 0 until outW) {
+                    out[d] = ring[base + x].toByte()
+                    out[d + 1] = ring[base + outW + x].toByte()
+                    out[d + 2] = ring[base + 2 * outW + x].toByte()
+                    d += 3
+                }
+                continue
+            }
+            java.util.Arrays.fill(acc, 0, len, half)
+            val k = ty.coefficients
+            val kk = i * ty.stride
+            for (j in 0 until count) {
+                val w = k[kk + j]
+                val base = ((first + j) % slots) * len
+                for (q in 0 until len) acc[q] += ring[base + q] * w
+            }
+            for (x in 0 until outW) {
+                out[d] = clip8(acc[x] shr shift).toByte()
+                out[d + 1] = clip8(acc[outW + x] shr shift).toByte()
+                out[d + 2] = clip8(acc[2 * outW + x] shr shift).toByte()
+                d += 3
+            }
+        }
+    }
+
+    /**
+     * The horizontal pass of one unpacked row (`rb`: red | blue shl 32, `g`: green; `width` pixels) into r, g, b
+     * planes of `outW` values at [at] of [dst]; without taps (no horizontal resampling) the row is copied.
+     * Red and blue share one Long: every sum of products stays below 2^31 and the tent's coefficients are never
+     * negative, so the halves never carry into each other.
+     */
+    private fun horizontal(rb: LongArray, g: IntArray, width: Int, tx: TentTaps?, dst: IntArray, at: Int, outW: Int) {
+        if (tx == null) {
+            for (q in 0 until width) {
+                val v = rb[q]
+                dst[at + q] = (v and 0xFFFFFFFFL).toInt()
+                dst[at + outW + q] = g[q]
+                dst[at + 2 * outW + q] = (v ushr 32).toInt()
+            }
+            return
+        }
+        val half = 1 shl (TentTaps.PRECISION_BITS - 1)
+        val shift = TentTaps.PRECISION_BITS
+        val halves = half.toLong() or (half.toLong() shl 32)
+        val k = tx.coefficients
+        val stride = tx.stride
+        for (x in 0 until outW) {
+            var sRB = halves
+            var sG = half
+            var c = tx.first[x]
+            var kk = x * stride
+            val end = kk + tx.count[x]
+            while (kk < end) {
+                val w = k[kk]
+                sRB += rb[c] * w
+                sG += g[c] * w
+                c++
+                kk++
+            }
+            dst[at + x] = clip8(((sRB and 0xFFFFFFFFL) shr shift).toInt())
+            dst[at + outW + x] = clip8(sG shr shift)
+            dst[at + 2 * outW + x] = clip8((sRB ushr (32 + shift)).toInt())
+        }
+    }
+
+    /** Upright crop row `y` (from column `x0`, `width` pixels), alpha on the background, as red | blue shl 32
+     *  ([rb]) and green ([g]). */
+    private fun unpackRow(
+        argb: IntArray, o: Orientation, x0: Int, y: Int, width: Int, background: IntArray, rb: LongArray, g: IntArray
+    ) {
+        val bgR = background[0]
+        val bgG = background[1]
+        val bgB = background[2]
+        var idx = o.index(x0, y)
+        val step = o.stepX
+        for (q in 0 until width) {
+            val p = argb[idx]
+            val a = p ushr 24
+            var red = (p shr 16) and 0xFF
+            var green = (p shr 8) and 0xFF
+            var blue = p and 0xFF
+            if (a != 255) {
+                val na = 255 - a
+                red = (red * a + bgR * na + 127) / 255
+                green = (green * a + bgG * na + 127) / 255
+                blue = (blue * a + bgB * na + 127) / 255
+            }
+            rb[q] = red.toLong() or (blue.toLong() shl 32)
+            g[q] = green
+            idx += step
+        }
+    }
+
+    private fun clip8(v: Int): Int = if (v < 0) 0 else if (v > 255) 255 else v
+
+    /** Contract version 1's `box-bilinear-int` ([AxisTaps]), exact on `Long`. */
+    private fun resizeBoxBilinearInt(argb: IntArray, o: Orientation, box: IntArray, config: PreprocessConfig, out: ByteArray) {
         val cx0 = box[0]
         val cy0 = box[1]
         val cw = box[2]

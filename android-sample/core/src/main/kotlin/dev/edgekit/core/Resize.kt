@@ -32,3 +32,68 @@ class AxisTaps(val src: Int, val dst: Int) {
         }
     }
 }
+
+/**
+ * Step 6 of the contract (version 2), `pillow-bilinear`, for one axis: Pillow's fixed-point coefficients of its
+ * BILINEAR filter (a tent whose support grows with the reduction factor), computed exactly as Pillow's
+ * `precompute_coeffs` and `normalize_coeffs_8bpc` do, in IEEE double arithmetic in the same order. Output `i` is
+ * `clip(((1 shl 21) + sum_j coefficients[i * stride + j] * source[first[i] + j]) shr 22, 0, 255)` for
+ * `j < count[i]`. Coefficients that round to 0 at either end are left out (adding 0 changes nothing).
+ */
+class TentTaps(val src: Int, val dst: Int) {
+    /** First source sample of each output. */
+    val first = IntArray(dst)
+    /** Number of source samples of each output. */
+    val count = IntArray(dst)
+    /** Room per output in [coefficients]. */
+    val stride: Int
+    /** Coefficients in units of `2^-22`, `stride` per output. */
+    val coefficients: IntArray
+
+    init {
+        require(src >= 1 && dst >= 1) { "sizes must be positive, got $src -> $dst" }
+        // Pillow receives the crop box as C floats: (float) src, with the origin at 0 (the crop is done before).
+        val scale = src.toFloat().toDouble() / dst
+        val filterScale = if (scale < 1.0) 1.0 else scale
+        val support = BILINEAR_SUPPORT * filterScale
+        stride = Math.ceil(support).toInt() * 2 + 1
+        coefficients = IntArray(dst * stride)
+        val inverse = 1.0 / filterScale
+        val weights = DoubleArray(stride)
+        for (i in 0 until dst) {
+            val center = (i + 0.5) * scale
+            var xmin = (center - support + 0.5).toInt()
+            if (xmin < 0) xmin = 0
+            var xmax = (center + support + 0.5).toInt()
+            if (xmax > src) xmax = src
+            xmax -= xmin
+            var sum = 0.0
+            for (x in 0 until xmax) {
+                var t = ((x + xmin).toDouble() - center + 0.5) * inverse
+                if (t < 0.0) t = -t
+                val w = if (t < 1.0) 1.0 - t else 0.0
+                weights[x] = w
+                sum += w
+            }
+            if (sum != 0.0) for (x in 0 until xmax) weights[x] /= sum
+            var lo = 0
+            var hi = xmax
+            val fixed = IntArray(xmax) { x ->
+                val w = weights[x]
+                if (w < 0.0) (-0.5 + w * ONE).toInt() else (0.5 + w * ONE).toInt()
+            }
+            while (lo < hi && fixed[lo] == 0) lo++
+            while (hi > lo && fixed[hi - 1] == 0) hi--
+            first[i] = xmin + lo
+            count[i] = hi - lo
+            System.arraycopy(fixed, lo, coefficients, i * stride, hi - lo)
+        }
+    }
+
+    companion object {
+        /** Pillow's `PRECISION_BITS`: coefficients are in units of `2^-22`. */
+        const val PRECISION_BITS = 22
+        private const val ONE = (1 shl PRECISION_BITS).toDouble()
+        private const val BILINEAR_SUPPORT = 1.0
+    }
+}

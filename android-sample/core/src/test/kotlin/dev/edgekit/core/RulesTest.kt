@@ -70,7 +70,9 @@ class RulesTest {
         assertEquals("café \"q\"", map["note"])
         assertEquals(-150.0, map["x"])
         assertTrue(map.containsKey("n"))
-        assertEquals(PreprocessConfig(160, 128, CropMode.STRETCH, intArrayOf(1, 2, 3)), PreprocessConfig.fromMap(map))
+        val v1 = PreprocessConfig(160, 128, CropMode.STRETCH, intArrayOf(1, 2, 3), PreprocessConfig.LEGACY_RESIZE_FILTER)
+        assertEquals(v1, PreprocessConfig.fromMap(map))
+        assertEquals(1, v1.version)
         for (bad in listOf("{", "[1,]", "{\"a\" 1}", "\"abc", "01x", "")) {
             try {
                 MiniJson.parse(bad)
@@ -79,6 +81,18 @@ class RulesTest {
                 assertTrue(e.message, e.message!!.startsWith("invalid JSON"))
             }
         }
+    }
+
+    @Test
+    fun eachContractVersionGetsItsResize() {
+        // Models made before version 2 keep version 1's resize (the pixels they were trained on); new ones get
+        // Pillow's filter. A block without "resize" means its version's filter.
+        assertEquals(PreprocessConfig.LEGACY_RESIZE_FILTER,
+            PreprocessConfig.fromJson("""{"version": 1, "height": 8, "width": 8}""").resize)
+        assertEquals(PreprocessConfig.RESIZE_FILTER,
+            PreprocessConfig.fromJson("""{"version": 2, "height": 8, "width": 8}""").resize)
+        assertEquals(2, PreprocessConfig().version)
+        assertEquals("pillow-bilinear", PreprocessConfig().resize)
     }
 
     @Test
