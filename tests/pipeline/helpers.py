@@ -119,7 +119,7 @@ def check_outputs_complete(out: Path) -> List[str]:
     and every file the state vouches for has the content hash it recorded. Returns the problems found."""
     from PIL import Image
 
-    from converter.pipeline_state import PipelineState, file_digest
+    from pipeline.state import PipelineState, file_digest
 
     problems: List[str] = []
     for path in sorted(out.rglob("*")):
@@ -153,7 +153,7 @@ def check_outputs_complete(out: Path) -> List[str]:
 
 
 def edge_kit_cmd(*args: str) -> List[str]:
-    return [sys.executable, "-m", "converter.pipeline_cli", *args]
+    return [sys.executable, "-m", "pipeline.cli", *args]
 
 
 def env_for(home: Optional[Path] = None) -> Dict[str, str]:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import converter.pipeline_report as pipeline_report
-from converter.pipeline import PipelineConfig, run_pipeline
-from converter.pipeline_cli import main
-from converter.pipeline_state import STATE_FILE, PipelineError, file_digest
+import pipeline.report as pipeline_report
+from pipeline.api import PipelineConfig, run_pipeline
+from pipeline.cli import main
+from pipeline.state import STATE_FILE, PipelineError, file_digest
 from tests.pipeline.helpers import write_synthetic_run
 
 
@@ -179,8 +179,8 @@ def test_ctrl_c_during_a_c_extension_import_is_reported_as_an_interruption(tmp_p
     import signal
     import time
 
-    import converter.pipeline as pipeline
-    from converter import pipeline_cli
+    import pipeline.api as pipeline
+    from pipeline import cli as pipeline_cli
 
     def import_interrupted(config, log=print):
         try:

@@ -9,8 +9,8 @@ import re
 import pytest
 from PIL import Image
 
-from converter.pipeline_figures import rank_worst_first
-from converter.pipeline_report import write_report
+from pipeline.figures import rank_worst_first
+from pipeline.report import write_report
 from tests.pipeline.helpers import chromium, render, write_synthetic_run
 
 

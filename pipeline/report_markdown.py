@@ -22,7 +22,7 @@ def points(value: Optional[float]) -> str:
 
 
 def render_markdown(report: Dict[str, Any]) -> str:
-    """The report dict (see :func:`converter.pipeline_report.build_report`) as a Markdown document."""
+    """The report dict (see :func:`pipeline.report.build_report`) as a Markdown document."""
     figs = report.get("figures", {})
     lines: List[str] = [f"# {report['title']}", "", f"Generated {report['generated_at']} in `{report['out_dir']}`.", ""]
 

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from converter import pipeline_figures as figs
-from converter.pipeline_state import PipelineError, write_or_explain
+from pipeline import figures as figs
+from pipeline.state import PipelineError, write_or_explain
 from device.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 #: Bump when the report's content or layout changes, so the report stage runs again.
@@ -229,8 +229,8 @@ def write_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
     Every file is written atomically; the figures first, then the Markdown and JSON that refer to them, the HTML
     page last. Returns ``{"html", "md", "json"}`` paths.
     """
-    from converter.report_html import render_html
-    from converter.report_markdown import render_markdown
+    from pipeline.report_html import render_html
+    from pipeline.report_markdown import render_markdown
 
     out = Path(out)
     data, images = build_report(out, stage_times, grid, title, problems, export_choice)

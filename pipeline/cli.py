@@ -88,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace):
-    """The :class:`~converter.pipeline.PipelineConfig` the command line asks for."""
-    from converter.pipeline import STAGES, PipelineConfig
+    """The :class:`~pipeline.api.PipelineConfig` the command line asks for."""
+    from pipeline.api import STAGES, PipelineConfig
 
     train_options = {}
     for arg, name in (("epochs", "head_epochs"), ("fine_tune_epochs", "fine_tune_epochs"),
@@ -116,7 +116,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
-    from converter.pipeline import run_pipeline
+    from pipeline.api import run_pipeline
     from device.errors import EdgeKitError
 
     try:

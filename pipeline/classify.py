@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from converter.pipeline_state import PipelineError
+from pipeline.state import PipelineError
 
 
 def held_out_photos(run_dir: Path, limit: Optional[int] = None) -> Tuple[str, Path, List[str], List[Tuple[str, int]]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from converter.pipeline_state import PipelineError, PipelineState, file_digest, file_stamp, tree_stamp, \
+from pipeline.state import PipelineError, PipelineState, file_digest, file_stamp, tree_stamp, \
     write_or_explain
 from device.atomic import atomic_write_json
 
@@ -46,7 +46,7 @@ class StageBlocked(PipelineError):
 class StageContext:
     """What every stage sees: the pipeline configuration, the output folder, the state and a logger."""
 
-    config: Any  #: converter.pipeline.PipelineConfig
+    config: Any  #: pipeline.api.PipelineConfig
     out: Path
     state: PipelineState
     log: Callable[[str], None]
@@ -243,7 +243,7 @@ def choose_export_variant(report: Optional[Dict[str, Any]], variants, requested:
     if picked == order[0]:
         return ExportChoice(AUTO, picked, f"auto: {picked} (lost {lost(picked)} top-1 points vs float32, {gate})",
                             limit=limit, drops=drops)
-    from converter.report_markdown import mb, pct
+    from pipeline.report_markdown import mb, pct
 
     row = report["variants"].get(picked, {})
     verb = "exported" if exporting else "using"
@@ -276,7 +276,7 @@ def resolve_export_variant(ctx: StageContext, exporting: bool = True) -> ExportC
 # ---------------------------------------------------------------------------------------------------- classify
 
 def classify_material(ctx: StageContext) -> Dict[str, Any]:
-    from converter.pipeline_classify import held_out_photos
+    from pipeline.classify import held_out_photos
 
     model = tflite_path(ctx)
     _require(ctx.out, RUN_FILES[3:], "train first (edge-kit DATA_DIR --out OUT, or --stage train)")
@@ -292,7 +292,7 @@ def classify_material(ctx: StageContext) -> Dict[str, Any]:
 
 
 def run_classify(ctx: StageContext) -> Outputs:
-    from converter.pipeline_classify import classify_held_out
+    from pipeline.classify import classify_held_out
 
     data = classify_held_out(ctx.out, tflite_path(ctx), ctx.variant, ctx.config.classify_limit)
     ctx.log(f"  device runtime: {data['correct']}/{len(data['photos'])} held-out photos right "
@@ -355,7 +355,7 @@ def run_export(ctx: StageContext) -> Outputs:
 # ------------------------------------------------------------------------------------------------------ report
 
 def report_material(ctx: StageContext) -> Dict[str, Any]:
-    from converter.pipeline_report import REPORT_INPUTS, REPORT_VERSION
+    from pipeline.report import REPORT_INPUTS, REPORT_VERSION
 
     return {"inputs": _digests(ctx.out, REPORT_INPUTS), "version": REPORT_VERSION, "grid": ctx.config.grid_size,
             "notes": ctx.notes, "stage_seconds": stage_seconds(ctx.state),
@@ -368,7 +368,7 @@ def stage_seconds(state: PipelineState) -> Dict[str, float]:
 
 
 def run_report(ctx: StageContext) -> Outputs:
-    from converter.pipeline_report import figure_files, write_report
+    from pipeline.report import figure_files, write_report
 
     _require(ctx.out, ("splits.json",), "train first (edge-kit DATA_DIR --out OUT, or --stage train)")
     choice = ctx.choice.to_json() if ctx.choice else None

@@ -1,6 +1,6 @@
 """One command from photos to a verified, app-ready model: ``run_pipeline(PipelineConfig) -> PipelineResult``.
 
-    >>> from converter.pipeline import PipelineConfig, run_pipeline
+    >>> from pipeline.api import PipelineConfig, run_pipeline
     >>> result = run_pipeline(PipelineConfig("photos/", "runs/flowers", weights="weights.h5", alpha=0.35))
     >>> result.report_html                      # runs/flowers/report.html
     >>> result.stages["convert"].status         # "ran" or "skipped" (inputs unchanged since the last run)
@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from converter.config import VARIANTS, parse_variants
-from converter.pipeline_stages import AUTO, MATERIAL, RUNNERS, STAGES, ExportChoice, StageBlocked, StageContext, \
+from pipeline.stages import AUTO, MATERIAL, RUNNERS, STAGES, ExportChoice, StageBlocked, StageContext, \
     choose_export_variant, resolve_export_variant
-from converter.pipeline_state import PipelineError, PipelineState, exclusive_lock, explain_os_error, fingerprint, \
+from pipeline.state import PipelineError, PipelineState, exclusive_lock, explain_os_error, fingerprint, \
     remove_stale_temporaries
 from device.atomic import atomic_write_text
 from device.errors import EdgeKitError

@@ -6,7 +6,7 @@ import base64
 import html
 from typing import Any, Dict, List, Mapping
 
-from converter.report_markdown import mb, num, pct, points
+from pipeline.report_markdown import mb, num, pct, points
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
