@@ -14,7 +14,7 @@ from converter.errors import AccuracyGateError
 from converter.compact import share_quantization_vectors
 from converter.metadata import ModelCard, add_metadata, verify_metadata
 from converter.run_input import load_run
-from device.atomic import atomic_write_bytes
+from common.atomic import atomic_write_bytes
 from device.preprocess import load_and_preprocess
 
 

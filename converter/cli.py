@@ -7,7 +7,7 @@ from typing import List, Optional
 
 from converter.config import DEFAULT_VARIANTS, VARIANTS, ConvertConfig
 from converter.errors import AccuracyGateError
-from device.errors import EdgeKitError
+from common.errors import EdgeKitError
 
 EPILOG = """\
 examples:
@@ -82,7 +82,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             num_threads=args.threads, evaluate=not args.no_evaluate, output_dir=args.output_dir,
             verbose=not args.quiet)
         from converter.api import convert
-        from device.interrupts import InterruptGuard
+        from common.interrupts import InterruptGuard
 
         try:
             with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops at the next progress line

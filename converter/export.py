@@ -6,7 +6,7 @@ from typing import Optional
 
 from converter.config import parse_variants
 from converter.errors import ConvertError
-from device.atomic import atomic_write_bytes
+from common.atomic import atomic_write_bytes
 
 DEFAULT_DESTINATION = Path("android-sample/app/src/main/assets/model.tflite")
 

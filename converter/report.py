@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict
 
-from device.atomic import atomic_path, atomic_write_json, atomic_write_text
+from common.atomic import atomic_path, atomic_write_json, atomic_write_text
 
 
 def _pct(value: Any) -> str:

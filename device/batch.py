@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, List, Optional
 
 import numpy as np
 
-from device.errors import EdgeKitError
+from common.errors import EdgeKitError
 from device.heap import keep_heap_pad
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -26,8 +26,8 @@ from pipeline.stages import AUTO, MATERIAL, RUNNERS, STAGES, ExportChoice, Stage
     choose_export_variant, resolve_export_variant
 from pipeline.state import PipelineError, PipelineState, exclusive_lock, explain_os_error, fingerprint, \
     remove_stale_temporaries
-from device.atomic import atomic_write_text
-from device.errors import EdgeKitError
+from common.atomic import atomic_write_text
+from common.errors import EdgeKitError
 
 __all__ = ["AUTO", "ExportChoice", "PipelineConfig", "PipelineError", "PipelineResult", "StageOutcome", "STAGES",
            "choose_export_variant", "run_pipeline"]

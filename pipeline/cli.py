@@ -117,13 +117,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from pipeline.api import run_pipeline
-    from device.errors import EdgeKitError
+    from common.errors import EdgeKitError
 
     try:
         config = config_from_args(args)
     except EdgeKitError as exc:
         parser.error(str(exc))
-    from device.interrupts import InterruptGuard
+    from common.interrupts import InterruptGuard
 
     with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops the run at the next log line
         try:

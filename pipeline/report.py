@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pipeline import figures as figs
 from pipeline.state import PipelineError, write_or_explain
-from device.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from common.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 #: Bump when the report's content or layout changes, so the report stage runs again.
 REPORT_VERSION = 4

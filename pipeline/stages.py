@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from pipeline.state import PipelineError, PipelineState, file_digest, file_stamp, tree_stamp, \
     write_or_explain
-from device.atomic import atomic_write_json
+from common.atomic import atomic_write_json
 
 STAGES: Tuple[str, ...] = ("train", "convert", "classify", "export", "report")
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
 
-from device.atomic import atomic_write_json
-from device.errors import EdgeKitError
+from common.atomic import atomic_write_json
+from common.errors import EdgeKitError
 
 STATE_FILE = "pipeline_state.json"
 LOCK_FILE = ".pipeline.lock"
@@ -241,5 +241,5 @@ def remove_stale_temporaries(folder: Path) -> List[Path]:
     return removed
 
 
-#: ``tempfile.mkstemp(prefix=".<dest name>.", suffix=<".ext" or ".tmp">)`` as used by ``device.atomic.atomic_path``.
+#: ``tempfile.mkstemp(prefix=".<dest name>.", suffix=<".ext" or ".tmp">)`` as used by ``common.atomic.atomic_path``.
 _TEMP_NAME = re.compile(r"^\.(?P<dest>.+)\.(?P<rand>[a-z0-9_]{8})(?P<suffix>\.[A-Za-z0-9]{1,8})$")

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 from trainer.config import ALPHAS, MAX_SIZE, MIN_SIZE, TrainConfig
 from trainer.errors import TrainerError
-from device.errors import EdgeKitError
+from common.errors import EdgeKitError
 
 EPILOG = """\
 the photo folder:
@@ -113,7 +113,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = config_from_args(args)
-        from device.interrupts import InterruptGuard
+        from common.interrupts import InterruptGuard
         from trainer.train import train
 
         with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops after the epoch under way

@@ -1,7 +1,7 @@
 """Errors raised by the trainer. Every message names the folder or file at fault and says how to fix it."""
 from __future__ import annotations
 
-from device.errors import EdgeKitError
+from common.errors import EdgeKitError
 
 
 class TrainerError(EdgeKitError):

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Mapping, Sequence
 
 import numpy as np
 
-from device.atomic import atomic_path
+from common.atomic import atomic_path
 
 
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:

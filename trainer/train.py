@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from device.atomic import atomic_path, atomic_write_json, atomic_write_text
+from common.atomic import atomic_path, atomic_write_json, atomic_write_text
 
 from trainer import checkpoint as ckpt
 from trainer.config import TrainConfig

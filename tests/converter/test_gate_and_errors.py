@@ -154,7 +154,7 @@ def test_interrupted_conversion_leaves_no_truncated_tflite(run_folder, tmp_path,
 
     def crash_on_int8(path, data):
         if Path(path).name == "model_int8.tflite":
-            import device.atomic as atomic
+            import common.atomic as atomic
 
             with atomic.atomic_path(path) as tmp:
                 Path(tmp).write_bytes(data[: len(data) // 2])  # half written, then Ctrl-C

@@ -215,7 +215,7 @@ def test_config_round_trip_and_validation():
 def test_atomic_writes_leave_complete_files_with_normal_permissions(tmp_path):
     import stat
 
-    from device.atomic import atomic_path, atomic_write_json
+    from common.atomic import atomic_path, atomic_write_json
 
     target = atomic_write_json(tmp_path / "out" / "a.json", {"x": 1})
     assert json.loads(target.read_text()) == {"x": 1}

@@ -12,7 +12,7 @@ import pipeline.api as pipeline
 from pipeline.api import PipelineConfig, run_pipeline
 from pipeline.stages import STAGES, StageBlocked
 from pipeline.state import STATE_FILE, PipelineError, exclusive_lock, remove_stale_temporaries
-from device.atomic import atomic_write_text
+from common.atomic import atomic_write_text
 
 
 class FakeStages:

@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from device.interrupts import InterruptGuard
+from common.interrupts import InterruptGuard
 
 
 @pytest.fixture()
