@@ -90,7 +90,7 @@ def train_config(ctx: StageContext):
 def _trainer_should_overwrite(tc, out: Path) -> bool:
     """Resume an interrupted training with the same settings (the trainer's ``checkpoint/``); otherwise replace
     whatever run the folder holds (this stage only runs when its inputs changed, so that run is out of date)."""
-    from trainer.train import CHECKPOINT_DIR
+    from trainer.training import CHECKPOINT_DIR
 
     key_file = out / CHECKPOINT_DIR / "run.json"
     if key_file.is_file():
@@ -114,7 +114,7 @@ def train_material(ctx: StageContext) -> Dict[str, Any]:
 
 
 def run_train(ctx: StageContext) -> Outputs:
-    from trainer.train import train  # the function; ``trainer.train`` may name the submodule once it is imported
+    from trainer import train
 
     tc = train_config(ctx)
     tc.overwrite = _trainer_should_overwrite(tc, ctx.out)

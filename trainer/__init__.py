@@ -12,7 +12,7 @@ from __future__ import annotations
 from trainer.config import TrainConfig
 from trainer.errors import DatasetError, RunFolderError, SkippedFilesWarning, TrainerError
 from trainer.run_folder import RunFolder
-from trainer.train import Run, train  # noqa: E402  (binds the function over the submodule's name)
+from trainer.training import Run, train
 
 __all__ = ["TrainConfig", "train", "Run", "RunFolder", "DatasetError", "RunFolderError", "TrainerError",
            "SkippedFilesWarning"]

@@ -114,7 +114,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         config = config_from_args(args)
         from common.interrupts import InterruptGuard
-        from trainer.train import train
+        from trainer.training import train
 
         with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops after the epoch under way
             run = train(config, hooks=[lambda phase, epoch, logs: guard.check()])

@@ -12,7 +12,7 @@ from device.preprocess import load_and_preprocess
 from tests.trainer.helpers import link_photos
 from trainer import RunFolder, SkippedFilesWarning, TrainConfig, TrainerError, train
 from trainer import checkpoint as ckpt
-from trainer.train import CHECKPOINT_DIR, RUN_FILES
+from trainer.training import CHECKPOINT_DIR, RUN_FILES
 
 pytestmark = pytest.mark.slow
 CLASSES = ("daisy", "dandelion", "sunflower")
