@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, List, Optional
 import numpy as np
 
 from common.errors import EdgeKitError
-from device.heap import keep_heap_pad
 
 if TYPE_CHECKING:  # pragma: no cover
     from device.classifier import Classifier
@@ -128,10 +127,10 @@ def classify_many(
 ) -> Iterator[BatchResult]:
     """Yield a :class:`BatchResult` per source, in order, preparing up to ``2 * workers + 1`` photos ahead.
 
-    ``workers=0`` runs everything on the calling thread (a plain sequential loop, for comparison). Keeps freed
-    memory for the next photos (:func:`device.heap.keep_heap_pad`, once per process).
+    ``workers=0`` runs everything on the calling thread (a plain sequential loop, for comparison). Changes nothing
+    process-wide: a long run over many photos is faster with :func:`device.heap.keep_heap_pad` called once before
+    (``edge-classify`` does; it changes glibc's malloc policy for the whole process, so it is the caller's choice).
     """
-    keep_heap_pad()
     n_workers = default_workers(classifier.interpreter.num_threads) if workers is None else int(workers)
     if n_workers <= 0:
         for source in sources:

@@ -31,8 +31,10 @@ def keep_heap_pad(pad_bytes: int = DEFAULT_PAD_BYTES) -> bool:
     """Ask the C library to keep ``pad_bytes`` of freed memory at the top of the heap; True when it did.
 
     Only raises the pad (a smaller request than one already made keeps the larger one), so calling it once per
-    batch is cheap. Called by ``edge-classify`` and :func:`device.batch.classify_many`; call it yourself before a
-    loop of :meth:`device.classifier.Classifier.classify` calls. Returns False where there is no glibc ``mallopt``.
+    batch is cheap. Process-wide, so opt-in: ``edge-classify`` and the worker processes of
+    :class:`device.process_pool.ProcessPoolClassifier` call it; a library caller calls it before its own loop of
+    :meth:`~device.classifier.Classifier.classify` or :func:`~device.batch.classify_many` calls. Returns False
+    where there is no glibc ``mallopt``.
     """
     global _applied_pad
     if pad_bytes < 0:
