@@ -8,6 +8,7 @@ from typing import List, Optional
 from converter.config import DEFAULT_VARIANTS, VARIANTS, ConvertConfig
 from converter.errors import AccuracyGateError
 from common.errors import EdgeKitError
+from common.requirements import require
 
 EPILOG = """\
 examples:
@@ -75,6 +76,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"exported {args.variant} -> {path}")
             return 0
         args = _convert_parser().parse_args(args_list)
+        require("edge-convert", ["convert"])  # one line naming the missing extra, not a traceback (e.g. on a board)
         cfg = ConvertConfig(
             variants=args.variants, calibration_size=args.calibration_size, seed=args.seed, int8_io=args.int8_io,
             qat=args.qat, qat_epochs=args.qat_epochs,

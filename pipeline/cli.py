@@ -6,6 +6,7 @@ import os
 import sys
 from typing import Optional, Sequence
 
+from common.requirements import require
 from converter.config import VARIANTS
 
 EXAMPLES = """\
@@ -116,6 +117,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
+    stages = args.stage or ["train", "convert", "report"]  # classify and export need no extra
+    require("edge-kit", [job for job in ("train", "convert", "report") if job in stages])
     from pipeline.api import run_pipeline
     from common.errors import EdgeKitError
 

@@ -5,9 +5,10 @@ import argparse
 import sys
 from typing import List, Optional
 
+from common.errors import EdgeKitError
+from common.requirements import require
 from trainer.config import ALPHAS, MAX_SIZE, MIN_SIZE, TrainConfig
 from trainer.errors import TrainerError
-from common.errors import EdgeKitError
 
 EPILOG = """\
 the photo folder:
@@ -111,6 +112,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    require("edge-train", ["train"])  # one line naming the missing extra, not a traceback (e.g. on a board)
     try:
         config = config_from_args(args)
         from common.interrupts import InterruptGuard
