@@ -21,13 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from common import defaults
+from common import run_folder as rf
+from common.atomic import atomic_write_text
+from common.errors import EdgeKitError
 from converter.config import VARIANTS, parse_variants
 from pipeline.stages import AUTO, MATERIAL, RUNNERS, STAGES, ExportChoice, StageBlocked, StageContext, \
     choose_export_variant, resolve_export_variant
 from pipeline.state import PipelineError, PipelineState, exclusive_lock, explain_os_error, fingerprint, \
     remove_stale_temporaries
-from common.atomic import atomic_write_text
-from common.errors import EdgeKitError
 
 __all__ = ["AUTO", "ExportChoice", "PipelineConfig", "PipelineError", "PipelineResult", "StageOutcome", "STAGES",
            "choose_export_variant", "run_pipeline"]
@@ -54,8 +56,8 @@ class PipelineConfig:
     export: False skips the export stage.
     stages: run only these stages (each still skipped when up to date, unless in ``force``); None = all.
     force: stages to run even when their inputs are unchanged.
-    qat: quantization-aware fine-tuning before the int8 export (default True: on MobileNetV2 alpha 0.35 plain
-        post-training int8 loses several top-1 points; QAT recovers them for ~75 s more on 2 cores).
+    qat: quantization-aware fine-tuning before the int8 export (default on, as for ``edge-convert``: on MobileNetV2
+        alpha 0.35 plain post-training int8 loses several top-1 points, QAT recovers them; common/defaults.py).
     train_options / convert_options: extra ``TrainConfig`` / ``ConvertConfig`` fields (e.g. ``{"head_epochs": 20}``).
     max_accuracy_drop: top-1 points the exported variant may lose vs float32; beyond, auto picks another variant and
         an explicit one is refused. None: no gate.
@@ -65,9 +67,9 @@ class PipelineConfig:
 
     data_dir: Optional[str]
     out_dir: str
-    weights: Optional[str] = "imagenet"
-    alpha: float = 0.35
-    size: int = 224
+    weights: Optional[str] = defaults.WEIGHTS
+    alpha: float = defaults.ALPHA
+    size: int = defaults.SIZE
     variants: Tuple[str, ...] = VARIANTS
     export_variant: str = AUTO
     android_assets: Optional[str] = None
@@ -76,8 +78,8 @@ class PipelineConfig:
     force: Tuple[str, ...] = ()
     train_options: Dict[str, Any] = field(default_factory=dict)
     convert_options: Dict[str, Any] = field(default_factory=dict)
-    qat: bool = True
-    max_accuracy_drop: Optional[float] = 1.0
+    qat: bool = defaults.QAT
+    max_accuracy_drop: Optional[float] = defaults.MAX_ACCURACY_DROP
     classify_limit: Optional[int] = 200
     grid_size: int = 36
     verbose: bool = True
@@ -153,7 +155,7 @@ class PipelineResult:
         """Main outputs that exist: model files per variant, the exported model, the reports."""
         out: Dict[str, Path] = {}
         for variant in VARIANTS:
-            p = self.out_dir / "tflite" / f"model_{variant}.tflite"
+            p = self.out_dir / rf.tflite_model(variant)
             if p.is_file():
                 out[f"model_{variant}"] = p
         export = self.stages.get("export")

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from common import run_folder as rf
 from pipeline.state import PipelineError
 
 
@@ -23,16 +24,13 @@ def held_out_photos(run_dir: Path, limit: Optional[int] = None) -> Tuple[str, Pa
     The test split when the run has one, else the validation split. ``limit`` keeps an evenly spread,
     class-balanced subset (round-robin over classes, in ``splits.json`` order) so the answer is the same every run.
     """
-    splits_path = run_dir / "splits.json"
-    try:
-        splits = json.loads(splits_path.read_text(encoding="utf-8"))
-        labels = list(splits["labels"])
-        root = Path(splits["root"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise PipelineError(f"{splits_path}: cannot read the held-out photos ({exc}); run the train stage first "
-                            "(edge-kit DATA --out OUT --stage train).") from exc
-    name = "test" if splits.get("test") else "val"
-    items = [(str(p), int(i)) for p, i in splits.get(name, [])]
+    splits_path = run_dir / rf.SPLITS
+    splits = rf.read_splits(run_dir)
+    if splits is None:
+        raise PipelineError(f"{splits_path}: cannot read the held-out photos (missing or not a split file); run the "
+                            "train stage first (edge-kit DATA --out OUT --stage train).")
+    labels, root = list(splits.labels), splits.root
+    name, items = splits.held_out()
     if not items:
         raise PipelineError(f"{splits_path}: no held-out photos (empty 'val' and 'test'); train with a validation "
                             "split (--val-split 0.2).")

@@ -6,6 +6,8 @@ import os
 import sys
 from typing import Optional, Sequence
 
+from common import defaults
+from common.gates import EXIT_REFUSED
 from common.requirements import require
 from converter.config import VARIANTS
 
@@ -26,7 +28,7 @@ examples:
   edge-kit photos/ --out runs/flowers --variants float32,int8 --export-variant int8 \\
       --android-assets android-sample/app/src/main/assets
       fewer variants; where the app's model.tflite goes; an explicit --export-variant is shipped as asked, or
-      refused (exit 1, the app keeps its previous model) when it loses more than --max-accuracy-drop
+      refused (exit 3, the app keeps its previous model) when it loses more than --max-accuracy-drop
 
   edge-kit photos/ --out runs/flowers
       run it again: stages whose inputs did not change are skipped (state in runs/flowers/pipeline_state.json);
@@ -37,8 +39,9 @@ examples:
 
 Photo folder layout: one sub-folder per class (photos/daisy/*.jpg, photos/rose/*.jpg ...), or train/ and val/
 (and test/) folders each holding class sub-folders. Exit status: 0 done (also when auto shipped another variant than
-int8: a notice, not an error), 1 a stage failed or the export of a named --export-variant was refused by the
-accuracy gate (the report says why), 2 bad arguments, 130 interrupted (run the same command again to continue).
+int8: a notice, not an error), 1 a stage failed, 2 bad arguments or a missing extra, 3 the accuracy gate refused
+the export of a named --export-variant (the report says why; as edge-convert), 130 interrupted (run the same
+command again to continue).
 """
 
 
@@ -52,10 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                "convert/classify/export/report)")
     p.add_argument("--out", required=True, help="run folder for every output, e.g. runs/flowers")
     g = p.add_argument_group("model and training")
-    g.add_argument("--weights", default="imagenet",
+    g.add_argument("--weights", default=defaults.WEIGHTS,
                    help="'imagenet' (Keras cache or download), a local no-top MobileNetV2 .h5, or 'none' (random)")
-    g.add_argument("--alpha", type=float, default=0.35, help="MobileNetV2 width: 0.35 (default, fastest) ... 1.4")
-    g.add_argument("--size", type=int, default=224, help="input size in pixels, square (96-224, default 224)")
+    g.add_argument("--alpha", type=float, default=defaults.ALPHA,
+                   help="MobileNetV2 width: 0.35 (default, fastest) ... 1.4")
+    g.add_argument("--size", type=int, default=defaults.SIZE,
+                   help="input size in pixels, square (96-224, default %(default)s)")
     g.add_argument("--epochs", type=int, default=None, help="classifier-head epochs (trainer default if omitted)")
     g.add_argument("--fine-tune-epochs", type=int, default=None, help="fine-tuning epochs (0 disables fine-tuning)")
     g.add_argument("--val-split", type=float, default=None, help="fraction of each class held out (default 0.2)")
@@ -70,13 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--android-assets", default=None,
                    help="folder for the app's model.tflite (default android-sample/app/src/main/assets if present)")
     g.add_argument("--no-export", action="store_true", help="do not copy the model into the app")
-    g.add_argument("--max-accuracy-drop", type=float, default=1.0,
-                   help="top-1 points the shipped variant may lose vs float32 (default 1.0; -1: no gate): auto picks "
+    g.add_argument("--max-accuracy-drop", type=float, default=defaults.MAX_ACCURACY_DROP,
+                   help="top-1 points the shipped variant may lose vs float32 (default %(default)s; -1: no gate): auto picks "
                         "a variant within it, a named --export-variant beyond it is refused")
-    g.add_argument("--calibration-size", type=int, default=None, help="int8 calibration photos (default 200)")
-    g.add_argument("--qat", action=argparse.BooleanOptionalAction, default=True,
-                   help="quantization-aware fine-tuning before the int8 export (default on: plain post-training int8 "
-                        "of MobileNetV2 0.35 loses several points; QAT costs ~75 s on 2 cores). --no-qat: faster")
+    g.add_argument("--calibration-size", type=int, default=None,
+                   help=f"int8 calibration photos (default {defaults.CALIBRATION_SIZE})")
+    g.add_argument("--qat", action=argparse.BooleanOptionalAction, default=defaults.QAT,
+                   help="quantization-aware fine-tuning before the int8 export (default on, as in edge-convert: plain "
+                        "post-training int8 of MobileNetV2 0.35 loses several points). --no-qat: faster")
     g.add_argument("--classify-limit", type=int, default=200, help="held-out photos run on the device runtime")
     g = p.add_argument_group("stages")
     g.add_argument("--stage", action="append", choices=["train", "convert", "classify", "export", "report"],
@@ -142,8 +148,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print("edge-kit: finished stages are kept; fix the above and run the same command again to continue.",
                   file=sys.stderr)
             return 1
-    if not result.ok:
-        return 1
+    if not result.ok:  # a stage was blocked: the accuracy gate refused the export
+        return EXIT_REFUSED
     if result.report_html.is_file():
         print(f"\nopen the report: {result.report_html.resolve().as_uri()}", flush=True)
     return 0

@@ -8,114 +8,70 @@ Inputs (all optional except splits.json; a missing one becomes a note in the rep
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from pipeline import figures as figs
-from pipeline.state import PipelineError, write_or_explain
+from common import figures as figs
+from common import run_folder as rf
 from common.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from pipeline.state import PipelineError, write_or_explain
 
 #: Bump when the report's content or layout changes, so the report stage runs again.
-REPORT_VERSION = 4
+REPORT_VERSION = 5
 FIGURES_DIR = "report_files"
 
 #: Files in the output folder whose content the report depends on (its stage fingerprint hashes them).
-#: Display names of the trainer's phases (history.json keys).
-PHASE_NAMES = {"phase1": "head (frozen backbone)", "phase2": "fine-tuning"}
+REPORT_INPUTS = (rf.SPLITS, rf.DATASET, rf.HISTORY, rf.METRICS, rf.CONVERSION_REPORT, rf.CLASSIFY, rf.EXPORT)
 
-REPORT_INPUTS = ("splits.json", "dataset.json", "history.json", "metrics.json", "tflite/report.json",
-                 "classify.json", "export.json")
+_read_json = rf.read_optional_json
 
 
-def _read_json(path: Path) -> Optional[Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-# --------------------------------------------------------------------------- normalising the parts' JSON files
+# --------------------------------------------------------------------------- gathering the parts' JSON files
 
 def dataset_section(out: Path, notes: List[str]) -> Dict[str, Any]:
     """Counts per class and split (from ``splits.json``), and the skipped files with their reason (``dataset.json``)."""
-    splits = _read_json(out / "splits.json")
-    if not isinstance(splits, dict) or "labels" not in splits:
-        raise PipelineError(f"{out / 'splits.json'}: missing or unreadable; run the train stage first.")
-    labels = list(splits["labels"])
+    splits = rf.read_splits(out)
+    if splits is None:
+        raise PipelineError(f"{out / rf.SPLITS}: missing or unreadable; run the train stage first.")
+    labels = list(splits.labels)
     counts = {label: {"train": 0, "val": 0, "test": 0} for label in labels}
-    for split in ("train", "val", "test"):
-        for _, index in splits.get(split, []) or []:
-            counts[labels[int(index)]][split] += 1
-    info = _read_json(out / "dataset.json")
+    for split in rf.SPLIT_NAMES:
+        for _, index in splits.items(split):
+            counts[labels[index]][split] += 1
+    info = rf.read_dataset(out)
     skipped: List[Dict[str, str]] = []
     if info is None:
-        notes.append("dataset.json not found: skipped files are not listed.")
+        notes.append(f"{rf.DATASET} not found: skipped files are not listed.")
     else:
-        raw: Any = []
-        for key in ("skipped", "ignored"):
-            part = info.get(key, []) if isinstance(info, dict) else []
-            if isinstance(part, dict):  # {path: reason}
-                part = [{"file": k, "reason": v} for k, v in part.items()]
-            raw += list(part or [])
-        for entry in raw or []:
-            if isinstance(entry, dict):
-                skipped.append({"file": str(entry.get("file") or entry.get("path") or "?"),
-                                "reason": str(entry.get("reason") or entry.get("error") or "")})
-            elif isinstance(entry, (list, tuple)) and entry:
-                skipped.append({"file": str(entry[0]), "reason": str(entry[1]) if len(entry) > 1 else ""})
-    return {"root": splits.get("root"), "labels": labels, "counts": counts,
+        skipped = [{"file": str(e.get("path", "?")), "reason": str(e.get("reason", ""))}
+                   for e in info.skipped + info.ignored]
+    return {"root": str(splits.root), "labels": labels, "counts": counts,
             "total": sum(sum(c.values()) for c in counts.values()), "skipped": skipped}
-
-
-def _phase_metrics(raw: Any) -> Dict[str, List[float]]:
-    if isinstance(raw, dict):
-        inner = raw.get("history") or raw.get("metrics")
-        if isinstance(inner, dict):
-            raw = inner
-        return {str(k): [float(x) for x in v] for k, v in raw.items()
-                if isinstance(v, list) and v and all(isinstance(x, (int, float)) for x in v)}
-    if isinstance(raw, list):  # per-epoch dicts
-        out: Dict[str, List[float]] = {}
-        for epoch in raw:
-            if isinstance(epoch, dict):
-                for k, v in epoch.items():
-                    if isinstance(v, (int, float)) and k not in ("epoch",):
-                        out.setdefault(str(k), []).append(float(v))
-        return out
-    return {}
 
 
 def training_section(out: Path, notes: List[str]) -> Dict[str, Any]:
     """Training phases with their per-epoch metrics (``history.json``) and the trainer's summary (``metrics.json``)."""
-    history = _read_json(out / "history.json")
+    history = rf.read_history(out)
     phases: List[Dict[str, Any]] = []
     if history is None:
-        notes.append("history.json not found: no training curves.")
-    elif isinstance(history, dict) and isinstance(history.get("phases"), list):
-        for i, phase in enumerate(history["phases"]):
-            if isinstance(phase, dict):
-                phases.append({"name": str(phase.get("name", f"phase {i + 1}")), "metrics": _phase_metrics(phase)})
-    elif isinstance(history, dict) and history and all(isinstance(v, (dict, list)) for v in history.values()):
-        phases = [{"name": PHASE_NAMES.get(str(k), str(k)), "metrics": _phase_metrics(v)} for k, v in history.items()
-                  if k != "timings"]
+        notes.append(f"{rf.HISTORY} not found: no training curves.")
     else:
-        phases = [{"name": "training", "metrics": _phase_metrics(history)}]
-    phases = [p for p in phases if p["metrics"]]
-    metrics = _read_json(out / "metrics.json")
+        phases = figs.training_phases(history)
+    metrics = _read_json(out / rf.METRICS)
     summary: Dict[str, Any] = {}
     if isinstance(metrics, dict):
-        for key in ("val_accuracy", "accuracy", "top1", "val_top1", "test_accuracy", "val_loss"):
-            if isinstance(metrics.get(key), (int, float)):
-                summary[key] = float(metrics[key])
+        for split in ("val", "test"):
+            block = metrics.get(split)
+            if isinstance(block, dict) and isinstance(block.get("top1"), (int, float)):
+                summary[f"{split}_top1"] = float(block["top1"])
     return {"phases": phases, "summary": summary,
             "epochs": sum(max((len(v) for v in p["metrics"].values()), default=0) for p in phases)}
 
 
 def variants_section(out: Path, notes: List[str]) -> Dict[str, Any]:
     """The converter's evaluation (``tflite/report.json``): one row per variant and the per-class change table."""
-    report = _read_json(out / "tflite" / "report.json")
+    report = rf.read_conversion_report(out)
     if not isinstance(report, dict) or not isinstance(report.get("variants"), dict):
         notes.append("tflite/report.json not found: no variant table (run the convert stage).")
         return {"rows": [], "labels": [], "per_class_change": {}, "keras_top1": None, "validation_photos": None}
@@ -124,7 +80,7 @@ def variants_section(out: Path, notes: List[str]) -> Dict[str, Any]:
     change: Dict[str, Dict[str, Optional[float]]] = {}
     for name, v in report["variants"].items():
         rows.append({
-            "name": name, "file": f"tflite/model_{name}.tflite", "size_bytes": v.get("size_bytes"),
+            "name": name, "file": rf.tflite_model(name), "size_bytes": v.get("size_bytes"),
             "top1": v.get("top1"), "top5": v.get("top5"), "agreement_with_keras": v.get("agreement_with_keras"),
             "mean_abs_score_diff": v.get("mean_abs_score_diff"), "latency_median_ms": v.get("latency_median_ms"),
             "latency_p90_ms": v.get("latency_p90_ms"), "top1_change_vs_float32_points":
@@ -137,13 +93,20 @@ def variants_section(out: Path, notes: List[str]) -> Dict[str, Any]:
             "int8_io": report.get("int8_io"), "interpreter": report.get("interpreter", "tensorflow")}
 
 
+def rank_worst_first(photos: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Mistakes first, most confident mistake first; then correct ones, least confident first."""
+    return sorted(photos, key=lambda p: (bool(p.get("correct")),
+                                         (p.get("score") or 0.0) if p.get("correct") else -(p.get("score") or 0.0),
+                                         p.get("file", "")))
+
+
 def held_out_section(out: Path, notes: List[str], grid: int) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
     """The device runtime's answers on held-out photos (``classify.json``), worst mistakes first."""
-    data = _read_json(out / "classify.json")
+    data = _read_json(out / rf.CLASSIFY)
     if not isinstance(data, dict):
         notes.append("classify.json not found: no held-out photo grid (run the classify stage).")
         return {}, []
-    ranked = figs.rank_worst_first(list(data.get("photos", [])))
+    ranked = rank_worst_first(list(data.get("photos", [])))
     section = {k: data.get(k) for k in ("model", "variant", "split", "labels", "top1", "correct", "confusion",
                                         "unreadable", "ms_per_photo", "data_root")}
     section["photos"] = len(data.get("photos", []))
@@ -171,7 +134,7 @@ def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
     data["variants"] = variants_section(out, notes)
     held, grid_photos = held_out_section(out, notes, grid)
     data["held_out"] = held
-    export = _read_json(out / "export.json")
+    export = _read_json(out / rf.EXPORT)
     data["export"] = export if isinstance(export, dict) else None
     data["stage_seconds"] = {k: round(float(v), 2) for k, v in (stage_times or {}).items()}
     data["notes"] = notes
@@ -203,10 +166,8 @@ def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
             figs.per_class_change_png(data["variants"]["labels"], names, change))
     thumbs: List[bytes] = []
     root = Path(held.get("data_root") or data["dataset"].get("root") or ".")
-    crop = "center"
-    splits_cfg = _read_json(out / "config.json")
-    if isinstance(splits_cfg, dict) and isinstance(splits_cfg.get("preprocessing"), dict):
-        crop = splits_cfg["preprocessing"].get("crop", "center")
+    contract = rf.read_preprocessing(out)
+    crop = contract.crop if contract is not None else "center"
     for photo in grid_photos:
         try:
             thumbs.append(figs.thumbnail_jpeg(root / photo["file"], crop=crop))

@@ -11,21 +11,21 @@ and the device runtime as a child process; nothing here re-implements them.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from pipeline.state import PipelineError, PipelineState, file_digest, file_stamp, tree_stamp, \
     write_or_explain
+from common import run_folder as rf
 from common.atomic import atomic_write_json
+from common.gates import drop_points, within_limit
 
 STAGES: Tuple[str, ...] = ("train", "convert", "classify", "export", "report")
 
-#: The run folder files the trainer must write (the converter's inputs).
-RUN_FILES = ("model.keras", "labels.txt", "config.json", "splits.json")
-#: Written by the trainer when it can; kept track of when present.
-RUN_EXTRAS = ("history.json", "metrics.json", "dataset.json", "training_curves.png", "confusion_matrix.png")
+#: The run folder files the trainer must write (the converter's inputs), and those it writes when it can.
+RUN_FILES = rf.REQUIRED
+RUN_EXTRAS = rf.TRAINER_EXTRAS
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 Outputs = Tuple[List[Path], Dict[str, Any]]
@@ -90,16 +90,12 @@ def train_config(ctx: StageContext):
 def _trainer_should_overwrite(tc, out: Path) -> bool:
     """Resume an interrupted training with the same settings (the trainer's ``checkpoint/``); otherwise replace
     whatever run the folder holds (this stage only runs when its inputs changed, so that run is out of date)."""
-    from trainer.training import CHECKPOINT_DIR
+    import json
 
-    key_file = out / CHECKPOINT_DIR / "run.json"
-    if key_file.is_file():
-        try:
-            saved = json.loads(key_file.read_text(encoding="utf-8"))["config"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return True
+    saved = rf.read_checkpoint_key(out)
+    if saved is not None:  # an interrupted training: resume it only with the same settings
         return saved != json.loads(json.dumps(tc.resume_key()))
-    return (out / "model.keras").exists() or (out / "metrics.json").exists()
+    return rf.has_training_output(out)
 
 
 def train_material(ctx: StageContext) -> Dict[str, Any]:
@@ -118,16 +114,12 @@ def run_train(ctx: StageContext) -> Outputs:
 
     tc = train_config(ctx)
     tc.overwrite = _trainer_should_overwrite(tc, ctx.out)
-    if not tc.overwrite and (ctx.out / "checkpoint").is_dir():
+    if not tc.overwrite and (ctx.out / rf.CHECKPOINT_DIR).is_dir():
         ctx.log("  resuming the interrupted training from its last checkpoint")
     run = train(tc)
     _require(ctx.out, RUN_FILES, "the trainer did not write a complete run folder")
     outputs = [ctx.out / n for n in RUN_FILES + RUN_EXTRAS if (ctx.out / n).is_file()]
-    summary: Dict[str, Any] = {}
-    for attr in ("val_accuracy", "best_val_accuracy", "epochs"):
-        value = getattr(run, attr, None)
-        if isinstance(value, (int, float)):
-            summary[attr] = value
+    summary: Dict[str, Any] = {"val_top1": run.val_top1}
     return outputs, summary
 
 
@@ -163,7 +155,7 @@ def run_convert(ctx: StageContext) -> Outputs:
 
 
 def tflite_path(ctx: StageContext, variant: Optional[str] = None) -> Path:
-    return ctx.out / "tflite" / f"model_{variant or ctx.variant}.tflite"
+    return ctx.out / rf.tflite_model(variant or ctx.variant)
 
 
 # ------------------------------------------------------------------------------- choosing the exported variant
@@ -197,22 +189,6 @@ def auto_fallback_order(variants) -> Tuple[str, ...]:
     """The converted variants auto considers, in the order it considers them (int8 first)."""
     order = (AUTO_PREFERRED,) + AUTO_FALLBACK
     return tuple(v for v in order if v in variants) or tuple(variants)
-
-
-def drop_points(report: Any, variant: str) -> Optional[float]:
-    """Top-1 points ``variant`` lost vs float32 (or vs the Keras model) in a converter report dict; None if unknown."""
-    try:
-        variants = report["variants"]
-        mine = variants[variant]["top1"]
-        base = variants["float32"]["top1"] if "float32" in variants else report["keras_top1"]
-        return 100.0 * (float(base) - float(mine))
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def within_limit(variant: str, drop: Optional[float], limit: Optional[float]) -> bool:
-    """The export gate: float32, no gate, or an unknown drop pass; otherwise the drop must be <= the limit."""
-    return limit is None or variant == "float32" or drop is None or drop <= limit + 1e-9
 
 
 def choose_export_variant(report: Optional[Dict[str, Any]], variants, requested: str,
@@ -263,11 +239,8 @@ def choose_export_variant(report: Optional[Dict[str, Any]], variants, requested:
 
 def resolve_export_variant(ctx: StageContext, exporting: bool = True) -> ExportChoice:
     """:func:`choose_export_variant` on ``<out>/tflite/report.json`` (None when missing or unreadable)."""
-    try:
-        report = json.loads((ctx.out / "tflite" / "report.json").read_text(encoding="utf-8"))
-        if not isinstance(report, dict) or not isinstance(report.get("variants"), dict):
-            report = None
-    except (OSError, ValueError):
+    report = rf.read_conversion_report(ctx.out)
+    if report is not None and not isinstance(report.get("variants"), dict):
         report = None
     cfg = ctx.config
     return choose_export_variant(report, cfg.variants, cfg.export_variant, cfg.max_accuracy_drop, ctx.out, exporting)
@@ -279,7 +252,7 @@ def classify_material(ctx: StageContext) -> Dict[str, Any]:
     from pipeline.classify import held_out_photos
 
     model = tflite_path(ctx)
-    _require(ctx.out, RUN_FILES[3:], "train first (edge-kit DATA_DIR --out OUT, or --stage train)")
+    _require(ctx.out, (rf.SPLITS,), "train first (edge-kit DATA_DIR --out OUT, or --stage train)")
     split, root, labels, items = held_out_photos(ctx.out, ctx.config.classify_limit)
     stamps = {}
     for rel, _ in items:
@@ -288,7 +261,7 @@ def classify_material(ctx: StageContext) -> Dict[str, Any]:
         except OSError:
             stamps[rel] = None
     return {"model": file_digest(model) if model.is_file() else None, "variant": ctx.variant,
-            "splits": file_digest(ctx.out / "splits.json"), "photos": stamps, "limit": ctx.config.classify_limit}
+            "splits": file_digest(ctx.out / rf.SPLITS), "photos": stamps, "limit": ctx.config.classify_limit}
 
 
 def run_classify(ctx: StageContext) -> Outputs:
@@ -297,7 +270,7 @@ def run_classify(ctx: StageContext) -> Outputs:
     data = classify_held_out(ctx.out, tflite_path(ctx), ctx.variant, ctx.config.classify_limit)
     ctx.log(f"  device runtime: {data['correct']}/{len(data['photos'])} held-out photos right "
             f"({100 * (data['top1'] or 0):.1f}%), {data['ms_per_photo']} ms per photo")
-    path = ctx.out / "classify.json"
+    path = ctx.out / rf.CLASSIFY
     write_or_explain(lambda: atomic_write_json(path, data), path)
     return [path], {"top1": data["top1"], "photos": len(data["photos"])}
 
@@ -311,11 +284,7 @@ def export_destination(ctx: StageContext) -> Path:
 
 def accuracy_drop_points(out: Path, variant: str) -> Optional[float]:
     """Top-1 points ``variant`` lost vs float32 (or vs the Keras model) in ``tflite/report.json``; None if unknown."""
-    try:
-        report = json.loads((out / "tflite" / "report.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return drop_points(report, variant)
+    return drop_points(rf.read_conversion_report(out), variant)
 
 
 def export_material(ctx: StageContext) -> Dict[str, Any]:
@@ -347,7 +316,7 @@ def run_export(ctx: StageContext) -> Outputs:
     record = {"variant": variant, "source": str(source), "destination": str(written.resolve()),
               "sha256": file_digest(written), "size_bytes": written.stat().st_size,
               "accuracy_drop_points": drop}
-    path = ctx.out / "export.json"
+    path = ctx.out / rf.EXPORT
     write_or_explain(lambda: atomic_write_json(path, record), path)
     return [written, path], {"destination": str(written)}
 
@@ -370,7 +339,7 @@ def stage_seconds(state: PipelineState) -> Dict[str, float]:
 def run_report(ctx: StageContext) -> Outputs:
     from pipeline.report import figure_files, write_report
 
-    _require(ctx.out, ("splits.json",), "train first (edge-kit DATA_DIR --out OUT, or --stage train)")
+    _require(ctx.out, (rf.SPLITS,), "train first (edge-kit DATA_DIR --out OUT, or --stage train)")
     choice = ctx.choice.to_json() if ctx.choice else None
     files = write_report(ctx.out, stage_seconds(ctx.state), grid=ctx.config.grid_size, problems=ctx.notes,
                          export_choice=choice)

@@ -128,9 +128,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"edge-train: error: {exc}", file=sys.stderr)
         return 2
     val = run.metrics["val"]
-    print(f"validation accuracy: {val['accuracy']:.4f} ({val['count']} photos)")
+    print(f"validation accuracy: {val['top1']:.4f} ({val['count']} photos)")
     if "test" in run.metrics:
-        print(f"test accuracy: {run.metrics['test']['accuracy']:.4f} ({run.metrics['test']['count']} photos)")
+        print(f"test accuracy: {run.metrics['test']['top1']:.4f} ({run.metrics['test']['count']} photos)")
     print(f"run folder: {run.path}")
     return 0
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from common import defaults
 from device.preprocess import PreprocessConfig
 from device.resize import CROP_MODES
 
@@ -32,9 +33,9 @@ class TrainConfig:
     data_dir: str
     out_dir: str = "runs/model"
     # Model
-    alpha: float = 0.35
-    size: int = 224
-    weights: Optional[str] = "imagenet"  # "imagenet", a path to a no-top MobileNetV2 .h5 file, or None (random)
+    alpha: float = defaults.ALPHA
+    size: int = defaults.SIZE
+    weights: Optional[str] = defaults.WEIGHTS  # "imagenet", a path to a no-top MobileNetV2 .h5 file, or None (random)
     dropout: float = 0.2
     crop: str = "center"  # the preprocessing contract's crop mode
     # Data

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from common.errors import EdgeKitError
+from common.run_folder import RunFolderError  # noqa: F401  (re-exported; defined with the run folder's files)
 
 
 class TrainerError(EdgeKitError):
@@ -10,10 +11,6 @@ class TrainerError(EdgeKitError):
 
 class DatasetError(TrainerError, ValueError):
     """The photo folder cannot be trained on: missing, empty, one class, too few photos, clashing class names."""
-
-
-class RunFolderError(TrainerError, ValueError):
-    """A run folder is missing a file, or a file in it is corrupt."""
 
 
 class SkippedFilesWarning(UserWarning):

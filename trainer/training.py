@@ -28,21 +28,22 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from common.atomic import atomic_path, atomic_write_json, atomic_write_text
+from common import figures
+from common import run_folder as rf
+from common.atomic import atomic_path
+from common.metrics import classification_metrics, nll
 
 from trainer import checkpoint as ckpt
 from trainer.config import TrainConfig
 from trainer.dataset import Splits, check_class_counts, class_weights, discover, split_dataset
 from trainer.errors import SkippedFilesWarning, TrainerError
 from trainer.images import ImageCache, build_image_cache
-from trainer.metrics import classification_metrics, nll, plot_confusion_matrix, plot_training_curves
 from trainer.model import ModelParts, build_model, keras, training_model, unfreeze_top
 from trainer.progress import Progress, say
 
-#: Files of a finished run folder (see docs/architecture.md).
-RUN_FILES = ("model.keras", "labels.txt", "config.json", "splits.json", "history.json", "metrics.json",
-             "training_curves.png", "confusion_matrix.png", "dataset.json")
-CHECKPOINT_DIR = "checkpoint"
+#: Files of a finished run folder (defined in common/run_folder.py).
+RUN_FILES = rf.TRAINER_FILES
+CHECKPOINT_DIR = rf.CHECKPOINT_DIR
 
 #: ``hook(phase, epoch, logs)`` is called after each epoch's checkpoint is written (phase 1 or 2, epoch from 0).
 EpochHook = Callable[[int, int, Dict[str, float]], None]
@@ -63,11 +64,12 @@ class Run:
 
     @property
     def model_path(self) -> Path:
-        return self.path / "model.keras"
+        return self.path / rf.MODEL
 
     @property
-    def val_accuracy(self) -> float:
-        return float(self.metrics["val"]["accuracy"])
+    def val_top1(self) -> float:
+        """Top-1 accuracy on the validation photos."""
+        return float(self.metrics["val"]["top1"])
 
     def load_model(self) -> Any:
         from trainer.model import load_model
@@ -82,8 +84,7 @@ class Run:
 def _prepare_out_dir(config: TrainConfig) -> Path:
     out = Path(config.out_dir).expanduser().resolve()
     ck = out / CHECKPOINT_DIR
-    finished = (out / "model.keras").is_file() and (out / "metrics.json").is_file() and not ck.exists()
-    if finished and not config.overwrite:
+    if rf.has_finished_training(out) and not config.overwrite:
         raise TrainerError(
             f"{out}: already holds a finished run. Choose another output folder (--out), or pass --overwrite "
             "to replace it."
@@ -93,22 +94,17 @@ def _prepare_out_dir(config: TrainConfig) -> Path:
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(ck, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    key_file = ck / "run.json"
-    key = config.resume_key()
-    if key_file.is_file():
-        try:
-            saved = json.loads(key_file.read_text(encoding="utf-8"))["config"]
-        except (OSError, ValueError, KeyError):
-            saved = None
-        if saved is not None and saved != key:
+    key = json.loads(json.dumps(config.resume_key()))  # as stored: tuples become lists
+    saved = rf.read_checkpoint_key(out) or None  # None: nothing to resume ({}: an unreadable key)
+    if saved is not None:
+        if saved != key:
             changed = sorted(k for k in set(saved) | set(key) if saved.get(k) != key.get(k))
             raise TrainerError(
                 f"{out}: holds an interrupted run with different settings ({', '.join(changed)}). Run again with "
                 f"the same settings to resume it, choose another --out, or pass --overwrite to start over."
             )
-        if saved is not None:
-            say(f"resuming the interrupted run in {out}", config.verbose)
-    atomic_write_json(key_file, {"config": key})
+        say(f"resuming the interrupted run in {out}", config.verbose)
+    rf.write_checkpoint_key(out, key)
     return out
 
 
@@ -301,8 +297,8 @@ def _train_head(parts: ModelParts, feats: Dict[str, np.ndarray], y_train: np.nda
         epoch = tracker.epoch
         loss, acc = run_epoch(tf.constant(_epoch_order(config.seed, 1, epoch, n), dtype=tf.int32))
         probs = predict(x_val).numpy()
-        row = {"epoch": epoch + 1, "loss": float(loss), "accuracy": float(acc),
-               "val_loss": nll(probs, y_val), "val_accuracy": float((probs.argmax(1) == y_val).mean())}
+        row = {"epoch": epoch + 1, "loss": float(loss), "top1": float(acc),
+               "val_loss": nll(probs, y_val), "val_top1": float((probs.argmax(1) == y_val).mean())}
         tracker.history.append(row)
         if tracker.update(row["val_loss"], config.head_patience, config.head_epochs):
             best = head.get_weights()
@@ -378,8 +374,8 @@ def _fine_tune(parts: ModelParts, strategy: Any, cache: ImageCache, splits: Spli
             acc_sum += float(logs["accuracy"]) * len(batch)
             progress.update(len(batch))
         probs = _predict_images(parts.full, cache, val_rows, config.batch_size)
-        row = {"epoch": epoch + 1, "loss": loss_sum / len(order), "accuracy": acc_sum / len(order),
-               "val_loss": nll(probs, y_val), "val_accuracy": float((probs.argmax(1) == y_val).mean())}
+        row = {"epoch": epoch + 1, "loss": loss_sum / len(order), "top1": acc_sum / len(order),
+               "val_loss": nll(probs, y_val), "val_top1": float((probs.argmax(1) == y_val).mean())}
         tracker.history.append(row)
         if tracker.update(row["val_loss"], config.fine_tune_patience, config.fine_tune_epochs):
             best = parts.full.get_weights()
@@ -465,8 +461,8 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
     splits = split_dataset(discovery, cache.usable, config.val_split, config.test_split, config.seed,
                            config.min_photos_per_class)
     dataset = _dataset_summary(splits, cache, discovery.ignored, discovery.explicit)
-    atomic_write_json(out / "splits.json", splits.to_dict())
-    atomic_write_json(out / "dataset.json", dataset)
+    rf.write_splits(out, splits)
+    rf.write_json(out, rf.DATASET, dataset)
     say("split: " + ", ".join(f"{name} {sum(c.values())}" for name, c in splits.counts().items()), verbose)
 
     _seed_everything(config)
@@ -512,16 +508,16 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
         if items:
             probs = _predict_images(parts.full, cache, cache.rows([p for p, _ in items]), config.batch_size)
             metrics[name] = classification_metrics(probs, [label for _, label in items], splits.labels)
-    metrics["val_accuracy"] = metrics["val"]["accuracy"]
+    metrics["val_top1"] = metrics["val"]["top1"]
     metrics["fine_tuned"] = fine_tune
     metrics["best_epoch"] = {"phase1": phase1.best_epoch + 1,
                              "phase2": (phase2.best_epoch + 1) if fine_tune else None}
 
     _save_run(out, parts, config, splits, history, metrics, dataset, fine_tune, weights)
     timings["total_s"] = time.perf_counter() - t_start
-    atomic_write_json(out / "history.json", {**history, "timings": timings})
+    rf.write_history(out, history, timings)
     shutil.rmtree(ck_dir, ignore_errors=True)
-    say(f"validation accuracy {metrics['val']['accuracy']:.4f} on {metrics['val']['count']} photos; "
+    say(f"validation accuracy {metrics['val']['top1']:.4f} on {metrics['val']['count']} photos; "
         f"run folder {out} ({timings['total_s']:.0f} s)", verbose)
     return Run(path=out, labels=list(splits.labels), metrics=metrics, history=history, config=config,
                dataset=dataset, timings=timings, model=parts.full)
@@ -531,15 +527,16 @@ def _save_run(out: Path, parts: ModelParts, config: TrainConfig, splits: Splits,
               history: Dict[str, List[Dict[str, float]]], metrics: Dict[str, Any], dataset: Dict[str, Any],
               fine_tune: bool, weights: np.ndarray) -> None:
     parts.mobilenet.trainable = False  # the saved model is for inference; its layers carry no training state
-    with atomic_path(out / "model.keras", suffix=".keras") as tmp:
+    with atomic_path(out / rf.MODEL, suffix=".keras") as tmp:
         tmp.unlink()  # Keras refuses to overwrite silently in some versions
         parts.full.save(tmp)
-    atomic_write_text(out / "labels.txt", "".join(f"{label}\n" for label in splits.labels))
+    rf.write_labels(out, splits.labels)
     cfg = config.to_dict()
     cfg["resolved"] = {"fine_tune": fine_tune, "class_weights": {splits.labels[i]: float(w) for i, w in
                                                                  enumerate(weights)}}
-    atomic_write_json(out / "config.json", cfg)
-    atomic_write_json(out / "metrics.json", metrics)
-    atomic_write_json(out / "dataset.json", dataset)
-    plot_training_curves(history, out / "training_curves.png")
-    plot_confusion_matrix(metrics["val"]["confusion_matrix"], splits.labels, out / "confusion_matrix.png")
+    rf.write_json(out, rf.CONFIG, cfg)
+    rf.write_json(out, rf.METRICS, metrics)
+    rf.write_json(out, rf.DATASET, dataset)
+    figures.write_png(figures.training_curves_png(figures.training_phases(history)), out / rf.TRAINING_CURVES)
+    figures.write_png(figures.confusion_matrix_png(splits.labels, metrics["val"]["confusion_matrix"],
+                                                   "validation confusion matrix"), out / rf.CONFUSION_MATRIX)

@@ -42,10 +42,10 @@ def write_synthetic_run(out: Path, flowers: Path, labels: Sequence[str] = ("dais
     (out / "dataset.json").write_text(json.dumps({
         "skipped": [{"path": "rose/broken.jpg", "reason": "truncated JPEG"}],
         "ignored": [{"path": "notes.txt", "reason": "not inside a class folder"}]}))
-    epochs = [{"loss": 1.2 - 0.1 * e, "accuracy": 0.5 + 0.05 * e, "val_loss": 1.3 - 0.08 * e,
-               "val_accuracy": 0.45 + 0.05 * e} for e in range(6)]
+    epochs = [{"epoch": e + 1, "loss": 1.2 - 0.1 * e, "top1": 0.5 + 0.05 * e, "val_loss": 1.3 - 0.08 * e,
+               "val_top1": 0.45 + 0.05 * e} for e in range(6)]
     (out / "history.json").write_text(json.dumps({"phase1": epochs, "phase2": epochs[:3], "timings": {"x_s": 1.0}}))
-    (out / "metrics.json").write_text(json.dumps({"val_accuracy": 0.8}))
+    (out / "metrics.json").write_text(json.dumps({"val_top1": 0.8, "val": {"top1": 0.8}}))
     variants = {}
     for k, (name, top1) in enumerate((("float32", 0.9), ("float16", 0.9), ("dynamic", 0.85), ("int8", 0.8))):
         variants[name] = {"size_bytes": 1_600_000 // (k + 1), "top1": top1, "agreement_with_keras": 1 - 0.05 * k,

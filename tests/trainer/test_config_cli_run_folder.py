@@ -71,9 +71,9 @@ def _fake_run(path: Path) -> Path:
 def test_run_folder_reads_without_tensorflow(tmp_path: Path) -> None:
     run = _fake_run(tmp_path / "run")
     code = (
-        "import sys; from trainer.run_folder import RunFolder; r = RunFolder(sys.argv[1]); "
+        "import sys; from common.run_folder import RunFolder; from trainer.config import TrainConfig; r = RunFolder(sys.argv[1]); "
         "assert r.labels == ['cat', 'dog'] and r.input_size == (128, 128); "
-        "assert r.split_files('val')[0][1] == 1 and r.train_config.size == 128; "
+        "assert r.split_files('val')[0][1] == 1 and TrainConfig.from_dict(r.config).size == 128; "
         "assert 'tensorflow' not in sys.modules and 'tf_keras' not in sys.modules; print('ok')"
     )
     out = subprocess.run([sys.executable, "-c", code, str(run)], cwd=REPO_ROOT, capture_output=True, text=True)

@@ -1,40 +1,61 @@
-"""The pipeline report's figures as PNG bytes (matplotlib, Agg backend) and photo thumbnails as JPEG bytes.
+"""Every figure edge-kit draws, as PNG bytes (matplotlib, Agg backend), and photo thumbnails as JPEG bytes.
 
-Every function takes plain data (lists, dicts: the content of the report JSON) and returns bytes, so the same figure
-goes into the HTML page (inlined as a data URI) and beside the Markdown file (as a PNG).
+Every function takes plain data (lists, dicts: the content of the run folder's JSON files) and returns bytes, so the
+same figure goes into the HTML report (inlined as a data URI), beside the Markdown report, and into the run folder
+(:func:`write_png`). matplotlib is imported once, lazily (:func:`pyplot`): importing this module stays cheap.
 """
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
+from common.atomic import atomic_write_bytes
+
 DPI = 100
 COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
+#: Display names of the trainer's phases (``history.json`` keys).
+PHASE_NAMES = {"phase1": "head (frozen backbone)", "phase2": "fine-tuning"}
 
 
-def _plt():
+@functools.lru_cache(maxsize=None)
+def pyplot():
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (set up once; lazy: matplotlib is heavy)."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
     return plt
 
 
-def _png(fig) -> bytes:
-    plt = _plt()
+def _png(fig, tight: bool = True) -> bytes:
+    plt = pyplot()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight" if tight else None)
     plt.close(fig)
     return buf.getvalue()
 
 
+def write_png(blob: bytes, destination: Path) -> Path:
+    """Write a figure's bytes to ``destination`` atomically."""
+    return atomic_write_bytes(destination, blob)
+
+
+def training_phases(history: Mapping[str, Sequence[Mapping[str, Any]]]) -> List[Dict[str, Any]]:
+    """``history.json``'s phases (``{"phase1": [epoch rows], ...}``) as :func:`training_curves_png` takes them."""
+    from common.run_folder import epoch_series
+
+    phases = [{"name": PHASE_NAMES.get(str(k), str(k)), "metrics": epoch_series(rows)} for k, rows in history.items()]
+    return [p for p in phases if p["metrics"]]
+
+
 def dataset_counts_png(counts: Mapping[str, Mapping[str, int]]) -> bytes:
     """Stacked bars: photos per class, one colour per split. ``counts`` = ``{label: {split: n}}``."""
-    plt = _plt()
+    plt = pyplot()
     labels = list(counts)
     splits = [s for s in ("train", "val", "test") if any(counts[c].get(s) for c in labels)]
     fig, ax = plt.subplots(figsize=(max(4.5, 0.7 * len(labels) + 2), 3.2))
@@ -57,16 +78,16 @@ def dataset_counts_png(counts: Mapping[str, Mapping[str, int]]) -> bytes:
 def training_curves_png(phases: Sequence[Mapping[str, Any]]) -> bytes:
     """Loss and accuracy per epoch (train and validation), phases one after another with a divider.
 
-    ``phases``: ``[{"name": str, "metrics": {"loss": [...], "val_loss": [...], "accuracy": [...], ...}}]``.
+    ``phases``: ``[{"name": str, "metrics": {"loss": [...], "val_loss": [...], "top1": [...], ...}}]``.
     """
-    plt = _plt()
+    plt = pyplot()
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.4))
     offset = 0
     for p_index, phase in enumerate(phases):
         metrics = phase.get("metrics", {})
         n = max((len(v) for v in metrics.values()), default=0)
         epochs = np.arange(offset + 1, offset + n + 1)
-        for ax, key in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+        for ax, key in ((ax_loss, "loss"), (ax_acc, "top1")):
             for prefix, style in (("", "-"), ("val_", "--")):
                 values = metrics.get(prefix + key)
                 if values:
@@ -86,7 +107,7 @@ def training_curves_png(phases: Sequence[Mapping[str, Any]]) -> bytes:
 
 def confusion_matrix_png(labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str) -> bytes:
     """Counts with rows = true class, columns = predicted class; cells shaded by the row fraction."""
-    plt = _plt()
+    plt = pyplot()
     m = np.asarray(matrix, dtype=float)
     rows = m.sum(axis=1, keepdims=True)
     frac = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
@@ -108,7 +129,7 @@ def confusion_matrix_png(labels: Sequence[str], matrix: Sequence[Sequence[int]],
 
 def variants_png(variants: Sequence[Mapping[str, Any]]) -> bytes:
     """Three bar charts per variant: top-1 accuracy, file size, median latency."""
-    plt = _plt()
+    plt = pyplot()
     names = [v["name"] for v in variants]
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
     series = [
@@ -130,7 +151,7 @@ def variants_png(variants: Sequence[Mapping[str, Any]]) -> bytes:
 def per_class_change_png(labels: Sequence[str], variants: Sequence[str],
                          change: Mapping[str, Mapping[str, Optional[float]]]) -> bytes:
     """Heat map of per-class top-1 change vs float32 (percentage points); red = lost accuracy."""
-    plt = _plt()
+    plt = pyplot()
     m = np.array([[np.nan if change.get(v, {}).get(c) is None else change[v][c] for v in variants] for c in labels],
                  dtype=float)
     limit = max(1.0, float(np.nanmax(np.abs(m))) if np.isfinite(m).any() else 1.0)
@@ -183,12 +204,22 @@ def contact_sheet_png(photos: Sequence[Mapping[str, Any]], thumbs: Sequence[byte
     return buf.getvalue()
 
 
-def is_png(data: bytes) -> bool:
-    return data[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def rank_worst_first(photos: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Mistakes first, most confident mistake first; then correct ones, least confident first."""
-    return sorted(photos, key=lambda p: (bool(p.get("correct")),
-                                         (p.get("score") or 0.0) if p.get("correct") else -(p.get("score") or 0.0),
-                                         p.get("file", "")))
+def variant_accuracy_size_png(report: Mapping[str, Any]) -> bytes:
+    """The conversion report's chart: top-1 accuracy and file size per variant (``tflite/report.png``)."""
+    plt = pyplot()
+    names = list(report["variants"])
+    acc = [100 * (report["variants"][n].get("top1") or 0.0) for n in names]
+    size = [report["variants"][n]["size_bytes"] / 1e6 for n in names]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax1.bar(names, acc, color="#4c72b0")
+    ax1.set_ylabel("top-1 accuracy (%)")
+    ax1.set_ylim(max(0.0, min(acc + [100]) - 10), 100)
+    for i, a in enumerate(acc):
+        ax1.text(i, a, f"{a:.1f}", ha="center", va="bottom", fontsize=8)
+    ax2.bar(names, size, color="#dd8452")
+    ax2.set_ylabel("file size (MB)")
+    for i, s in enumerate(size):
+        ax2.text(i, s, f"{s:.2f}", ha="center", va="bottom", fontsize=8)
+    fig.suptitle(f"{report['run']}: accuracy and size per variant")
+    fig.tight_layout()
+    return _png(fig, tight=False)
