@@ -89,25 +89,22 @@ def test_gate_failure_exits_non_zero_and_keeps_complete_files(converted, run_fol
 
 
 @pytest.mark.parametrize("missing", ["model.keras", "labels.txt", "config.json", "splits.json"])
-def test_missing_run_file_is_named(run_folder, tmp_path, missing):
+def test_missing_run_file_is_named(fake_run, missing):
     from converter.run_input import load_run
 
-    work = tmp_path / "run"
-    shutil.copytree(run_folder, work, ignore=shutil.ignore_patterns("tflite"))
+    work = fake_run
     (work / missing).unlink()
     with pytest.raises(ConvertError, match=rf"{missing}: missing from the run folder; re-run edge-train"):
         load_run(work)
 
 
-def test_labels_that_do_not_match_are_refused(run_folder, tmp_path):
+def test_labels_that_do_not_match_are_refused(fake_run):
     from converter.run_input import load_run
 
-    work = tmp_path / "run"
-    shutil.copytree(run_folder, work, ignore=shutil.ignore_patterns("tflite"))
+    work = fake_run
     labels = (work / "labels.txt").read_text().split()
-    (work / "labels.txt").write_text("\n".join(labels[:4]) + "\n")
-    # the trainer's RunFolder validator (when present) or the converter's own check; both name the files
-    with pytest.raises(ValueError, match=r"splits.json.*labels.txt|labels.txt.*splits.json") as info:
+    (work / "labels.txt").write_text("\n".join(labels[:2]) + "\n")
+    with pytest.raises(ConvertError, match=r"splits.json.*labels.txt|labels.txt.*splits.json") as info:
         load_run(work)
     assert "edge-train" in str(info.value)
 

@@ -114,8 +114,8 @@ def _fake_models(out):
         (out / "tflite" / f"model_{name}.tflite").write_bytes(name.encode() * 100)
 
 
-def test_auto_exports_a_variant_within_the_limit_and_says_so(tmp_path, flowers_dir, monkeypatch):
-    out = write_synthetic_run(tmp_path / "run", flowers_dir)  # int8 -10, dynamic -5, float16 0 points
+def test_auto_exports_a_variant_within_the_limit_and_says_so(tmp_path, photos_dir, monkeypatch):
+    out = write_synthetic_run(tmp_path / "run", photos_dir)  # int8 -10, dynamic -5, float16 0 points
     _fake_models(out)
     assets = tmp_path / "assets"
     classified = []
