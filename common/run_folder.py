@@ -47,9 +47,16 @@ CONFUSION_MATRIX = "confusion_matrix.png"
 CHECKPOINT_DIR = "checkpoint"
 CHECKPOINT_KEY = f"{CHECKPOINT_DIR}/run.json"
 TFLITE_DIR = "tflite"
+#: The converter's report, in ``tflite/`` (or ``edge-convert --output-dir``).
+CONVERSION_REPORT_FILES = {"json": "report.json", "md": "report.md", "png": "report.png"}
 CONVERSION_REPORT = f"{TFLITE_DIR}/report.json"
 CLASSIFY = "classify.json"
 EXPORT = "export.json"
+#: The pipeline's report (figures in ``report_files/``), its state and its lock.
+PIPELINE_REPORT_FILES = {"html": "report.html", "md": "report.md", "json": "report.json"}
+REPORT_FIGURES_DIR = "report_files"
+PIPELINE_STATE = "pipeline_state.json"
+PIPELINE_LOCK = ".pipeline.lock"
 
 #: What a converter needs from a training run.
 REQUIRED = (MODEL, LABELS, CONFIG, SPLITS)

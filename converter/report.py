@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Dict
 
 from common import figures
+from common import run_folder as rf
 from common.atomic import atomic_write_json, atomic_write_text
 
 
@@ -60,7 +61,7 @@ def write_chart(report: Dict[str, Any], path: Path) -> None:
 
 def write_report(report: Dict[str, Any], folder: Path) -> Dict[str, Path]:
     """Write ``report.json``, ``report.md`` and ``report.png`` into ``folder``; returns their paths."""
-    paths = {"json": folder / "report.json", "md": folder / "report.md", "png": folder / "report.png"}
+    paths = {kind: folder / name for kind, name in rf.CONVERSION_REPORT_FILES.items()}
     atomic_write_json(paths["json"], report)
     atomic_write_text(paths["md"], render_markdown(report))
     write_chart(report, paths["png"])

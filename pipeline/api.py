@@ -149,7 +149,7 @@ class PipelineResult:
 
     @property
     def report_html(self) -> Path:
-        return self.out_dir / "report.html"
+        return self.out_dir / rf.PIPELINE_REPORT_FILES["html"]
 
     def files(self) -> Dict[str, Path]:
         """Main outputs that exist: model files per variant, the exported model, the reports."""
@@ -161,7 +161,7 @@ class PipelineResult:
         export = self.stages.get("export")
         if export and export.outputs:
             out["android_asset"] = export.outputs[0]
-        for name in ("report.html", "report.md", "report.json"):
+        for name in rf.PIPELINE_REPORT_FILES.values():
             if (self.out_dir / name).is_file():
                 out[name] = self.out_dir / name
         return out

@@ -19,7 +19,7 @@ from pipeline.state import PipelineError, write_or_explain
 
 #: Bump when the report's content or layout changes, so the report stage runs again.
 REPORT_VERSION = 5
-FIGURES_DIR = "report_files"
+FIGURES_DIR = rf.REPORT_FIGURES_DIR
 
 #: Files in the output folder whose content the report depends on (its stage fingerprint hashes them).
 REPORT_INPUTS = (rf.SPLITS, rf.DATASET, rf.HISTORY, rf.METRICS, rf.CONVERSION_REPORT, rf.CLASSIFY, rf.EXPORT)
@@ -195,7 +195,7 @@ def write_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
 
     out = Path(out)
     data, images = build_report(out, stage_times, grid, title, problems, export_choice)
-    files = {"html": out / "report.html", "md": out / "report.md", "json": out / "report.json"}
+    files = {kind: out / name for kind, name in rf.PIPELINE_REPORT_FILES.items()}
     for name, blob in images.items():
         if name.startswith("thumb_"):
             continue  # thumbnails live inside the HTML page only
@@ -210,7 +210,7 @@ def write_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
 
 def figure_files(out: Path) -> List[Path]:
     """The figure PNGs the last report wrote (its outputs besides report.html/md/json)."""
-    data = _read_json(out / "report.json")
+    data = _read_json(out / rf.PIPELINE_REPORT_FILES["json"])
     if not isinstance(data, dict):
         return []
     return [out / rel for rel in data.get("figures", {}).values()]

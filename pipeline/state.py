@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
 
+from common import run_folder as rf
 from common.atomic import atomic_write_json
 from common.errors import EdgeKitError
 
-STATE_FILE = "pipeline_state.json"
-LOCK_FILE = ".pipeline.lock"
+STATE_FILE = rf.PIPELINE_STATE
+LOCK_FILE = rf.PIPELINE_LOCK
 STATE_VERSION = 1
 
 
