@@ -114,7 +114,7 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
         data = add_metadata(raw, run.labels, pre, ModelCard(
             card.name, f"{card.description} Variant: {VARIANT_DESCRIPTIONS[variant]}.", card.version, card.author,
             card.license))
-        data = share_quantization_vectors(data)  # lossless: -15% for int8 (converter/compact.py)
+        data = share_quantization_vectors(data)  # lossless, smaller int8 files (converter/compact.py)
         path = out_dir / Path(rf.tflite_model(variant)).name
         verify_metadata(data, run.labels, pre, str(path))
         atomic_write_bytes(path, data)

@@ -59,9 +59,9 @@ class BatchResult:
 def default_workers(interpreter_threads: int = 1) -> int:
     """Decode threads: the cores the interpreter leaves over (``cpu_count - interpreter_threads``), at least 1,
     at most 4. With the heap pad (:mod:`device.heap`) a small model's invoke is about half of a photo's work, so
-    its calling thread is not idle (it also prepares photos while it would wait): on 2 cores, 1 decoder with a
-    1-thread interpreter ran the 600 flowers photos at 1.31-1.38x the sequential loop, 2 decoders at 1.29-1.35x,
-    3 at 1.22-1.31x (``benchmarks/bench_device.py``, int8 model; :mod:`device.process_pool` goes further)."""
+    its calling thread is not idle (it also prepares photos while it would wait); more decoders than the cores
+    left over only compete with it (``benchmarks/bench_device.py``, docs/benchmarks.md; :mod:`device.process_pool`
+    goes further)."""
     return max(1, min(4, (os.cpu_count() or 2) - int(interpreter_threads)))
 
 

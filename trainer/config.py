@@ -51,16 +51,13 @@ class TrainConfig:
     head_patience: int = 10
     label_smoothing: float = 0.1
     # Also cache features of the mirrored training photos: twice the examples for the head, at the price of a second
-    # backbone pass (phase 1 then costs 2.1-3.2x one pass instead of 1.2-1.6x). Off: with phase 2 as below it
-    # bought nothing on flowers, val top-1 over five seeded splits 0.933/0.875/0.933/0.875/0.867 with it and
-    # 0.933/0.892/0.900/0.875/0.883 without (both mean 0.897). It helped (+1-2 points) with the older, shorter phase 2.
+    # backbone pass. Off: with phase 2 as below it bought nothing on flowers (docs/benchmarks.md, Trainer).
     mirror_features: bool = False
     # Phase 2: fine-tune the top of the backbone with augmentation (None = automatic: on when the data allows)
     fine_tune: Optional[bool] = None
-    # 15 epochs, lr 3e-4, patience 5 (was 8, 1e-4, 3): validation top-1 on flowers over five seeded splits
-    # 0.933/0.875/0.933/0.875/0.867 (mean 0.897) vs 0.925/0.875/0.900/0.875/0.867 (0.888); never worse on a split.
-    # The same with lr 1e-4: mean 0.897 too, 0.925 on split 0. A linear warm-up of the lr did not help (0.897 on
-    # splits 0-2 vs 0.914). Early stopping still ends phase 2 when the validation loss stops improving.
+    # 15 epochs, lr 3e-4, patience 5: the best validation top-1 on flowers over five seeded splits of the settings
+    # tried, never worse on a split (docs/benchmarks.md, Trainer). Early stopping still ends phase 2 when the
+    # validation loss stops improving.
     fine_tune_epochs: int = 15
     fine_tune_learning_rate: float = 3e-4
     fine_tune_blocks: int = 4  # top inverted-residual blocks (of 16) unfrozen, plus the last 1x1 convolution
