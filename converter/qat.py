@@ -14,8 +14,8 @@ How:
    and ``quantize_apply`` inserts fake-quant. Batch-norm layers are frozen (inference mode), as in the trainer.
 3. :func:`calibrate_ranges`: tfmot starts every activation range at -6..6 and moves it with an EMA of decay 0.999,
    i.e. not at all in a few dozen steps: without this step the ranges stay wrong (the bottleneck outputs reach
-   +-100) and QAT starts far below the float model. The ranges are set from the training photos (mean of per-batch min/max),
-   which reproduces the post-training int8 model as the starting point.
+   +-100) and QAT starts far below the float model. The ranges are set from the training photos (mean of per-batch
+   min/max), which reproduces the post-training int8 model as the starting point.
 4. Fine-tune by distillation: the QAT model learns to agree with the float model (the thing the int8 gate
    measures) on the training photos and their mirror images, rather than re-fitting the training labels. The loss
    is :func:`logit_matching_loss`: it matches the float model's scores on every class, so a close call between two

@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for the app's model.tflite (default android-sample/app/src/main/assets if present)")
     g.add_argument("--no-export", action="store_true", help="do not copy the model into the app")
     g.add_argument("--max-accuracy-drop", type=float, default=defaults.MAX_ACCURACY_DROP,
-                   help="top-1 points the shipped variant may lose vs float32 (default %(default)s; -1: no gate): auto picks "
-                        "a variant within it, a named --export-variant beyond it is refused")
+                   help="top-1 points the shipped variant may lose vs float32 (default %(default)s; -1: no gate): "
+                        "auto picks a variant within it, a named --export-variant beyond it is refused (exit 3)")
     g.add_argument("--calibration-size", type=int, default=None,
                    help=f"int8 calibration photos (default {defaults.CALIBRATION_SIZE})")
     g.add_argument("--qat", action=argparse.BooleanOptionalAction, default=defaults.QAT,

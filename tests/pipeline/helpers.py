@@ -51,7 +51,8 @@ def write_synthetic_run(out: Path, flowers: Path, labels: Sequence[str] = ("dais
         variants[name] = {"size_bytes": 1_600_000 // (k + 1), "top1": top1, "agreement_with_keras": 1 - 0.05 * k,
                           "latency_median_ms": 5.0 - k, "latency_p90_ms": 6.0 - k, "mean_abs_score_diff": 0.01 * k,
                           "top1_change_vs_float32_points": 100 * (top1 - 0.9),
-                          "per_class": {x: top1 for x in labels},
+                          "per_class": {x: {"precision": top1, "recall": top1, "support": per_class_val}
+                                        for x in labels},
                           "per_class_change_vs_float32": {x: 100 * (top1 - 0.9) * (j % 2) for j, x in
                                                           enumerate(labels)}}
     (out / "tflite").mkdir(exist_ok=True)
