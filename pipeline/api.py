@@ -26,6 +26,7 @@ from common import run_folder as rf
 from common.atomic import atomic_write_text
 from common.errors import EdgeKitError
 from converter.config import VARIANTS, parse_variants
+from trainer.config import normalize_weights
 from pipeline.stages import AUTO, MATERIAL, RUNNERS, STAGES, ExportChoice, StageBlocked, StageContext, \
     choose_export_variant, resolve_export_variant
 from pipeline.state import PipelineError, PipelineState, exclusive_lock, explain_os_error, fingerprint, \
@@ -88,12 +89,7 @@ class PipelineConfig:
         if self.data_dir is not None:
             self.data_dir = str(self.data_dir)
         self.out_dir = str(self.out_dir)
-        if self.weights is not None:
-            self.weights = str(self.weights)
-            if self.weights.lower() in ("none", "random", ""):
-                self.weights = None  # random initialisation (as TrainConfig reads it)
-            elif self.weights != "imagenet":
-                self.weights = str(Path(self.weights).expanduser())
+        self.weights = normalize_weights(self.weights)  # as TrainConfig reads it
         try:
             self.variants = parse_variants(self.variants)
             if str(self.export_variant).strip().lower() == AUTO:
@@ -179,11 +175,10 @@ def _preflight(cfg: PipelineConfig, out: Path, wanted: Sequence[str]) -> None:
                                 "class (e.g. photos/daisy/*.jpg, photos/rose/*.jpg).")
         if not os.access(data, os.R_OK | os.X_OK):
             raise PipelineError(f"{data}: cannot be read (permission denied); fix its permissions.")
-        if cfg.weights and cfg.weights not in ("imagenet",) and not Path(cfg.weights).is_file():
-            raise PipelineError(f"{cfg.weights}: weights file not found; pass a no-top MobileNetV2 .h5 file (e.g. "
-                                "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5) or "
-                                "--weights imagenet.")
-        from trainer.config import TrainConfig  # no TensorFlow: validates the options before any folder is made
+        from trainer.config import TrainConfig, weights_problem  # no TensorFlow: checks before any folder is made
+
+        if weights_problem(cfg.weights, cfg.alpha, cfg.size):
+            raise PipelineError(weights_problem(cfg.weights, cfg.alpha, cfg.size))
 
         try:
             TrainConfig(data_dir=cfg.data_dir, out_dir=str(out), alpha=cfg.alpha, size=cfg.size, weights=cfg.weights,

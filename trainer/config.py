@@ -26,6 +26,32 @@ MIN_PHOTOS_PER_CLASS = 5
 RESUME_NEUTRAL_FIELDS = ("out_dir", "verbose", "overwrite")
 
 
+def imagenet_weights_filename(alpha: float, size: int) -> str:
+    """The file name Keras looks for in ``~/.keras/models`` for ``weights="imagenet"`` (no top)."""
+    rows = size if size in (96, 128, 160, 192, 224) else 224
+    alpha_text = {0.35: "0.35", 0.5: "0.5", 0.75: "0.75", 1.0: "1.0", 1.3: "1.3", 1.4: "1.4"}[float(alpha)]
+    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha_text}_{rows}_no_top.h5"
+
+
+def normalize_weights(weights: "str | Path | None") -> Optional[str]:
+    """``"imagenet"``, None for random weights (``None``, ``"none"``, ``"random"``, ``""``), or a local file path."""
+    if weights is None:
+        return None
+    weights = str(weights)
+    if weights.lower() in ("none", "random", ""):
+        return None
+    return weights if weights == "imagenet" else str(Path(weights).expanduser())
+
+
+def weights_problem(weights: Optional[str], alpha: float, size: int) -> Optional[str]:
+    """The message for a weights file that is not there (None when ``weights`` is usable as far as files go)."""
+    if weights is None or weights == "imagenet" or Path(weights).expanduser().is_file():
+        return None
+    return (f"{Path(weights).expanduser()}: weights file not found. Pass the path of a MobileNetV2 no-top .h5 file "
+            f"(for alpha {alpha}: {imagenet_weights_filename(alpha, size)}), 'imagenet', or 'none' to start from "
+            "random weights.")
+
+
 @dataclass
 class TrainConfig:
     """Configuration of one training run (``trainer.train(config)``; the CLI ``edge-train`` builds one)."""
@@ -72,10 +98,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.data_dir = str(self.data_dir)
         self.out_dir = str(self.out_dir)
-        if isinstance(self.weights, Path):
-            self.weights = str(self.weights)
-        if isinstance(self.weights, str) and self.weights.lower() in ("none", "random", ""):
-            self.weights = None
+        self.weights = normalize_weights(self.weights)
         self.validate()
 
     def validate(self) -> None:
