@@ -15,3 +15,5 @@ class DatasetError(TrainerError, ValueError):
 
 class SkippedFilesWarning(UserWarning):
     """Some files in the photo folder could not be used (corrupt, truncated, empty, not an image) and were skipped."""
+
+__all__ = ["DatasetError", "RunFolderError", "SkippedFilesWarning", "TrainerError"]
