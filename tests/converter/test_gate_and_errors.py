@@ -73,7 +73,7 @@ def test_gate_failure_exits_non_zero_and_keeps_complete_files(converted, run_fol
     shutil.copytree(run_folder, work, ignore=shutil.ignore_patterns("tflite"))
     drop = 100 * (converted.report["variants"]["float32"]["top1"] - converted.report["variants"]["int8"]["top1"])
     rc = main([str(work), "--variants", "float32,int8", "--calibration-size", "60", "--max-accuracy-drop", "0",
-               "--quiet"])
+               "--no-qat", "--quiet"])  # as `converted` (plain post-training int8): same ballpark
     report = json.loads((work / "tflite/report.json").read_text())
     measured = report["gate"]["drop_points"]
     assert abs(measured - drop) < 25  # same model and calibration photos: same ballpark
@@ -160,5 +160,6 @@ def test_interrupted_conversion_leaves_no_truncated_tflite(run_folder, tmp_path,
 
     monkeypatch.setattr(api, "atomic_write_bytes", crash_on_int8)
     with pytest.raises(KeyboardInterrupt):
-        convert(work, ConvertConfig(variants="float32,int8", calibration_size=20, evaluate=False, verbose=False))
+        convert(work, ConvertConfig(variants="float32,int8", calibration_size=20, evaluate=False, qat=False,
+                                    verbose=False))
     assert sorted(p.name for p in (work / "tflite").iterdir()) == ["model_float32.tflite"]
