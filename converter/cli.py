@@ -25,7 +25,7 @@ examples:
 
 variants: float32 (reference), float16 (half-size weights), dynamic (int8 weights, float compute),
 int8 (full-integer, integer-only ops; what NPUs, Edge TPU and most phones run fastest).
-Exit status: 0 ok, 2 bad input, 3 accuracy gate failed (files are still written).
+Exit status: 0 ok, 2 bad input or a missing extra, 3 accuracy gate failed (files are still written), 130 interrupted.
 """
 
 
