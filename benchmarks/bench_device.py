@@ -75,7 +75,7 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=40)
     args = p.parse_args()
 
-    # As edge-classify does, and classify_many: freed memory is kept for the next photo (device/heap.py). Done
+    # As edge-classify does (classify_many leaves it to its caller): freed memory is kept for the next photo (device/heap.py). Done
     # first, so that the sequential loops below get it too.
     print(f"glibc heap pad kept: {keep_heap_pad()}")
     clf = Classifier.from_file(args.model, num_threads=args.threads)

@@ -58,7 +58,7 @@ def main() -> None:
     out = Path(args.keep) if args.keep else tmp / "run"
     if out.exists():
         shutil.rmtree(out)
-    cmd = [sys.executable, "-m", "converter.pipeline_cli", str(data), "--out", str(out), "--alpha", str(args.alpha),
+    cmd = [sys.executable, "-m", "pipeline.cli", str(data), "--out", str(out), "--alpha", str(args.alpha),
            "--size", str(args.size), "--weights", str(assets_dir() / WEIGHTS), "--variants", args.variants,
            "--android-assets", str(tmp / "assets"), *args.extra]
     print(f"command: {' '.join(cmd)}")

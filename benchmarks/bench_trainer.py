@@ -63,9 +63,9 @@ def main() -> int:
         t = run.timings
         n_train = sum(run.dataset["counts"]["train"].values())
         n_val = sum(run.dataset["counts"]["val"].values())
-        results.append(run.val_accuracy)
+        results.append(run.val_top1)
         print(f"\n=== seed {seed}: {args.data} ({n_train} train / {n_val} val), alpha {args.alpha}, {args.size} px")
-        print(f"val top-1:                          {run.val_accuracy:.4f}")
+        print(f"val top-1:                          {run.val_top1:.4f}")
         print(f"decode + preprocess (all photos):   {t['decode_s']:.1f} s")
         print(f"feature extraction:                 {t['feature_images_per_s']:.1f} images/s")
         print(f"one backbone pass (train photos):   {t['features_train_s']:.1f} s")

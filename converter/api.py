@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
@@ -14,7 +14,10 @@ from converter.errors import AccuracyGateError
 from converter.compact import share_quantization_vectors
 from converter.metadata import ModelCard, add_metadata, verify_metadata
 from converter.run_input import load_run
-from device.atomic import atomic_write_bytes
+from common import gates
+from common import run_folder as rf
+from common.atomic import atomic_write_bytes
+from common.metrics import classification_metrics, recall_per_class
 from device.preprocess import load_and_preprocess
 
 
@@ -46,7 +49,7 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from converter import trace
-    from converter.evaluate import classification_metrics, latency_summary, run_tflite
+    from converter.evaluate import latency_summary, run_tflite
     from converter.report import write_report
     from converter.variants import convert_variant
 
@@ -55,15 +58,16 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
     timings: Dict[str, float] = {}
     t0 = time.perf_counter()
     run = load_run(run_dir)
-    out_dir = Path(cfg.output_dir) if cfg.output_dir else run.run_dir / "tflite"
+    out_dir = Path(cfg.output_dir) if cfg.output_dir else run.run_dir / rf.TFLITE_DIR
     pre = run.preprocessing
+    qat = cfg.qat and "int8" in cfg.variants  # QAT only changes the int8 model
 
     # Calibration photos first: a bad split fails before any slow work.
     calib = None
-    if "int8" in cfg.variants or cfg.qat:
+    if "int8" in cfg.variants:
         t = time.perf_counter()
         calib = load_calibration_images(run.data_root, run.train, pre, cfg.calibration_size, cfg.seed,
-                                        source=str(run.run_dir / "splits.json"))
+                                        source=str(run.run_dir / rf.SPLITS))
         timings["calibration"] = time.perf_counter() - t
         log(f"calibration: {len(calib)} photos from the training split ({timings['calibration']:.1f} s)")
 
@@ -76,14 +80,14 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
 
         raise ConvertError(
             f"{run.model_path}: input size {model.input_shape[1]}x{model.input_shape[2]} differs from the "
-            f"preprocessing size {pre.height}x{pre.width} in {run.run_dir / 'config.json'}; re-run edge-train."
+            f"preprocessing size {pre.height}x{pre.width} in {run.run_dir / rf.CONFIG}; re-run edge-train."
         )
     frozen = trace.freeze(model)
     timings["load_and_freeze"] = time.perf_counter() - t
     log(f"model loaded and frozen once ({timings['load_and_freeze']:.1f} s)")
 
     int8_source = frozen
-    if cfg.qat and "int8" in cfg.variants:
+    if qat:
         from converter.qat import quantization_aware_finetune
 
         t = time.perf_counter()
@@ -110,8 +114,8 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
         data = add_metadata(raw, run.labels, pre, ModelCard(
             card.name, f"{card.description} Variant: {VARIANT_DESCRIPTIONS[variant]}.", card.version, card.author,
             card.license))
-        data = share_quantization_vectors(data)  # lossless: -15% for int8 (converter/compact.py)
-        path = out_dir / f"model_{variant}.tflite"
+        data = share_quantization_vectors(data)  # lossless, smaller int8 files (converter/compact.py)
+        path = out_dir / Path(rf.tflite_model(variant)).name
         verify_metadata(data, run.labels, pre, str(path))
         atomic_write_bytes(path, data)
         timings[variant] = time.perf_counter() - t
@@ -124,7 +128,7 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
         return result
 
     t = time.perf_counter()
-    report = _evaluate(run, cfg, model, models, classification_metrics, latency_summary, run_tflite, log)
+    report = _evaluate(run, cfg, qat, model, models, latency_summary, run_tflite, log)
     report["calibration_photos"] = 0 if calib is None else int(len(calib))
     timings["evaluate"] = time.perf_counter() - t
     for variant in cfg.variants:
@@ -149,12 +153,12 @@ def _probe_images(run, pre) -> np.ndarray:
     return np.stack([load_and_preprocess(run.data_root / rel, pre) for rel, _ in items])
 
 
-def _evaluate(run, cfg, model, models, classification_metrics, latency_summary, run_tflite, log) -> Dict[str, Any]:
+def _evaluate(run, cfg, qat, model, models, latency_summary, run_tflite, log) -> Dict[str, Any]:
     from converter.errors import ConvertError
     from device.backends import default_num_threads
 
     if not run.val:
-        raise ConvertError(f"{run.run_dir / 'splits.json'}: the validation split is empty; nothing to evaluate on. "
+        raise ConvertError(f"{run.run_dir / rf.SPLITS}: the validation split is empty; nothing to evaluate on. "
                            "Re-run edge-train with a validation split, or pass evaluate=False (--no-evaluate).")
     images = np.stack([load_and_preprocess(run.data_root / rel, run.preprocessing) for rel, _ in run.val])
     truth = [i for _, i in run.val]
@@ -178,34 +182,34 @@ def _evaluate(run, cfg, model, models, classification_metrics, latency_summary, 
     base = variants.get("float32")
     for name, m in variants.items():
         if base is not None:
+            mine, theirs = recall_per_class(m), recall_per_class(base)
             m["size_ratio_vs_float32"] = m["size_bytes"] / base["size_bytes"]
             m["top1_change_vs_float32_points"] = 100 * (m["top1"] - base["top1"])
             m["per_class_change_vs_float32"] = {
-                label: (None if m["per_class"][label] is None else 100 * (m["per_class"][label] - base["per_class"][label]))
-                for label in run.labels}
+                label: (None if mine[label] is None else 100 * (mine[label] - theirs[label])) for label in run.labels}
     return {
         "run": str(run.run_dir), "labels": run.labels, "validation_photos": len(run.val),
         "keras_top1": keras_metrics["top1"], "keras_per_class": keras_metrics["per_class"],
-        "qat": bool(cfg.qat), "int8_io": cfg.int8_io, "num_threads": threads, "interpreter": backend,
+        "qat": bool(qat), "int8_io": cfg.int8_io, "num_threads": threads, "interpreter": backend,
         "preprocessing": run.preprocessing.to_dict(), "variants": variants,
     }
 
 
 def _gate(report: Dict[str, Any], cfg: ConvertConfig) -> Optional[Dict[str, Any]]:
-    variants = report["variants"]
-    if cfg.max_accuracy_drop is None or "int8" not in variants:
+    if cfg.max_accuracy_drop is None or "int8" not in report["variants"]:
         return None
-    base_name = "float32" if "float32" in variants else "Keras model"
-    base = variants["float32"]["top1"] if "float32" in variants else report["keras_top1"]
-    drop = 100 * (base - variants["int8"]["top1"])
-    passed = drop <= cfg.max_accuracy_drop + 1e-9
+    base_name = gates.baseline_name(report)
+    drop = gates.drop_points(report, "int8")
+    passed = gates.within_limit("int8", drop, cfg.max_accuracy_drop)
     if passed:
         message = (f"int8 top-1 is {drop:.2f} points below {base_name} (limit {cfg.max_accuracy_drop:.2f}).")
     else:
         message = (
             f"int8 lost {drop:.2f} top-1 points vs {base_name} (limit --max-accuracy-drop "
             f"{cfg.max_accuracy_drop:.2f}). Try more calibration photos (--calibration-size "
-            f"{max(2 * cfg.calibration_size, 400)}), quantization-aware training (--qat), or ship the dynamic/float16 "
-            "variant. The converted files are complete and kept.")
+            f"{max(2 * cfg.calibration_size, 400)}), "
+            + (f"more quantization-aware epochs (--qat --qat-epochs {cfg.qat_epochs + 2})" if report.get("qat") else
+               "quantization-aware training (--qat)")
+            + ", or ship the dynamic/float16 variant. The converted files are complete and kept.")
     return {"passed": passed, "drop_points": drop, "limit_points": cfg.max_accuracy_drop, "baseline": base_name,
             "message": message}

@@ -7,14 +7,17 @@ from typing import List, Optional
 
 from converter.config import DEFAULT_VARIANTS, VARIANTS, ConvertConfig
 from converter.errors import AccuracyGateError
-from device.errors import EdgeKitError
+from common import defaults
+from common.errors import EdgeKitError
+from common.gates import EXIT_REFUSED
+from common.requirements import require
 
 EPILOG = """\
 examples:
   edge-convert runs/flowers                          all variants, report in runs/flowers/tflite/
   edge-convert runs/flowers --variants float32,int8  only these two
   edge-convert runs/flowers --calibration-size 400   more int8 calibration photos
-  edge-convert runs/flowers --qat                    quantization-aware fine-tune before the int8 export
+  edge-convert runs/flowers --no-qat                 plain post-training int8 (faster; loses more accuracy)
   edge-convert runs/flowers --int8-io int8           int8 (not uint8) input/output tensors
   edge-convert runs/flowers --max-accuracy-drop 0.5  fail (exit 3) if int8 loses > 0.5 top-1 points
   edge-convert export runs/flowers --variant int8    copy to android-sample/app/src/main/assets/model.tflite
@@ -22,7 +25,7 @@ examples:
 
 variants: float32 (reference), float16 (half-size weights), dynamic (int8 weights, float compute),
 int8 (full-integer, integer-only ops; what NPUs, Edge TPU and most phones run fastest).
-Exit status: 0 ok, 2 bad input, 3 accuracy gate failed (files are still written).
+Exit status: 0 ok, 2 bad input or a missing extra, 3 accuracy gate failed (files are still written), 130 interrupted.
 """
 
 
@@ -35,13 +38,17 @@ def _convert_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="run folder written by edge-train (holds model.keras, labels.txt, ...)")
     p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                    help=f"comma-separated, from {','.join(VARIANTS)} (default: all)")
-    p.add_argument("--calibration-size", type=int, default=200, metavar="N",
-                   help="training photos used to calibrate int8, stratified over classes (default 200)")
+    p.add_argument("--calibration-size", type=int, default=defaults.CALIBRATION_SIZE, metavar="N",
+                   help="training photos used to calibrate int8, stratified over classes (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="picks the calibration photos (default 0)")
-    p.add_argument("--qat", action="store_true", help="quantization-aware fine-tune before the int8 export")
-    p.add_argument("--qat-epochs", type=int, default=3, help="epochs of the QAT fine-tune (default 3)")
-    p.add_argument("--max-accuracy-drop", type=float, default=1.0, metavar="POINTS",
-                   help="allowed int8 top-1 loss vs float32 in percentage points (default 1.0); negative disables")
+    p.add_argument("--qat", action=argparse.BooleanOptionalAction, default=defaults.QAT,
+                   help="quantization-aware fine-tune before the int8 export (default on, as in edge-kit: plain "
+                        "post-training int8 loses several points); --no-qat: faster")
+    p.add_argument("--qat-epochs", type=int, default=defaults.QAT_EPOCHS,
+                   help="epochs of the QAT fine-tune (default %(default)s)")
+    p.add_argument("--max-accuracy-drop", type=float, default=defaults.MAX_ACCURACY_DROP, metavar="POINTS",
+                   help="allowed int8 top-1 loss vs float32 in percentage points (default %(default)s); negative "
+                        "disables")
     p.add_argument("--int8-io", choices=("uint8", "int8"), default="uint8",
                    help="int8 model input/output type (default uint8, as Android and the Task Library expect)")
     p.add_argument("--threads", type=int, default=None, help="interpreter threads for evaluation/latency")
@@ -75,6 +82,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"exported {args.variant} -> {path}")
             return 0
         args = _convert_parser().parse_args(args_list)
+        require("edge-convert", ["convert"])  # one line naming the missing extra, not a traceback (e.g. on a board)
         cfg = ConvertConfig(
             variants=args.variants, calibration_size=args.calibration_size, seed=args.seed, int8_io=args.int8_io,
             qat=args.qat, qat_epochs=args.qat_epochs,
@@ -82,7 +90,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             num_threads=args.threads, evaluate=not args.no_evaluate, output_dir=args.output_dir,
             verbose=not args.quiet)
         from converter.api import convert
-        from device.interrupts import InterruptGuard
+        from common.interrupts import InterruptGuard
 
         try:
             with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops at the next progress line
@@ -95,7 +103,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     except AccuracyGateError as exc:
         print(f"edge-convert: accuracy gate failed: {exc}", file=sys.stderr)
-        return 3
+        return EXIT_REFUSED
     except EdgeKitError as exc:
         print(f"edge-convert: error: {exc}", file=sys.stderr)
         return 2

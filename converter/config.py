@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Tuple
 
+from common import defaults
 from converter.errors import ConvertError
 
 #: Every variant edge-kit can write, in report order.
@@ -48,7 +49,7 @@ class ConvertConfig:
     calibration_size: photos from the training split used to calibrate int8 (stratified over classes, seeded).
     seed: picks the calibration photos.
     int8_io: tensor type of the int8 model's input and output: ``"uint8"`` (Android / Task Library) or ``"int8"``.
-    qat: fine-tune with quantization-aware training before the int8 export.
+    qat: fine-tune with quantization-aware training before the int8 export (default on, :mod:`common.defaults`).
     qat_epochs / qat_learning_rate: the QAT fine-tune.
     max_accuracy_drop: allowed int8 top-1 loss vs float32, in percentage points; ``None`` disables the gate.
     num_threads: interpreter threads for evaluation and latency (``None``: the device default).
@@ -58,18 +59,14 @@ class ConvertConfig:
     """
 
     variants: Tuple[str, ...] = DEFAULT_VARIANTS
-    calibration_size: int = 200
+    calibration_size: int = defaults.CALIBRATION_SIZE
     seed: int = 0
     int8_io: str = "uint8"
-    qat: bool = False
-    qat_epochs: int = 3  # measured at 1e-5 (flowers seed 0, float32 92.5%): 2 epochs 90.8%, 3-5 epochs 91.7%
-    # Measured (3 epochs; int8 top-1 / agreement with Keras; flowers split seed 0, float32 92.5%, and seed 1, 87.5%;
-    # each with two shuffle orders): 1e-5: 91.7/98.3, 91.7/98.3 | 86.7/97.5, 84.2/95.0; 3e-5: 92.5/99.2, 90.0/96.7 |
-    # 87.5/100, 87.5/100. 3e-5 has the higher mean agreement (99.0% vs 97.3%) and the lower mean score difference in
-    # all four; one run's top-1 moves by +-2 photos with the shuffle order. (Also tried, not better on average:
-    # 2e-5; 4-5 epochs; distilling on the trainer's augmentation; cosine-decayed learning rate.)
+    qat: bool = defaults.QAT
+    qat_epochs: int = defaults.QAT_EPOCHS
+    # The epochs and learning rate with the best agreement with the float model (docs/benchmarks.md, QAT).
     qat_learning_rate: float = 3e-5
-    max_accuracy_drop: Optional[float] = 1.0
+    max_accuracy_drop: Optional[float] = defaults.MAX_ACCURACY_DROP
     num_threads: Optional[int] = None
     evaluate: bool = True
     output_dir: Optional[str] = None

@@ -1,7 +1,7 @@
 """Errors raised by the converter. Every message names the file involved and says what to do."""
 from __future__ import annotations
 
-from device.errors import EdgeKitError
+from common.errors import EdgeKitError
 
 
 class ConvertError(EdgeKitError, ValueError):

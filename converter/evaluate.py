@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -57,27 +57,6 @@ def run_tflite(
         times.append((time.perf_counter() - start) * 1000.0)
         scores.append(dequantize(interp.get_output(), out_scale, out_zp).reshape(-1))
     return {"scores": np.stack(scores), "latency_ms": np.asarray(times), "interpreter": backend}
-
-
-def classification_metrics(
-    scores: np.ndarray, truth: Sequence[int], labels: Sequence[str], reference_scores: Optional[np.ndarray] = None
-) -> Dict[str, Any]:
-    """Top-1, top-5 (5+ classes), per-class accuracy and, given reference scores (the Keras model), top-1 agreement
-    and mean absolute score difference."""
-    truth_arr = np.asarray(truth)
-    top1 = scores.argmax(axis=1)
-    out: Dict[str, Any] = {"top1": float((top1 == truth_arr).mean()) if len(truth_arr) else float("nan")}
-    if len(labels) >= 5:
-        top5 = np.argsort(-scores, axis=1, kind="stable")[:, :5]
-        out["top5"] = float(np.mean([t in row for t, row in zip(truth_arr, top5)]))
-    out["per_class"] = {
-        label: (float((top1[truth_arr == i] == i).mean()) if np.any(truth_arr == i) else None)
-        for i, label in enumerate(labels)
-    }
-    if reference_scores is not None:
-        out["agreement_with_keras"] = float((top1 == reference_scores.argmax(axis=1)).mean())
-        out["mean_abs_score_diff"] = float(np.abs(scores - reference_scores).mean())
-    return out
 
 
 def latency_summary(times_ms: np.ndarray) -> Dict[str, float]:

@@ -6,7 +6,8 @@ from typing import Optional
 
 from converter.config import parse_variants
 from converter.errors import ConvertError
-from device.atomic import atomic_write_bytes
+from common import run_folder as rf
+from common.atomic import atomic_write_bytes
 
 DEFAULT_DESTINATION = Path("android-sample/app/src/main/assets/model.tflite")
 
@@ -16,8 +17,8 @@ def export_variant(run_dir: str | Path, variant: str = "int8", destination: Opti
     """Copy ``<run>/tflite/model_<variant>.tflite`` to ``destination`` (a file, or a folder -> ``model.tflite``
     inside it). Default: ``android-sample/app/src/main/assets/model.tflite``. Returns the written path."""
     (variant,) = parse_variants([variant])
-    source = Path(tflite_dir) if tflite_dir else Path(run_dir) / "tflite"
-    source = source / f"model_{variant}.tflite"
+    name = rf.tflite_model(variant)
+    source = Path(tflite_dir) / Path(name).name if tflite_dir else Path(run_dir) / name
     if not source.is_file():
         raise ConvertError(f"{source}: not found; convert first: edge-convert {run_dir} --variants {variant}")
     dest = Path(destination) if destination else DEFAULT_DESTINATION

@@ -1,9 +1,9 @@
 """Quantization-aware training (tensorflow-model-optimization): a short fine-tune with fake-quant before int8 export.
 
-Why QAT and not a converter fix: post-training int8 of MobileNetV2 alpha 0.35 loses ~5 top-1 points, and the
-quantization debugger shows no single bad layer: every layer's own error is at the int8 noise floor (RMSE / scale
-0.25-0.65), and the error accumulates through the blocks (relative error of the activations 5% after the first
-block, ~25% from block 7 on). Letting the weights adapt to the fake-quant noise is what removes it.
+Why QAT and not a converter fix: post-training int8 of MobileNetV2 alpha 0.35 loses several top-1 points, and the
+quantization debugger shows no single bad layer: every layer's own error is at the int8 noise floor, and the error
+accumulates through the blocks. Letting the weights adapt to the fake-quant noise is what removes it (the numbers:
+docs/benchmarks.md, Converter).
 
 How:
 
@@ -14,8 +14,8 @@ How:
    and ``quantize_apply`` inserts fake-quant. Batch-norm layers are frozen (inference mode), as in the trainer.
 3. :func:`calibrate_ranges`: tfmot starts every activation range at -6..6 and moves it with an EMA of decay 0.999,
    i.e. not at all in a few dozen steps: without this step the ranges stay wrong (the bottleneck outputs reach
-   +-100) and QAT starts from ~20% top-1. The ranges are set from the training photos (mean of per-batch min/max),
-   which reproduces the post-training int8 model as the starting point.
+   +-100) and QAT starts far below the float model. The ranges are set from the training photos (mean of per-batch
+   min/max), which reproduces the post-training int8 model as the starting point.
 4. Fine-tune by distillation: the QAT model learns to agree with the float model (the thing the int8 gate
    measures) on the training photos and their mirror images, rather than re-fitting the training labels. The loss
    is :func:`logit_matching_loss`: it matches the float model's scores on every class, so a close call between two
@@ -23,12 +23,8 @@ How:
    off (it would only add noise to a distillation); the run is seeded with TensorFlow op determinism, so the same
    run folder and seed give the same int8 model, in ``edge-convert`` and in ``edge-kit`` alike.
 
-Measured on flowers (alpha 0.35, 224 px, learning rate 3e-5, 3 epochs), five seeded splits = 600 validation photos,
-float32 538 right: logit matching int8 539 right, 12 top-1 disagreements with float32 (98.0%), mean absolute score
-difference 0.0102; cross-entropy distillation (before) 532 right, 16 disagreements (97.3%), 0.0130. Also tried,
-no better than logit matching over the five splits: random crops of the training photos as distillation data (538,
-10, 0.0109), both together (539, 13, 0.0099), the trainer's augmentation with logit matching (536, 12, 0.0104).
-Plain post-training int8 gives ~5 points less than float32.
+Logit matching was chosen over cross-entropy distillation and other distillation data (random crops, the trainer's
+augmentation) by their agreement with float32 over five seeded flowers splits (docs/benchmarks.md, Converter).
 """
 from __future__ import annotations
 

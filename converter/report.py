@@ -1,10 +1,13 @@
-"""The conversion report: ``report.json``, ``report.md`` and ``report.png`` (accuracy and size per variant)."""
+"""The conversion report of ``edge-convert``: ``tflite/report.json``, ``report.md`` and ``report.png`` (accuracy and
+size per variant). The one-command pipeline's report (``report.html``) is :mod:`pipeline.report`."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Dict
 
-from device.atomic import atomic_path, atomic_write_json, atomic_write_text
+from common import figures
+from common import run_folder as rf
+from common.atomic import atomic_write_json, atomic_write_text
 
 
 def _pct(value: Any) -> str:
@@ -41,7 +44,7 @@ def render_markdown(report: Dict[str, Any]) -> str:
         for label in labels:
             cells = []
             for v in variants.values():
-                acc = v["per_class"].get(label)
+                acc = (v["per_class"].get(label) or {}).get("recall")
                 delta = v.get("per_class_change_vs_float32", {}).get(label)
                 cells.append(_pct(acc) + (f" ({delta:+.1f})" if delta is not None else ""))
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -53,34 +56,12 @@ def render_markdown(report: Dict[str, Any]) -> str:
 
 def write_chart(report: Dict[str, Any], path: Path) -> None:
     """Bar charts of top-1 accuracy and file size per variant, saved atomically as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(report["variants"])
-    acc = [100 * (report["variants"][n].get("top1") or 0.0) for n in names]
-    size = [report["variants"][n]["size_bytes"] / 1e6 for n in names]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
-    ax1.bar(names, acc, color="#4c72b0")
-    ax1.set_ylabel("top-1 accuracy (%)")
-    ax1.set_ylim(max(0.0, min(acc + [100]) - 10), 100)
-    for i, a in enumerate(acc):
-        ax1.text(i, a, f"{a:.1f}", ha="center", va="bottom", fontsize=8)
-    ax2.bar(names, size, color="#dd8452")
-    ax2.set_ylabel("file size (MB)")
-    for i, s in enumerate(size):
-        ax2.text(i, s, f"{s:.2f}", ha="center", va="bottom", fontsize=8)
-    fig.suptitle(f"{report['run']}: accuracy and size per variant")
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    figures.write_png(figures.variant_accuracy_size_png(report), path)
 
 
 def write_report(report: Dict[str, Any], folder: Path) -> Dict[str, Path]:
     """Write ``report.json``, ``report.md`` and ``report.png`` into ``folder``; returns their paths."""
-    paths = {"json": folder / "report.json", "md": folder / "report.md", "png": folder / "report.png"}
+    paths = {kind: folder / name for kind, name in rf.CONVERSION_REPORT_FILES.items()}
     atomic_write_json(paths["json"], report)
     atomic_write_text(paths["md"], render_markdown(report))
     write_chart(report, paths["png"])

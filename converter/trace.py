@@ -1,8 +1,9 @@
 """Load the Keras model once, check it, and freeze it into one graph that every variant is converted from.
 
 Why: ``TFLiteConverter.from_keras_model`` / ``from_concrete_functions(..., model)`` re-export the whole Keras object
-graph as a SavedModel on every call (with the pure-Python protobuf in this environment that is 60-90 s per variant,
-measured). Freezing the inference function once (~2 s) and converting the frozen function takes ~2 s per variant.
+graph as a SavedModel on every call, which is slow (with the pure-Python protobuf, most of a variant's time).
+Freezing the inference function once and converting the frozen function is a small fraction of that
+(docs/benchmarks.md).
 """
 from __future__ import annotations
 

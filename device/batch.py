@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, List, Optional
 
 import numpy as np
 
-from device.errors import EdgeKitError
-from device.heap import keep_heap_pad
+from common.errors import EdgeKitError
 
 if TYPE_CHECKING:  # pragma: no cover
     from device.classifier import Classifier
@@ -60,9 +59,9 @@ class BatchResult:
 def default_workers(interpreter_threads: int = 1) -> int:
     """Decode threads: the cores the interpreter leaves over (``cpu_count - interpreter_threads``), at least 1,
     at most 4. With the heap pad (:mod:`device.heap`) a small model's invoke is about half of a photo's work, so
-    its calling thread is not idle (it also prepares photos while it would wait): on 2 cores, 1 decoder with a
-    1-thread interpreter ran the 600 flowers photos at 1.31-1.38x the sequential loop, 2 decoders at 1.29-1.35x,
-    3 at 1.22-1.31x (``benchmarks/bench_device.py``, int8 model; :mod:`device.process_pool` goes further)."""
+    its calling thread is not idle (it also prepares photos while it would wait); more decoders than the cores
+    left over only compete with it (``benchmarks/bench_device.py``, docs/benchmarks.md; :mod:`device.process_pool`
+    goes further)."""
     return max(1, min(4, (os.cpu_count() or 2) - int(interpreter_threads)))
 
 
@@ -128,10 +127,10 @@ def classify_many(
 ) -> Iterator[BatchResult]:
     """Yield a :class:`BatchResult` per source, in order, preparing up to ``2 * workers + 1`` photos ahead.
 
-    ``workers=0`` runs everything on the calling thread (a plain sequential loop, for comparison). Keeps freed
-    memory for the next photos (:func:`device.heap.keep_heap_pad`, once per process).
+    ``workers=0`` runs everything on the calling thread (a plain sequential loop, for comparison). Changes nothing
+    process-wide: a long run over many photos is faster with :func:`device.heap.keep_heap_pad` called once before
+    (``edge-classify`` does; it changes glibc's malloc policy for the whole process, so it is the caller's choice).
     """
-    keep_heap_pad()
     n_workers = default_workers(classifier.interpreter.num_threads) if workers is None else int(workers)
     if n_workers <= 0:
         for source in sources:

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Iterator, List, Optional, Protocol, Tuple
 
 import numpy as np
 
-from device.errors import EdgeKitError
+from common.errors import EdgeKitError
 
 
 class CameraError(EdgeKitError, RuntimeError):

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, TextIO
 
-from device.errors import EdgeKitError
+from common.errors import EdgeKitError
 
 #: File extensions picked up when a folder is given.
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}

@@ -4,9 +4,7 @@ Every message names the offending file and says what to do about it; callers sho
 """
 from __future__ import annotations
 
-
-class EdgeKitError(Exception):
-    """Base class of every error edge-kit raises on purpose."""
+from common.errors import EdgeKitError
 
 
 class ImageError(EdgeKitError, ValueError):

@@ -2,10 +2,10 @@
 
 Every photo allocates and frees the same few arrays: the decoded pixels, the resize's intermediates, the model
 input (each a few hundred KB). glibc's ``malloc`` returns the top of its heap to the kernel as soon as about 1 MB
-lies free there, so the next photo grows the heap again and the kernel maps and zeroes it page by page: 150-350
-minor page faults per photo, measured on a 2-core VM. That cost 25-40% of the throughput of a folder run with a
-small model (``benchmarks/bench_device.py``), and more when decoding threads fault in parallel, since they share
-the process's memory map.
+lies free there, so the next photo grows the heap again and the kernel maps and zeroes it page by page: hundreds
+of minor page faults per photo, a large share of a small model's folder throughput (``benchmarks/bench_device.py``;
+numbers in docs/benchmarks.md), and more when decoding threads fault in parallel, since they share the process's
+memory map.
 
 :func:`keep_heap_pad` asks glibc to keep a pad of freed memory at the top of the heap (``mallopt(M_TOP_PAD)``,
 the same knob as the ``MALLOC_TOP_PAD_`` environment variable). The process then holds at most that much more
@@ -31,8 +31,10 @@ def keep_heap_pad(pad_bytes: int = DEFAULT_PAD_BYTES) -> bool:
     """Ask the C library to keep ``pad_bytes`` of freed memory at the top of the heap; True when it did.
 
     Only raises the pad (a smaller request than one already made keeps the larger one), so calling it once per
-    batch is cheap. Called by ``edge-classify`` and :func:`device.batch.classify_many`; call it yourself before a
-    loop of :meth:`device.classifier.Classifier.classify` calls. Returns False where there is no glibc ``mallopt``.
+    batch is cheap. Process-wide, so opt-in: ``edge-classify`` and the worker processes of
+    :class:`device.process_pool.ProcessPoolClassifier` call it; a library caller calls it before its own loop of
+    :meth:`~device.classifier.Classifier.classify` or :func:`~device.batch.classify_many` calls. Returns False
+    where there is no glibc ``mallopt``.
     """
     global _applied_pad
     if pad_bytes < 0:

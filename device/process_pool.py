@@ -2,18 +2,17 @@
 
 The threaded pipeline of :mod:`device.batch` overlaps decoding with ``invoke`` inside one process, but every
 thread still needs Python's GIL between its C calls (Pillow's JPEG parser, numpy's dispatch, the interpreter
-wrapper), and on a small model those moments collide: on a 2-core VM threads reached 83-91% of what the two cores
-can do, worker processes 93-97% (``benchmarks/bench_device.py``, flowers int8 model, all 600 photos, same runs:
-threaded pipeline 1.31-1.39x the sequential loop, worker processes 1.49-1.59x). Each worker process loads its own
+wrapper), and on a small model those moments collide: worker processes get closer to what the cores can do than
+threads (``benchmarks/bench_device.py``; numbers in docs/benchmarks.md). Each worker process loads its own
 1-thread interpreter once and classifies whole photos; only file names go in and ``(label, score)`` lists come
 out, in chunks of up to 16 photos (:func:`default_chunksize`), so little is copied between processes.
 
-Starting the workers costs a fresh Python with numpy, Pillow and the interpreter (0.17-0.27 s on the VM, more on
+Starting the workers costs a fresh Python with numpy, Pillow and the interpreter (a fraction of a second, more on
 a Raspberry Pi), so ``edge-classify`` uses processes only for large folders (:data:`MIN_PHOTOS_FOR_PROCESSES`) or
 when asked (``--processes N``). Workers are *spawned* (not forked): safe next to the interpreter's own threads,
 and the same on Linux, macOS and Windows. Results come back in input order; a photo that cannot be read yields a
 :class:`device.batch.BatchResult` with ``error`` set and the run goes on. Memory: each worker holds its own copy
-of the model and its tensors (a few MB for edge-kit's models, about 30 MB for MobileNetV2 1.0).
+of the model and its tensors.
 
     >>> from device.process_pool import ProcessPoolClassifier
     >>> with ProcessPoolClassifier("model_int8.tflite") as pool:
@@ -38,19 +37,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from device.classifier import Classifier
 
 #: Folders at least this large are classified by worker processes in ``edge-classify`` (when the machine has 2 or
-#: more cores). Below it, starting the workers costs more than the GIL does: on the 2-core VM the start takes
-#: 0.17-0.27 s and saves ~0.3 ms per photo (flowers int8: 435-452 -> 489-554 photos/s), so the whole command breaks
-#: even at about 600 photos (the 600 flowers photos: 1.58-1.67 s with threads, 1.57-1.71 s with processes); 1000
+#: more cores). Below it, starting the workers costs more than the GIL does: the start is paid back a fraction of a
+#: millisecond per photo, so the whole command breaks even at several hundred photos (docs/benchmarks.md); 1000
 #: leaves room for a slower start (a Raspberry Pi's SD card).
 MIN_PHOTOS_FOR_PROCESSES = 1000
 
 #: Largest default number of worker processes (each holds the model and a Python with numpy and Pillow).
 MAX_DEFAULT_PROCESSES = 4
 
-#: Most photos handed to a worker at a time. Each hand-over costs the calling process about 0.8 ms of CPU (the
-#: pool's queues and threads), CPU that the workers then lack. On the 2-core VM (flowers int8, 2 workers) 600
-#: photos ran at 2.23 ms/photo in chunks of 4, 2.10 in 8, 1.99 in 16, 2.04 in 32; 150 photos at 1.93 in 4, 1.84
-#: in 8, 1.83 in 12, 1.89 in 16 (in big chunks one worker is left alone longer at the end).
+#: Most photos handed to a worker at a time. Each hand-over costs the calling process CPU (the pool's queues and
+#: threads) that the workers then lack, so chunks should be large; in big chunks one worker is left alone longer at
+#: the end. 16 was the fastest measured (docs/benchmarks.md).
 MAX_CHUNKSIZE = 16
 
 ModelSource = Union[str, "os.PathLike[str]", bytes]

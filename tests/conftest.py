@@ -1,4 +1,11 @@
-"""Shared pytest fixtures: where the real test assets are, and an offline Keras weights cache."""
+"""Shared pytest fixtures: the small photos committed under tests/fixtures/, where the real test assets are, and an
+offline Keras weights cache.
+
+Tests that need the real assets (ImageNet weights, the flowers photos, reference models) use the ``assets_dir``
+fixture (directly or through ``flowers_dir``, ``alpha035_weights``, ...) and are marked ``needs_assets``. Without the
+assets they are skipped with one reason; with ``EDGE_KIT_REQUIRE_ASSETS=1`` (CI) their absence is a failure, so CI
+never skips them silently.
+"""
 from __future__ import annotations
 
 import os
@@ -8,7 +15,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ALPHA035_WEIGHTS = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+REQUIRE_ASSETS_ENV = "EDGE_KIT_REQUIRE_ASSETS"
 
 
 def find_assets_dir() -> Path:
@@ -18,12 +27,49 @@ def find_assets_dir() -> Path:
     return path
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs_assets: needs the real test assets (../shared/assets or "
+                                       "$EDGE_KIT_ASSETS); skipped without them unless EDGE_KIT_REQUIRE_ASSETS=1")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items) -> None:
+    """Mark every test that reaches the ``assets_dir`` fixture, so ``-m "not needs_assets"`` selects the others."""
+    for item in items:
+        if "assets_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.needs_assets)
+
+
+ASSETS_MISSING = "needs the real test assets"
+#: Where the skip is reported: the line of the ``assets_dir`` fixture.
+_ASSETS_FIXTURE_LINE = next(i + 1 for i, line in enumerate(Path(__file__).read_text().splitlines())
+                            if line.startswith("def assets_dir("))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Every test skipped for want of the assets is reported at one place, so the summary has ONE line for them."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and isinstance(report.longrepr, tuple) and ASSETS_MISSING in str(report.longrepr[2]):
+        report.longrepr = (str(Path(__file__).relative_to(REPO_ROOT)), _ASSETS_FIXTURE_LINE, report.longrepr[2])
+
+
 @pytest.fixture(scope="session")
 def assets_dir() -> Path:
     path = find_assets_dir()
     if not (path / "SOURCES.md").is_file():
-        pytest.fail(f"test assets not found at {path}; set EDGE_KIT_ASSETS to the shared/assets folder")
+        message = (f"{ASSETS_MISSING}, not found at {path} (set EDGE_KIT_ASSETS to the shared/assets "
+                   "folder)")
+        if os.environ.get(REQUIRE_ASSETS_ENV) == "1":
+            pytest.fail(f"{message}; {REQUIRE_ASSETS_ENV}=1 makes their absence an error")
+        pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def photos_dir() -> Path:
+    """Tiny committed photos, one folder per class (daisy, rose, tulip; ten each): tests/fixtures/make_photos.py."""
+    return FIXTURES / "photos"
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +93,23 @@ def offline_keras_home(tmp_path: Path, alpha035_weights: Path, monkeypatch: pyte
     shutil.copy(alpha035_weights, models / ALPHA035_WEIGHTS)
     monkeypatch.setenv("HOME", str(home))
     return home
+
+
+@pytest.fixture()
+def fake_run(tmp_path: Path, photos_dir: Path) -> Path:
+    """A run folder in the trainer's format over the committed photos, with a placeholder ``model.keras``: for tests
+    of reading and validating run folders (nothing here loads the model)."""
+    from common import run_folder as rf
+    from device.preprocess import PreprocessConfig
+
+    run = tmp_path / "run"
+    run.mkdir()
+    labels = sorted(p.name for p in photos_dir.iterdir() if p.is_dir())
+    items = [(f"{label}/{p.name}", i) for i, label in enumerate(labels) for p in sorted((photos_dir / label).iterdir())]
+    splits = rf.Splits(photos_dir, labels, train=[x for k, x in enumerate(items) if k % 5],
+                       val=[x for k, x in enumerate(items) if not k % 5])
+    (run / rf.MODEL).write_bytes(b"placeholder")
+    rf.write_labels(run, labels)
+    rf.write_splits(run, splits)
+    rf.write_json(run, rf.CONFIG, {"preprocessing": PreprocessConfig(96, 96).to_dict()})
+    return run

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from device.atomic import atomic_write_bytes
+from common.atomic import atomic_write_bytes
 
 
 def save(path: Path, weights: Sequence[np.ndarray], optimizer_vars: Sequence[np.ndarray],

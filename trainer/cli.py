@@ -5,9 +5,10 @@ import argparse
 import sys
 from typing import List, Optional
 
+from common.errors import EdgeKitError
+from common.requirements import require
 from trainer.config import ALPHAS, MAX_SIZE, MIN_SIZE, TrainConfig
 from trainer.errors import TrainerError
-from device.errors import EdgeKitError
 
 EPILOG = """\
 the photo folder:
@@ -111,10 +112,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    require("edge-train", ["train"])  # one line naming the missing extra, not a traceback (e.g. on a board)
     try:
         config = config_from_args(args)
-        from device.interrupts import InterruptGuard
-        from trainer.train import train
+        from common.interrupts import InterruptGuard
+        from trainer.training import train
 
         with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops after the epoch under way
             run = train(config, hooks=[lambda phase, epoch, logs: guard.check()])
@@ -126,9 +128,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"edge-train: error: {exc}", file=sys.stderr)
         return 2
     val = run.metrics["val"]
-    print(f"validation accuracy: {val['accuracy']:.4f} ({val['count']} photos)")
+    print(f"validation accuracy: {val['top1']:.4f} ({val['count']} photos)")
     if "test" in run.metrics:
-        print(f"test accuracy: {run.metrics['test']['accuracy']:.4f} ({run.metrics['test']['count']} photos)")
+        print(f"test accuracy: {run.metrics['test']['top1']:.4f} ({run.metrics['test']['count']} photos)")
     print(f"run folder: {run.path}")
     return 0
 

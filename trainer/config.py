@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from common import defaults
 from device.preprocess import PreprocessConfig
 from device.resize import CROP_MODES
 
@@ -25,6 +26,32 @@ MIN_PHOTOS_PER_CLASS = 5
 RESUME_NEUTRAL_FIELDS = ("out_dir", "verbose", "overwrite")
 
 
+def imagenet_weights_filename(alpha: float, size: int) -> str:
+    """The file name Keras looks for in ``~/.keras/models`` for ``weights="imagenet"`` (no top)."""
+    rows = size if size in (96, 128, 160, 192, 224) else 224
+    alpha_text = {0.35: "0.35", 0.5: "0.5", 0.75: "0.75", 1.0: "1.0", 1.3: "1.3", 1.4: "1.4"}[float(alpha)]
+    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha_text}_{rows}_no_top.h5"
+
+
+def normalize_weights(weights: "str | Path | None") -> Optional[str]:
+    """``"imagenet"``, None for random weights (``None``, ``"none"``, ``"random"``, ``""``), or a local file path."""
+    if weights is None:
+        return None
+    weights = str(weights)
+    if weights.lower() in ("none", "random", ""):
+        return None
+    return weights if weights == "imagenet" else str(Path(weights).expanduser())
+
+
+def weights_problem(weights: Optional[str], alpha: float, size: int) -> Optional[str]:
+    """The message for a weights file that is not there (None when ``weights`` is usable as far as files go)."""
+    if weights is None or weights == "imagenet" or Path(weights).expanduser().is_file():
+        return None
+    return (f"{Path(weights).expanduser()}: weights file not found. Pass the path of a MobileNetV2 no-top .h5 file "
+            f"(for alpha {alpha}: {imagenet_weights_filename(alpha, size)}), 'imagenet', or 'none' to start from "
+            "random weights.")
+
+
 @dataclass
 class TrainConfig:
     """Configuration of one training run (``trainer.train(config)``; the CLI ``edge-train`` builds one)."""
@@ -32,9 +59,9 @@ class TrainConfig:
     data_dir: str
     out_dir: str = "runs/model"
     # Model
-    alpha: float = 0.35
-    size: int = 224
-    weights: Optional[str] = "imagenet"  # "imagenet", a path to a no-top MobileNetV2 .h5 file, or None (random)
+    alpha: float = defaults.ALPHA
+    size: int = defaults.SIZE
+    weights: Optional[str] = defaults.WEIGHTS  # "imagenet", a path to a no-top MobileNetV2 .h5 file, or None (random)
     dropout: float = 0.2
     crop: str = "center"  # the preprocessing contract's crop mode
     # Data
@@ -50,16 +77,13 @@ class TrainConfig:
     head_patience: int = 10
     label_smoothing: float = 0.1
     # Also cache features of the mirrored training photos: twice the examples for the head, at the price of a second
-    # backbone pass (phase 1 then costs 2.1-3.2x one pass instead of 1.2-1.6x). Off: with phase 2 as below it
-    # bought nothing on flowers, val top-1 over five seeded splits 0.933/0.875/0.933/0.875/0.867 with it and
-    # 0.933/0.892/0.900/0.875/0.883 without (both mean 0.897). It helped (+1-2 points) with the older, shorter phase 2.
+    # backbone pass. Off: with phase 2 as below it bought nothing on flowers (docs/benchmarks.md, Trainer).
     mirror_features: bool = False
     # Phase 2: fine-tune the top of the backbone with augmentation (None = automatic: on when the data allows)
     fine_tune: Optional[bool] = None
-    # 15 epochs, lr 3e-4, patience 5 (was 8, 1e-4, 3): validation top-1 on flowers over five seeded splits
-    # 0.933/0.875/0.933/0.875/0.867 (mean 0.897) vs 0.925/0.875/0.900/0.875/0.867 (0.888); never worse on a split.
-    # The same with lr 1e-4: mean 0.897 too, 0.925 on split 0. A linear warm-up of the lr did not help (0.897 on
-    # splits 0-2 vs 0.914). Early stopping still ends phase 2 when the validation loss stops improving.
+    # 15 epochs, lr 3e-4, patience 5: the best validation top-1 on flowers over five seeded splits of the settings
+    # tried, never worse on a split (docs/benchmarks.md, Trainer). Early stopping still ends phase 2 when the
+    # validation loss stops improving.
     fine_tune_epochs: int = 15
     fine_tune_learning_rate: float = 3e-4
     fine_tune_blocks: int = 4  # top inverted-residual blocks (of 16) unfrozen, plus the last 1x1 convolution
@@ -74,10 +98,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.data_dir = str(self.data_dir)
         self.out_dir = str(self.out_dir)
-        if isinstance(self.weights, Path):
-            self.weights = str(self.weights)
-        if isinstance(self.weights, str) and self.weights.lower() in ("none", "random", ""):
-            self.weights = None
+        self.weights = normalize_weights(self.weights)
         self.validate()
 
     def validate(self) -> None:

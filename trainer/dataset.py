@@ -20,19 +20,18 @@ import json
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from common.run_folder import SPLIT_NAMES, Item, Splits  # noqa: F401  (Splits: the splits.json format)
 from trainer.errors import DatasetError
 
-SPLIT_NAMES = ("train", "val", "test")
 #: Folder names recognised for the explicit layout (lower case) and the split each one feeds.
 _EXPLICIT_FOLDERS = {"train": "train", "val": "val", "validation": "val", "test": "test"}
 #: Files that operating systems drop into folders; never photos, never worth a warning.
 _JUNK_FILES = {"thumbs.db", "desktop.ini", "icon\r"}
 
-Item = Tuple[str, int]  # (path relative to the data folder, POSIX separators; label index)
 
 
 @dataclass
@@ -49,56 +48,6 @@ class Discovery:
 
     def all_items(self) -> List[Item]:
         return [item for name in SPLIT_NAMES for item in self.files.get(name, [])]
-
-
-@dataclass
-class Splits:
-    """The exact photos of each split (the content of ``splits.json``)."""
-
-    root: Path
-    labels: List[str]
-    train: List[Item]
-    val: List[Item]
-    test: List[Item] = field(default_factory=list)
-
-    def items(self, name: str) -> List[Item]:
-        return list(getattr(self, name))
-
-    def counts(self) -> Dict[str, Dict[str, int]]:
-        """``{split: {label: count}}`` for the non-empty splits."""
-        out: Dict[str, Dict[str, int]] = {}
-        for name in SPLIT_NAMES:
-            items = getattr(self, name)
-            if items:
-                c = Counter(label for _, label in items)
-                out[name] = {self.labels[i]: c.get(i, 0) for i in range(len(self.labels))}
-        return out
-
-    def to_dict(self) -> Dict[str, object]:
-        return {
-            "root": str(self.root),
-            "labels": list(self.labels),
-            "train": [[p, int(i)] for p, i in self.train],
-            "val": [[p, int(i)] for p, i in self.val],
-            "test": [[p, int(i)] for p, i in self.test],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, object], source: str = "splits.json") -> "Splits":
-        try:
-            labels = [str(x) for x in data["labels"]]  # type: ignore[union-attr]
-            parts = {}
-            for name in SPLIT_NAMES:
-                parts[name] = [(str(p), int(i)) for p, i in data.get(name, [])]  # type: ignore[union-attr]
-                bad = [p for p, i in parts[name] if not 0 <= i < len(labels)]
-                if bad:
-                    raise ValueError(f"label index out of range for {bad[0]}")
-            return cls(root=Path(str(data["root"])), labels=labels, **parts)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{source}: not a valid split file ({exc})") from exc
-
-    def path(self, relative: str) -> Path:
-        return self.root / relative
 
 
 def _visible(path: Path) -> bool:

@@ -1,7 +1,8 @@
 """Errors raised by the trainer. Every message names the folder or file at fault and says how to fix it."""
 from __future__ import annotations
 
-from device.errors import EdgeKitError
+from common.errors import EdgeKitError
+from common.run_folder import RunFolderError  # noqa: F401  (re-exported; defined with the run folder's files)
 
 
 class TrainerError(EdgeKitError):
@@ -12,9 +13,7 @@ class DatasetError(TrainerError, ValueError):
     """The photo folder cannot be trained on: missing, empty, one class, too few photos, clashing class names."""
 
 
-class RunFolderError(TrainerError, ValueError):
-    """A run folder is missing a file, or a file in it is corrupt."""
-
-
 class SkippedFilesWarning(UserWarning):
     """Some files in the photo folder could not be used (corrupt, truncated, empty, not an image) and were skipped."""
+
+__all__ = ["DatasetError", "RunFolderError", "SkippedFilesWarning", "TrainerError"]

@@ -17,7 +17,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from device.atomic import atomic_path, atomic_write_json
+from common.atomic import atomic_path, atomic_write_json
 from device.errors import ImageError
 from device.preprocess import PreprocessConfig, load_and_preprocess
 

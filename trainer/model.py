@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from trainer.config import ALPHAS, MAX_SIZE, MIN_SIZE
+from trainer.config import ALPHAS, MAX_SIZE, MIN_SIZE, imagenet_weights_filename, weights_problem
 from trainer.errors import TrainerError
 
 MOBILENET_NAME = "mobilenetv2"  # name of the nested MobileNetV2 model inside the backbone
@@ -28,13 +28,6 @@ def keras():
     import tf_keras
 
     return tf_keras
-
-
-def imagenet_weights_filename(alpha: float, size: int) -> str:
-    """The file name Keras looks for in ``~/.keras/models`` for ``weights="imagenet"`` (no top)."""
-    rows = size if size in (96, 128, 160, 192, 224) else 224
-    alpha_text = {0.35: "0.35", 0.5: "0.5", 0.75: "0.75", 1.0: "1.0", 1.3: "1.3", 1.4: "1.4"}[float(alpha)]
-    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha_text}_{rows}_no_top.h5"
 
 
 @dataclass
@@ -64,13 +57,10 @@ def _resolve_weights(weights: Optional[str], alpha: float, size: int) -> Optiona
             print(f"using the cached ImageNet weights trained at 224 px ({fallback}) for {size} px input")
             return str(fallback)
         return "imagenet"
-    path = Path(weights).expanduser()
-    if not path.is_file():
-        raise TrainerError(
-            f"{path}: weights file not found. Pass the path of a MobileNetV2 no-top .h5 file (for alpha {alpha}: "
-            f"{imagenet_weights_filename(alpha, size)}), 'imagenet', or 'none' to start from random weights."
-        )
-    return str(path)
+    problem = weights_problem(weights, alpha, size)
+    if problem:
+        raise TrainerError(problem)
+    return str(Path(weights).expanduser())
 
 
 def build_model(

@@ -22,4 +22,4 @@ def converted(run_folder: Path):
     """Every variant of ``run_folder``, converted and evaluated once (~30 s)."""
     from converter import ConvertConfig, convert
 
-    return convert(run_folder, ConvertConfig(calibration_size=60, max_accuracy_drop=None, verbose=False))
+    return convert(run_folder, ConvertConfig(calibration_size=60, max_accuracy_drop=None, qat=False, verbose=False))

@@ -158,12 +158,12 @@ def test_export_copies_atomically(converted, run_folder, tmp_path, monkeypatch):
     assert (tmp_path / "app/model.tflite").read_bytes() == converted.files["float16"].read_bytes()
 
     # an interrupted copy leaves the previous model intact and no temporary file behind
-    import device.atomic
+    import common.atomic
 
     def interrupted(path):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(device.atomic, "_fsync_file", interrupted)
+    monkeypatch.setattr(common.atomic, "_fsync_file", interrupted)
     with pytest.raises(KeyboardInterrupt):
         main(["export", str(run_folder), "--variant", "float32", "--to", "app/model.tflite"])
     assert (tmp_path / "app/model.tflite").read_bytes() == converted.files["float16"].read_bytes()

@@ -67,3 +67,36 @@ def test_keep_heap_pad_is_applied_once_and_never_lowered() -> None:
     assert keep_heap_pad(1024) is True  # smaller than the pad already kept: nothing to do
     with pytest.raises(ValueError, match="pad_bytes"):
         keep_heap_pad(-1)
+
+
+def test_classify_many_leaves_the_malloc_policy_alone() -> None:
+    """A library call changes nothing process-wide: only edge-classify (or the caller) opts in to the heap pad."""
+    code = textwrap.dedent(
+        """
+        import numpy as np
+        from device import heap
+        from device.batch import classify_many
+
+        calls = []
+        heap._glibc_mallopt = lambda: calls.append(1)  # any attempt to change the policy is recorded
+
+        class Fake:
+            class interpreter:
+                num_threads = 1
+
+            def prepare(self, source):
+                return np.zeros(1, np.float32)
+
+            def scores(self, pixels):
+                return pixels
+
+            def rank(self, scores, top_k, threshold):
+                return [("a", 1.0)]
+
+        assert len(list(classify_many(Fake(), ["x", "y"], workers=1))) == 2
+        print("mallopt calls:", len(calls))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "mallopt calls: 0" in out.stdout

@@ -309,7 +309,7 @@ def test_models_of_contract_version_1_keep_their_resize():
 def test_atomic_writes_leave_complete_files_with_normal_permissions(tmp_path):
     import stat
 
-    from device.atomic import atomic_path, atomic_write_json
+    from common.atomic import atomic_path, atomic_write_json
 
     target = atomic_write_json(tmp_path / "out" / "a.json", {"x": 1})
     assert json.loads(target.read_text()) == {"x": 1}

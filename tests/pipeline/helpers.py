@@ -42,16 +42,17 @@ def write_synthetic_run(out: Path, flowers: Path, labels: Sequence[str] = ("dais
     (out / "dataset.json").write_text(json.dumps({
         "skipped": [{"path": "rose/broken.jpg", "reason": "truncated JPEG"}],
         "ignored": [{"path": "notes.txt", "reason": "not inside a class folder"}]}))
-    epochs = [{"loss": 1.2 - 0.1 * e, "accuracy": 0.5 + 0.05 * e, "val_loss": 1.3 - 0.08 * e,
-               "val_accuracy": 0.45 + 0.05 * e} for e in range(6)]
+    epochs = [{"epoch": e + 1, "loss": 1.2 - 0.1 * e, "top1": 0.5 + 0.05 * e, "val_loss": 1.3 - 0.08 * e,
+               "val_top1": 0.45 + 0.05 * e} for e in range(6)]
     (out / "history.json").write_text(json.dumps({"phase1": epochs, "phase2": epochs[:3], "timings": {"x_s": 1.0}}))
-    (out / "metrics.json").write_text(json.dumps({"val_accuracy": 0.8}))
+    (out / "metrics.json").write_text(json.dumps({"val_top1": 0.8, "val": {"top1": 0.8}}))
     variants = {}
     for k, (name, top1) in enumerate((("float32", 0.9), ("float16", 0.9), ("dynamic", 0.85), ("int8", 0.8))):
         variants[name] = {"size_bytes": 1_600_000 // (k + 1), "top1": top1, "agreement_with_keras": 1 - 0.05 * k,
                           "latency_median_ms": 5.0 - k, "latency_p90_ms": 6.0 - k, "mean_abs_score_diff": 0.01 * k,
                           "top1_change_vs_float32_points": 100 * (top1 - 0.9),
-                          "per_class": {x: top1 for x in labels},
+                          "per_class": {x: {"precision": top1, "recall": top1, "support": per_class_val}
+                                        for x in labels},
                           "per_class_change_vs_float32": {x: 100 * (top1 - 0.9) * (j % 2) for j, x in
                                                           enumerate(labels)}}
     (out / "tflite").mkdir(exist_ok=True)
@@ -119,7 +120,7 @@ def check_outputs_complete(out: Path) -> List[str]:
     and every file the state vouches for has the content hash it recorded. Returns the problems found."""
     from PIL import Image
 
-    from converter.pipeline_state import PipelineState, file_digest
+    from pipeline.state import PipelineState, file_digest
 
     problems: List[str] = []
     for path in sorted(out.rglob("*")):
@@ -153,7 +154,7 @@ def check_outputs_complete(out: Path) -> List[str]:
 
 
 def edge_kit_cmd(*args: str) -> List[str]:
-    return [sys.executable, "-m", "converter.pipeline_cli", *args]
+    return [sys.executable, "-m", "pipeline.cli", *args]
 
 
 def env_for(home: Optional[Path] = None) -> Dict[str, str]:

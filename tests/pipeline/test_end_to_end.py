@@ -15,7 +15,7 @@ from typing import List, Tuple
 
 import pytest
 
-from converter.pipeline_state import STATE_FILE, file_digest, tree_stamp
+from pipeline.state import STATE_FILE, file_digest, tree_stamp
 from tests.pipeline.helpers import check_outputs_complete, chromium, edge_kit_cmd, env_for, make_tiny_dataset, render
 
 pytestmark = pytest.mark.slow

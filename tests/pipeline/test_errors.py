@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import converter.pipeline_report as pipeline_report
-from converter.pipeline import PipelineConfig, run_pipeline
-from converter.pipeline_cli import main
-from converter.pipeline_state import STATE_FILE, PipelineError, file_digest
+import pipeline.report as pipeline_report
+from common.gates import EXIT_REFUSED
+from pipeline.api import PipelineConfig, run_pipeline
+from pipeline.cli import main
+from pipeline.state import STATE_FILE, PipelineError, file_digest
 from tests.pipeline.helpers import write_synthetic_run
 
 
@@ -46,8 +47,8 @@ def test_missing_photo_folder_names_it(tmp_path, capsys):
     assert f"{tmp_path / 'nope'}: no such folder" in err and "one sub-folder of photos per class" in err
 
 
-def test_missing_weights_file_fails_before_training(tmp_path, flowers_dir, capsys):
-    rc = main([str(flowers_dir), "--out", str(tmp_path / "out"), "--weights", str(tmp_path / "w.h5")])
+def test_missing_weights_file_fails_before_training(tmp_path, photos_dir, capsys):
+    rc = main([str(photos_dir), "--out", str(tmp_path / "out"), "--weights", str(tmp_path / "w.h5")])
     err = capsys.readouterr().err
     assert rc == 1 and "w.h5: weights file not found" in err
 
@@ -75,22 +76,22 @@ def test_stage_without_its_inputs_says_what_to_run_first(tmp_path, capsys):
     assert "model.keras: missing" in err and "train first" in err
 
 
-def test_output_folder_blocked_by_a_file(tmp_path, flowers_dir):
+def test_output_folder_blocked_by_a_file(tmp_path, photos_dir):
     (tmp_path / "file").write_text("x")
     with pytest.raises(PipelineError, match="a file is in the way"):
         run_pipeline(report_only(None, tmp_path / "file" / "out"))
 
 
-def test_read_only_output_folder(tmp_path, flowers_dir, mounts):
-    out = write_synthetic_run(tmp_path / "run", flowers_dir)
+def test_read_only_output_folder(tmp_path, photos_dir, mounts):
+    out = write_synthetic_run(tmp_path / "run", photos_dir)
     mounts(out, "--bind", str(out))
     subprocess.run(["mount", "-o", "remount,ro,bind", str(out)], check=True)
     with pytest.raises(PipelineError, match="read-only"):
         run_pipeline(report_only(None, out))
 
 
-def test_disk_full_simulated_keeps_previous_report(tmp_path, flowers_dir, monkeypatch):
-    out = write_synthetic_run(tmp_path / "run", flowers_dir)
+def test_disk_full_simulated_keeps_previous_report(tmp_path, photos_dir, monkeypatch):
+    out = write_synthetic_run(tmp_path / "run", photos_dir)
     run_pipeline(report_only(None, out))
     before = {p: file_digest(out / p) for p in ("report.html", "report.md", "report.json", STATE_FILE)}
     (out / "classify.json").write_text((out / "classify.json").read_text().replace('"split": "val"',
@@ -113,15 +114,15 @@ def test_disk_full_simulated_keeps_previous_report(tmp_path, flowers_dir, monkey
     assert run_pipeline(report_only(None, out)).stages["report"].status == "ran"
 
 
-def test_really_full_disk(tmp_path, flowers_dir, mounts):
+def test_really_full_disk(tmp_path, photos_dir, mounts):
     disk = mounts(tmp_path / "disk", "-t", "tmpfs", "-o", "size=3m", "tmpfs")
-    out = write_synthetic_run(disk / "run", flowers_dir)
+    out = write_synthetic_run(disk / "run", photos_dir)
     run_pipeline(report_only(None, out))
     old_html = (out / "report.html").read_bytes()
     (out / "classify.json").write_text((out / "classify.json").read_text().replace('"ms_per_photo": 12.0',
                                                                                   '"ms_per_photo": 13.0'))
     filler = disk / "filler"
-    with open(filler, "wb") as f:  # fill the disk up
+    with open(filler, "wb", buffering=0) as f:  # fill the disk up (unbuffered: no failing flush at close)
         try:
             while True:
                 f.write(b"\0" * 65536)
@@ -142,8 +143,8 @@ def _fake_models(out: Path) -> None:
         (out / "tflite" / f"model_{name}.tflite").write_bytes(name.encode() * 100)
 
 
-def test_accuracy_gate_refuses_export_but_writes_the_report(tmp_path, flowers_dir):
-    out = write_synthetic_run(tmp_path / "run", flowers_dir)  # int8 is 10 points below float32 there
+def test_accuracy_gate_refuses_export_but_writes_the_report(tmp_path, photos_dir):
+    out = write_synthetic_run(tmp_path / "run", photos_dir)  # int8 is 10 points below float32 there
     _fake_models(out)
     assets = tmp_path / "assets"
     assets.mkdir()
@@ -165,8 +166,16 @@ def test_accuracy_gate_refuses_export_but_writes_the_report(tmp_path, flowers_di
     assert 'id="problems"' not in (out / "report.html").read_text()
 
 
-def test_bad_training_option_fails_before_any_folder_is_made(tmp_path, flowers_dir, capsys):
-    rc = main([str(flowers_dir), "--out", str(tmp_path / "out"), "--alpha", "0.4", "--weights", "none"])
+def test_a_refused_export_exits_with_the_gate_status_of_edge_convert(tmp_path, photos_dir, capsys):
+    out = write_synthetic_run(tmp_path / "run", photos_dir)  # int8 is 10 points below float32 there
+    _fake_models(out)
+    rc = main(["--out", str(out), "--stage", "export", "--stage", "report", "--export-variant", "int8",
+               "--android-assets", str(tmp_path / "assets"), "-q"])
+    assert rc == EXIT_REFUSED == 3 and not (tmp_path / "assets" / "model.tflite").exists()
+
+
+def test_bad_training_option_fails_before_any_folder_is_made(tmp_path, photos_dir, capsys):
+    rc = main([str(photos_dir), "--out", str(tmp_path / "out"), "--alpha", "0.4", "--weights", "none"])
     err = capsys.readouterr().err
     assert rc == 1 and "alpha=0.4 is not available" in err
     assert not (tmp_path / "out").exists()
@@ -179,8 +188,8 @@ def test_ctrl_c_during_a_c_extension_import_is_reported_as_an_interruption(tmp_p
     import signal
     import time
 
-    import converter.pipeline as pipeline
-    from converter import pipeline_cli
+    import pipeline.api as pipeline
+    from pipeline import cli as pipeline_cli
 
     def import_interrupted(config, log=print):
         try:

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-import converter.pipeline as pipeline
-from converter.pipeline import AUTO, PipelineConfig, choose_export_variant, run_pipeline
-from converter.pipeline_cli import build_parser, config_from_args, main
-from converter.pipeline_state import PipelineError
+import pipeline.api as pipeline
+from pipeline.api import AUTO, PipelineConfig, choose_export_variant, run_pipeline
+from pipeline.cli import build_parser, config_from_args, main
+from pipeline.state import PipelineError
 from tests.pipeline.helpers import write_synthetic_run
 
 ALL = ("float32", "float16", "dynamic", "int8")
@@ -47,9 +47,9 @@ def test_int8_beyond_the_limit_falls_back_to_dynamic_with_the_reason():
 
 
 def test_the_pipeline_uses_qat_for_int8_by_default_and_no_qat_turns_it_off():
-    from converter.pipeline import PipelineConfig
-    from converter.pipeline_cli import build_parser, config_from_args
-    from converter.pipeline_stages import StageContext, convert_config
+    from pipeline.api import PipelineConfig
+    from pipeline.cli import build_parser, config_from_args
+    from pipeline.stages import StageContext, convert_config
 
     assert PipelineConfig(data_dir="d", out_dir="o").qat is True
     on = config_from_args(build_parser().parse_args(["photos", "--out", "runs/x"]))
@@ -114,8 +114,8 @@ def _fake_models(out):
         (out / "tflite" / f"model_{name}.tflite").write_bytes(name.encode() * 100)
 
 
-def test_auto_exports_a_variant_within_the_limit_and_says_so(tmp_path, flowers_dir, monkeypatch):
-    out = write_synthetic_run(tmp_path / "run", flowers_dir)  # int8 -10, dynamic -5, float16 0 points
+def test_auto_exports_a_variant_within_the_limit_and_says_so(tmp_path, photos_dir, monkeypatch):
+    out = write_synthetic_run(tmp_path / "run", photos_dir)  # int8 -10, dynamic -5, float16 0 points
     _fake_models(out)
     assets = tmp_path / "assets"
     classified = []

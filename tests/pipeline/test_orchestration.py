@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import converter.pipeline as pipeline
-from converter.pipeline import PipelineConfig, run_pipeline
-from converter.pipeline_stages import STAGES, StageBlocked
-from converter.pipeline_state import STATE_FILE, PipelineError, exclusive_lock, remove_stale_temporaries
-from device.atomic import atomic_write_text
+import pipeline.api as pipeline
+from pipeline.api import PipelineConfig, run_pipeline
+from pipeline.stages import STAGES, StageBlocked
+from pipeline.state import STATE_FILE, PipelineError, exclusive_lock, remove_stale_temporaries
+from common.atomic import atomic_write_text
 
 
 class FakeStages:

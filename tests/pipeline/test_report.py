@@ -9,14 +9,14 @@ import re
 import pytest
 from PIL import Image
 
-from converter.pipeline_figures import rank_worst_first
-from converter.pipeline_report import write_report
+from pipeline.report import rank_worst_first
+from pipeline.report import write_report
 from tests.pipeline.helpers import chromium, render, write_synthetic_run
 
 
 @pytest.fixture()
-def report_dir(tmp_path, flowers_dir):
-    out = write_synthetic_run(tmp_path / "run", flowers_dir)
+def report_dir(tmp_path, photos_dir):
+    out = write_synthetic_run(tmp_path / "run", photos_dir)
     (out / "export.json").write_text(json.dumps({"variant": "int8", "destination": "/app/assets/model.tflite"}))
     files = write_report(out, {"train": 12.0, "convert": 30.5, "classify": 1.2, "export": 0.1}, grid=9)
     return out, files
@@ -92,8 +92,8 @@ def test_markdown_and_json_carry_the_same_figures(report_dir):
     assert data["stage_seconds"]["convert"] == 30.5
 
 
-def test_missing_parts_become_notes_not_crashes(tmp_path, flowers_dir):
-    out = write_synthetic_run(tmp_path / "run", flowers_dir)
+def test_missing_parts_become_notes_not_crashes(tmp_path, photos_dir):
+    out = write_synthetic_run(tmp_path / "run", photos_dir)
     for name in ("history.json", "classify.json", "tflite/report.json", "dataset.json"):
         (out / name).unlink()
     files = write_report(out)

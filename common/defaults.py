@@ -1,0 +1,21 @@
+"""Defaults that more than one command shares, defined once (``edge-train`` / ``edge-convert`` / ``edge-kit`` and
+their library configs read them from here).
+
+Quantization-aware training is on by default for both ``edge-convert`` and ``edge-kit``: plain post-training int8
+of MobileNetV2 alpha 0.35 loses several top-1 points, which QAT recovers, so only with QAT does the int8 model ship
+within :data:`MAX_ACCURACY_DROP` (docs/pipeline.md, docs/benchmarks.md). ``--no-qat`` is the faster choice.
+"""
+from __future__ import annotations
+
+#: MobileNetV2 width multiplier, input size (square) and weights of a new training.
+ALPHA = 0.35
+SIZE = 224
+WEIGHTS = "imagenet"
+
+#: Quantization-aware fine-tuning before the int8 export, and its epochs.
+QAT = True
+QAT_EPOCHS = 3
+#: Training photos that calibrate the int8 model (stratified over the classes).
+CALIBRATION_SIZE = 200
+#: Top-1 points a quantized model may lose vs float32 (the accuracy gate, common/gates.py).
+MAX_ACCURACY_DROP = 1.0

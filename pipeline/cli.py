@@ -1,0 +1,165 @@
+"""``edge-kit``: photos -> trained, converted, verified, exported model and an HTML report, in one command."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Optional, Sequence
+
+from common import defaults
+from common.gates import EXIT_REFUSED
+from common.requirements import require
+from converter.config import VARIANTS
+
+EXAMPLES = """\
+examples:
+  edge-kit photos/ --out runs/flowers --weights imagenet
+      everything: train, convert float32/float16/dynamic/int8, evaluate each with the TFLite interpreter,
+      classify held-out photos with the device runtime, copy the chosen model into the Android sample, write
+      runs/flowers/report.html (one self-contained page) + report.md + report.json. The chosen model
+      (--export-variant auto): int8 when it loses at most --max-accuracy-drop top-1 points vs float32, else
+      the smallest of dynamic, float16, float32 that does; the output and the report's first lines say which and why
+
+  edge-kit photos/ --out runs/flowers --alpha 0.35 --size 224 \\
+      --weights ../shared/assets/weights/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5
+      offline: a local no-top MobileNetV2 weights file instead of the Keras download
+      (or copy that file under its official name into ~/.keras/models/ and keep --weights imagenet)
+
+  edge-kit photos/ --out runs/flowers --variants float32,int8 --export-variant int8 \\
+      --android-assets android-sample/app/src/main/assets
+      fewer variants; where the app's model.tflite goes; an explicit --export-variant is shipped as asked, or
+      refused (exit 3, the app keeps its previous model) when it loses more than --max-accuracy-drop
+
+  edge-kit photos/ --out runs/flowers
+      run it again: stages whose inputs did not change are skipped (state in runs/flowers/pipeline_state.json);
+      after Ctrl-C, a crash or a tweaked option it continues where it stopped instead of starting over
+
+  edge-kit --out runs/flowers --stage report          one stage alone (train|convert|classify|export|report)
+  edge-kit --out runs/flowers --stage convert --force convert     redo a stage even though nothing changed
+
+Photo folder layout: one sub-folder per class (photos/daisy/*.jpg, photos/rose/*.jpg ...), or train/ and val/
+(and test/) folders each holding class sub-folders. Exit status: 0 done (also when auto shipped another variant than
+int8: a notice, not an error), 1 a stage failed, 2 bad arguments or a missing extra, 3 the accuracy gate refused
+the export of a named --export-variant (the report says why; as edge-convert), 130 interrupted (run the same
+command again to continue).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="edge-kit",
+        description="From a folder of labelled photos to an app-ready, verified .tflite image classifier and a "
+                    "report, in one command (train -> convert -> evaluate -> classify -> export -> report).",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("data_dir", nargs="?", help="photo folder, one sub-folder per class (not needed with --stage "
+                                               "convert/classify/export/report)")
+    p.add_argument("--out", required=True, help="run folder for every output, e.g. runs/flowers")
+    g = p.add_argument_group("model and training")
+    g.add_argument("--weights", default=defaults.WEIGHTS,
+                   help="'imagenet' (Keras cache or download), a local no-top MobileNetV2 .h5, or 'none' (random)")
+    g.add_argument("--alpha", type=float, default=defaults.ALPHA,
+                   help="MobileNetV2 width: 0.35 (default, fastest) ... 1.4")
+    g.add_argument("--size", type=int, default=defaults.SIZE,
+                   help="input size in pixels, square (96-224, default %(default)s)")
+    g.add_argument("--epochs", type=int, default=None, help="classifier-head epochs (trainer default if omitted)")
+    g.add_argument("--fine-tune-epochs", type=int, default=None, help="fine-tuning epochs (0 disables fine-tuning)")
+    g.add_argument("--val-split", type=float, default=None, help="fraction of each class held out (default 0.2)")
+    g.add_argument("--test-split", type=float, default=None, help="fraction held out for a final test (default 0)")
+    g.add_argument("--seed", type=int, default=None, help="random seed of the split and training")
+    g = p.add_argument_group("conversion, check and export")
+    g.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated (default {','.join(VARIANTS)})")
+    g.add_argument("--export-variant", default="auto", metavar="{auto," + ",".join(VARIANTS) + "}",
+                   help="variant checked on the device runtime and shipped. auto (default): int8 if it loses at most "
+                        "--max-accuracy-drop points vs float32, else the smallest of dynamic, float16, float32 "
+                        "within it. A named variant is used as given, and its export refused beyond the limit")
+    g.add_argument("--android-assets", default=None,
+                   help="folder for the app's model.tflite (default android-sample/app/src/main/assets if present)")
+    g.add_argument("--no-export", action="store_true", help="do not copy the model into the app")
+    g.add_argument("--max-accuracy-drop", type=float, default=defaults.MAX_ACCURACY_DROP,
+                   help="top-1 points the shipped variant may lose vs float32 (default %(default)s; -1: no gate): "
+                        "auto picks a variant within it, a named --export-variant beyond it is refused (exit 3)")
+    g.add_argument("--calibration-size", type=int, default=None,
+                   help=f"int8 calibration photos (default {defaults.CALIBRATION_SIZE})")
+    g.add_argument("--qat", action=argparse.BooleanOptionalAction, default=defaults.QAT,
+                   help="quantization-aware fine-tuning before the int8 export (default on, as in edge-convert: plain "
+                        "post-training int8 of MobileNetV2 0.35 loses several points). --no-qat: faster")
+    g.add_argument("--classify-limit", type=int, default=200, help="held-out photos run on the device runtime")
+    g = p.add_argument_group("stages")
+    g.add_argument("--stage", action="append", choices=["train", "convert", "classify", "export", "report"],
+                   help="run only this stage (repeatable); each still skipped when its inputs are unchanged")
+    g.add_argument("--force", action="append", default=[], choices=["train", "convert", "classify", "export",
+                                                                     "report", "all"],
+                   help="run this stage even when its inputs are unchanged (repeatable; 'all')")
+    g.add_argument("-q", "--quiet", action="store_true", help="no training/conversion progress; stage lines and the summary only")
+    return p
+
+
+def config_from_args(args: argparse.Namespace):
+    """The :class:`~pipeline.api.PipelineConfig` the command line asks for."""
+    from pipeline.api import STAGES, PipelineConfig
+
+    train_options = {}
+    for arg, name in (("epochs", "head_epochs"), ("fine_tune_epochs", "fine_tune_epochs"),
+                      ("val_split", "val_split"), ("test_split", "test_split"), ("seed", "seed")):
+        value = getattr(args, arg)
+        if value is not None:
+            train_options[name] = value
+    if args.fine_tune_epochs == 0:
+        train_options["fine_tune"] = False
+    convert_options = {}
+    if args.calibration_size is not None:
+        convert_options["calibration_size"] = args.calibration_size
+    force = tuple(STAGES) if "all" in args.force else tuple(args.force)
+    return PipelineConfig(
+        data_dir=args.data_dir, out_dir=args.out, weights=args.weights, alpha=args.alpha, size=args.size,
+        variants=args.variants, export_variant=args.export_variant, android_assets=args.android_assets,
+        export=not args.no_export, stages=tuple(args.stage) if args.stage else None, force=force,
+        train_options=train_options, convert_options=convert_options, qat=args.qat,
+        max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop,
+        classify_limit=args.classify_limit, verbose=not args.quiet)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    stages = args.stage or ["train", "convert", "report"]  # classify and export need no extra
+    require("edge-kit", [job for job in ("train", "convert", "report") if job in stages])
+    from pipeline.api import run_pipeline
+    from common.errors import EdgeKitError
+
+    try:
+        config = config_from_args(args)
+    except EdgeKitError as exc:
+        parser.error(str(exc))
+    from common.interrupts import InterruptGuard
+
+    with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops the run at the next log line
+        try:
+            result = run_pipeline(config, log=guard.wrap(lambda message: print(message, flush=True)))
+        except KeyboardInterrupt:
+            return _interrupted(args.out)
+        except Exception as exc:
+            if guard.fired:  # Ctrl-C inside a C extension (e.g. while TensorFlow imports) surfaces as another error
+                return _interrupted(args.out)
+            if not isinstance(exc, EdgeKitError):
+                raise
+            print(f"edge-kit: error: {exc}", file=sys.stderr)
+            print("edge-kit: finished stages are kept; fix the above and run the same command again to continue.",
+                  file=sys.stderr)
+            return 1
+    if not result.ok:  # a stage was blocked: the accuracy gate refused the export
+        return EXIT_REFUSED
+    if result.report_html.is_file():
+        print(f"\nopen the report: {result.report_html.resolve().as_uri()}", flush=True)
+    return 0
+
+
+def _interrupted(out: str) -> int:
+    print(f"\nedge-kit: interrupted. Finished stages are kept in {out}/pipeline_state.json; run the same "
+          "command again to continue.", file=sys.stderr)
+    return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

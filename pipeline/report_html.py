@@ -1,0 +1,202 @@
+"""The pipeline report as one self-contained HTML page: inline CSS, every image a ``data:`` URI, no script, no link
+to anything outside the file (it can be mailed, attached to a CI run, or opened offline)."""
+from __future__ import annotations
+
+import base64
+import html
+from typing import Any, Dict, List, Mapping
+
+from pipeline.report_markdown import mb, num, pct, points
+
+CSS = """
+body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
+main{max-width:1180px;margin:0 auto;padding:24px 32px 48px}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:34px 0 10px;border-bottom:1px solid #d8dce3;padding-bottom:4px}
+h3{font-size:16px;margin:20px 0 8px}.muted{color:#667085;font-size:13px}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:18px 0}
+.card{background:#fff;border:1px solid #e1e5eb;border-radius:8px;padding:10px 16px;min-width:150px}
+.card b{display:block;font-size:22px}.card span{font-size:12px;color:#667085}
+table{border-collapse:collapse;background:#fff;font-size:14px;margin:6px 0 12px}
+th,td{border:1px solid #e1e5eb;padding:5px 10px;text-align:left}td.n,th.n{text-align:right}
+th{background:#eef1f5}tr.ship td{background:#eaf6ec;font-weight:600}
+img.fig{max-width:100%;background:#fff;border:1px solid #e1e5eb;border-radius:6px;display:block;margin:8px 0}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(132px,1fr));gap:10px}
+figure.photo{margin:0;background:#fff;border:3px solid #2e8b57;border-radius:6px;padding:4px;font-size:12px}
+figure.photo.wrong{border-color:#c62828}figure.photo img{width:100%;aspect-ratio:1;object-fit:cover;display:block}
+figure.photo figcaption{margin-top:4px;line-height:1.35;overflow-wrap:anywhere}
+.wrong .pred{color:#c62828;font-weight:600}.ok .pred{color:#2e7d32}
+.neg{color:#c62828}.pos{color:#2e7d32}code{font-size:12px;background:#eef1f5;padding:1px 4px;border-radius:3px}
+.problem{background:#fdecea;border:1px solid #e57373;border-radius:6px;padding:4px 14px;margin:16px 0;color:#8e1b1b}
+.notice{background:#fff4e0;border:1px solid #f0a030;border-left:6px solid #f0a030;border-radius:6px;padding:4px 14px;
+margin:16px 0;color:#7a4a00}
+.note{background:#fff8e1;border:1px solid #f3d27a;border-radius:6px;padding:8px 12px;font-size:13px}
+"""
+
+
+def data_uri(blob: bytes, mime: str) -> str:
+    """``data:<mime>;base64,...`` for an inline image."""
+    return f"data:{mime};base64,{base64.b64encode(blob).decode('ascii')}"
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fig(images: Mapping[str, bytes], name: str, alt: str, fig_id: str) -> str:
+    blob = images.get(name)
+    if not blob:
+        return ""
+    return f'<img class="fig" id="{fig_id}" alt="{_e(alt)}" src="{data_uri(blob, "image/png")}">'
+
+
+def _signed(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    cls = "neg" if value < -1e-9 else ("pos" if value > 1e-9 else "")
+    return f'<span class="{cls}">{points(value)}</span>'
+
+
+def render_html(report: Dict[str, Any], images: Mapping[str, bytes]) -> str:
+    """The whole page. ``images``: figure file name -> PNG bytes, ``thumb_<i>.jpg`` -> JPEG of grid photo ``i``."""
+    parts: List[str] = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(report['title'])}</title><style>{CSS}</style></head><body><main>",
+        f"<h1>{_e(report['title'])}</h1>",
+        f'<div class="muted">Generated {_e(report["generated_at"])} · <code>{_e(report["out_dir"])}</code></div>',
+    ]
+    if report.get("problems"):
+        parts.append('<div class="problem" id="problems">' + "".join(f"<p><b>Problem:</b> {_e(m)}</p>"
+                                                                     for m in report["problems"]) + "</div>")
+    if report.get("notices"):
+        parts.append('<div class="notice" id="notices">' + "".join(f"<p><b>Notice:</b> {_e(m)}</p>"
+                                                                   for m in report["notices"]) + "</div>")
+    parts.append(_cards(report))
+    parts += _dataset(report, images)
+    parts += _training(report, images)
+    parts += _variants(report, images)
+    parts += _held_out(report, images)
+    if report.get("stage_seconds"):
+        parts.append('<h2 id="stages">Pipeline stages</h2><table><tr><th>stage</th><th class="n">seconds</th></tr>')
+        parts += [f'<tr><td>{_e(k)}</td><td class="n">{v:.1f}</td></tr>' for k, v in report["stage_seconds"].items()]
+        parts.append("</table>")
+    if report.get("notes"):
+        parts.append('<h2 id="notes">Notes</h2><div class="note"><ul>'
+                     + "".join(f"<li>{_e(n)}</li>" for n in report["notes"]) + "</ul></div>")
+    parts.append("</main></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _cards(report: Dict[str, Any]) -> str:
+    rows = {r["name"]: r for r in report["variants"]["rows"]}
+    export = report.get("export") or {}
+    held = report.get("held_out") or {}
+    shipped = rows.get(export.get("variant") or held.get("variant") or "", {})
+    cards = [
+        (f"{report['dataset']['total']}", f"photos, {len(report['dataset']['labels'])} classes"),
+        (pct(shipped.get("top1")), f"top-1 of the {_e(export.get('variant') or held.get('variant') or '?')} model"),
+        (mb(shipped.get("size_bytes")), "model file"),
+        (num(shipped.get("latency_median_ms"), unit=" ms"), "median inference (interpreter)"),
+    ]
+    if held:
+        cards.append((f"{held.get('correct')}/{held.get('photos')}", "held-out photos right on the device runtime"))
+    html_cards = "".join(f'<div class="card"><b>{value}</b><span>{label}</span></div>' for value, label in cards)
+    where = ""
+    if export.get("destination"):
+        where = f'<div class="muted">Shipped to <code>{_e(export["destination"])}</code></div>'
+    return f'<div class="cards" id="summary">{html_cards}</div>{where}'
+
+
+def _dataset(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
+    ds = report["dataset"]
+    out = ['<h2 id="dataset">Dataset</h2>',
+           f'<p>{ds["total"]} photos in {len(ds["labels"])} classes from <code>{_e(ds["root"])}</code>.</p>',
+           '<table><tr><th>class</th><th class="n">train</th><th class="n">val</th><th class="n">test</th></tr>']
+    out += [f'<tr><td>{_e(k)}</td><td class="n">{c["train"]}</td><td class="n">{c["val"]}</td>'
+            f'<td class="n">{c["test"]}</td></tr>' for k, c in ds["counts"].items()]
+    out.append("</table>")
+    out.append(_fig(images, "dataset.png", "photos per class and split", "fig-dataset"))
+    if ds["skipped"]:
+        out.append(f'<h3>Skipped files ({len(ds["skipped"])})</h3><table><tr><th>file</th><th>why</th></tr>')
+        out += [f"<tr><td><code>{_e(s['file'])}</code></td><td>{_e(s['reason'])}</td></tr>" for s in ds["skipped"]]
+        out.append("</table>")
+    else:
+        out.append('<p class="muted">No file was skipped.</p>')
+    return out
+
+
+def _training(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
+    tr = report["training"]
+    out = ['<h2 id="training">Training</h2>']
+    if tr["phases"]:
+        out.append(f"<p>{tr['epochs']} epochs in {len(tr['phases'])} phase(s): "
+                   + ", ".join(_e(p["name"]) for p in tr["phases"]) + ".</p>")
+    out.append(_fig(images, "training_curves.png", "training curves: loss and accuracy per epoch", "fig-curves"))
+    return out
+
+
+def _variants(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
+    var = report["variants"]
+    export = (report.get("export") or {}).get("variant")
+    out = ['<h2 id="variants">Variants</h2>']
+    if not var["rows"]:
+        return out + ['<p class="muted">Not converted yet.</p>']
+    out.append(f"<p>Every variant evaluated with the TensorFlow Lite interpreter ({_e(var.get('interpreter'))}, "
+               f"{var.get('num_threads')} threads) on {var.get('validation_photos')} validation photos. Keras model top-1: "
+               f"{pct(var.get('keras_top1'))}.</p>")
+    out.append('<table id="variant-table"><tr><th>variant</th><th class="n">size</th><th class="n">top-1</th>'
+               '<th class="n">vs float32 (points)</th><th class="n">agreement with Keras</th>'
+               '<th class="n">latency median</th><th class="n">p90</th></tr>')
+    for r in var["rows"]:
+        ship = ' class="ship"' if r["name"] == export else ""
+        out.append(f'<tr{ship}><td>{_e(r["name"])}{" (shipped)" if ship else ""}</td>'
+                   f'<td class="n">{mb(r["size_bytes"])}</td><td class="n">{pct(r["top1"])}</td>'
+                   f'<td class="n">{_signed(r.get("top1_change_vs_float32_points"))}</td>'
+                   f'<td class="n">{pct(r["agreement_with_keras"])}</td>'
+                   f'<td class="n">{num(r["latency_median_ms"], unit=" ms")}</td>'
+                   f'<td class="n">{num(r["latency_p90_ms"], unit=" ms")}</td></tr>')
+    out.append("</table>")
+    out.append(_fig(images, "variants.png", "accuracy, size and latency per variant", "fig-variants"))
+    if var["per_class_change"]:
+        names = list(var["per_class_change"])
+        out.append('<h3>Per-class accuracy change after quantization (points vs float32)</h3>')
+        out.append('<table id="per-class-table"><tr><th>class</th>'
+                   + "".join(f'<th class="n">{_e(n)}</th>' for n in names) + "</tr>")
+        for label in var["labels"]:
+            out.append(f"<tr><td>{_e(label)}</td>" + "".join(
+                f'<td class="n">{_signed(var["per_class_change"][n].get(label))}</td>' for n in names) + "</tr>")
+        out.append("</table>")
+        out.append(_fig(images, "per_class_change.png", "per-class top-1 change vs float32", "fig-per-class"))
+    return out
+
+
+def _held_out(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
+    held = report.get("held_out") or {}
+    out = ['<h2 id="held-out">Held-out photos on the device runtime</h2>']
+    if not held:
+        return out + ['<p class="muted">Not run.</p>']
+    out.append(f"<p><code>{_e(held['model'])}</code> classified {held['photos']} photos of the {_e(held['split'])} "
+               f"split through <code>python -m device</code> (the runtime a board runs): top-1 "
+               f"{pct(held.get('top1'))}, {held['mistakes']} mistake(s), {held.get('ms_per_photo')} ms per photo "
+               "including decoding and preprocessing.</p>")
+    out.append(_fig(images, "confusion_matrix.png", "confusion matrix of the shipped model", "fig-confusion"))
+    grid = held.get("grid", [])
+    out.append(f"<h3>{len(grid)} photos, worst mistakes first</h3>"
+               '<p class="muted">Red: wrong (most confident first); green: right (least confident first). '
+               "Each thumbnail is the crop the model saw.</p>")
+    out.append('<div class="grid" id="photo-grid">')
+    for i, p in enumerate(grid):
+        blob = images.get(f"thumb_{i}.jpg")
+        if not blob:
+            continue
+        cls = "ok" if p.get("correct") else "wrong"
+        out.append(f'<figure class="photo {cls}"><img alt="{_e(p["file"])}" title="{_e(p["file"])}" '
+                   f'src="{data_uri(blob, "image/jpeg")}"><figcaption>true: <b>{_e(p["true"])}</b><br>'
+                   f'<span class="pred">predicted: {_e(p["predicted"])} {pct(p.get("score"))}</span>'
+                   "</figcaption></figure>")
+    out.append("</div>")
+    if held.get("unreadable"):
+        out.append("<h3>Photos the runtime could not read</h3><ul>"
+                   + "".join(f"<li><code>{_e(u['file'])}</code>: {_e(u['reason'])}</li>" for u in held["unreadable"])
+                   + "</ul>")
+    return out

@@ -1,0 +1,118 @@
+"""The pipeline report as Markdown (``<out>/report.md``), figures referenced from ``report_files/``."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+
+def pct(value: Optional[float]) -> str:
+    """``0.9312`` -> ``"93.1%"``; ``None`` -> ``"n/a"``."""
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def num(value: Optional[float], fmt: str = "{:.1f}", unit: str = "") -> str:
+    return "n/a" if value is None else fmt.format(value) + unit
+
+
+def mb(size: Optional[int]) -> str:
+    return "n/a" if size is None else f"{size / 1e6:.2f} MB"
+
+
+def points(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:+.1f}"
+
+
+def render_markdown(report: Dict[str, Any]) -> str:
+    """The report dict (see :func:`pipeline.report.build_report`) as a Markdown document."""
+    figs = report.get("figures", {})
+    lines: List[str] = [f"# {report['title']}", "", f"Generated {report['generated_at']} in `{report['out_dir']}`.", ""]
+
+    def figure(key: str, alt: str) -> None:
+        if key in figs:
+            lines.extend([f"![{alt}]({figs[key]})", ""])
+
+    lines += [f"> **Problem:** {m}" for m in report.get("problems", [])] + ([""] if report.get("problems") else [])
+    lines += [f"> **Notice:** {m}" for m in report.get("notices", [])] + ([""] if report.get("notices") else [])
+    lines += summary_lines(report)
+    ds = report["dataset"]
+    lines += ["## Dataset", "", f"{ds['total']} photos in {len(ds['labels'])} classes from `{ds['root']}`.", "",
+              "| class | train | val | test |", "|---|---:|---:|---:|"]
+    for label, c in ds["counts"].items():
+        lines.append(f"| {label} | {c['train']} | {c['val']} | {c['test']} |")
+    lines.append("")
+    figure("dataset", "photos per class")
+    if ds["skipped"]:
+        lines += [f"Skipped files ({len(ds['skipped'])}):", "", "| file | why |", "|---|---|"]
+        lines += [f"| `{s['file']}` | {s['reason']} |" for s in ds["skipped"]]
+        lines.append("")
+    else:
+        lines += ["No file was skipped.", ""]
+
+    tr = report["training"]
+    lines += ["## Training", ""]
+    if tr["phases"]:
+        lines += [f"{tr['epochs']} epochs in {len(tr['phases'])} phase(s): "
+                  + ", ".join(p["name"] for p in tr["phases"]) + ".", ""]
+    figure("training_curves", "training curves")
+
+    var = report["variants"]
+    lines += ["## Variants", ""]
+    if var["rows"]:
+        lines += [f"Evaluated with the TensorFlow Lite interpreter ({var.get('interpreter')}) on "
+                  f"{var.get('validation_photos')} validation "
+                  f"photos; Keras model top-1 {pct(var.get('keras_top1'))}.", "",
+                  "| variant | size | top-1 | vs float32 | agreement with Keras | latency median | p90 |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for r in var["rows"]:
+            lines.append(f"| {r['name']} | {mb(r['size_bytes'])} | {pct(r['top1'])} | "
+                         f"{points(r.get('top1_change_vs_float32_points'))} | {pct(r['agreement_with_keras'])} | "
+                         f"{num(r['latency_median_ms'], unit=' ms')} | {num(r['latency_p90_ms'], unit=' ms')} |")
+        lines.append("")
+        figure("variants", "accuracy, size and latency per variant")
+    if var["per_class_change"]:
+        names = list(var["per_class_change"])
+        lines += ["### Per-class accuracy change after quantization (points vs float32)", "",
+                  "| class | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+        for label in var["labels"]:
+            lines.append(f"| {label} | " + " | ".join(points(var["per_class_change"][n].get(label)) for n in names)
+                         + " |")
+        lines.append("")
+        figure("per_class_change", "per-class change")
+
+    held = report.get("held_out") or {}
+    lines += ["## Held-out photos on the device runtime", ""]
+    if held:
+        lines += [f"`{held['model']}` ({held['variant']}) classified {held['photos']} photos of the {held['split']} "
+                  f"split with `python -m device`: top-1 {pct(held.get('top1'))}, {held['mistakes']} mistakes, "
+                  f"{held.get('ms_per_photo')} ms per photo (decode + preprocess + inference).", ""]
+        figure("confusion_matrix", "confusion matrix")
+        figure("held_out_grid", "held-out photos, worst mistakes first")
+        lines += ["| photo | true | predicted | score |", "|---|---|---|---:|"]
+        for p in held.get("grid", []):
+            mark = "" if p.get("correct") else " **wrong**"
+            lines.append(f"| `{p['file']}` | {p['true']} | {p['predicted']}{mark} | {pct(p.get('score'))} |")
+        lines.append("")
+    else:
+        lines += ["Not run.", ""]
+
+    if report.get("notes"):
+        lines += ["## Notes", ""] + [f"- {n}" for n in report["notes"]] + [""]
+    return "\n".join(lines)
+
+
+def summary_lines(report: Dict[str, Any]) -> List[str]:
+    """The short summary at the top: shipped model, its accuracy on the device runtime, where it went, stage times."""
+    lines: List[str] = []
+    held = report.get("held_out") or {}
+    export = report.get("export")
+    rows = {r["name"]: r for r in report["variants"]["rows"]}
+    if export:
+        row = rows.get(export.get("variant"), {})
+        lines.append(f"**Shipped:** `{export.get('variant')}` model ({mb(row.get('size_bytes'))}, top-1 "
+                     f"{pct(row.get('top1'))}) copied to `{export.get('destination')}`.")
+    if held:
+        lines.append(f"**Device runtime check:** {held.get('correct')}/{held.get('photos')} held-out photos correct "
+                     f"({pct(held.get('top1'))}) with `{held.get('variant')}`.")
+    if report.get("stage_seconds"):
+        lines.append("**Stage times:** " + ", ".join(f"{k} {v:.1f} s" for k, v in report["stage_seconds"].items())
+                     + ".")
+    return ["- " + line for line in lines] + [""] if lines else []

@@ -1,0 +1,52 @@
+"""common.metrics: one vocabulary (top1, top5, per-class precision/recall, confusion matrix) for every part."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from common.metrics import classification_metrics, recall_per_class
+
+
+def one_hot(predicted, n):
+    scores = np.full((len(predicted), n), 0.1 / max(1, n - 1))
+    scores[np.arange(len(predicted)), predicted] = 0.9
+    return scores
+
+
+def test_a_worked_example():
+    # truth:     a a a b b c ; predicted: a a b b a c
+    m = classification_metrics(one_hot([0, 0, 1, 1, 0, 2], 3), [0, 0, 0, 1, 1, 2], ["a", "b", "c"])
+    assert m["top1"] == pytest.approx(4 / 6) and m["count"] == 6
+    assert m["confusion_matrix"] == [[2, 1, 0], [1, 1, 0], [0, 0, 1]]  # rows: true class
+    assert m["per_class"]["a"] == {"precision": pytest.approx(2 / 3), "recall": pytest.approx(2 / 3), "support": 3}
+    assert m["per_class"]["b"]["precision"] == pytest.approx(1 / 2) and m["per_class"]["b"]["recall"] == 0.5
+    assert m["per_class"]["c"] == {"precision": 1.0, "recall": 1.0, "support": 1}
+    assert "top5" not in m  # fewer than five classes
+    assert m["loss"] == pytest.approx(-(4 * np.log(0.9) + 2 * np.log(0.05)) / 6)
+
+
+def test_undefined_per_class_values_are_none_not_zero():
+    m = classification_metrics(one_hot([0, 0], 3), [0, 0], ["a", "b", "c"])
+    assert m["per_class"]["b"] == {"precision": None, "recall": None, "support": 0}
+    assert recall_per_class(m) == {"a": 1.0, "b": None, "c": None}
+
+
+def test_top5_and_agreement_with_a_reference():
+    rng = np.random.default_rng(0)
+    scores = rng.random((40, 7))
+    truth = rng.integers(0, 7, 40)
+    m = classification_metrics(scores, truth, list("abcdefg"), reference_scores=scores[:, ::-1])
+    top5 = np.argsort(-scores, axis=1)[:, :5]
+    assert m["top5"] == pytest.approx(np.mean([t in row for t, row in zip(truth, top5)]))
+    assert m["agreement_with_keras"] == pytest.approx(np.mean(scores.argmax(1) == scores[:, ::-1].argmax(1)))
+    assert m["mean_abs_score_diff"] == pytest.approx(np.abs(scores - scores[:, ::-1]).mean())
+
+
+def test_numpy_only():
+    import subprocess
+    import sys
+
+    code = "import sys, common.metrics, common.gates, common.run_folder, common.requirements; " \
+           "print(sorted(m for m in ('tensorflow', 'matplotlib', 'tf_keras') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stderr
