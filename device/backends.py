@@ -91,11 +91,29 @@ def resolve_backend(backend: Optional[str] = None) -> str:
     )
 
 
+def _check_tflite_runtime_numpy() -> None:
+    """tflite-runtime's last release (2.14) was built against numpy 1.x: under numpy 2 it imports, then fails to load
+    any model with a bare ``SystemError``. Say so before that happens."""
+    try:
+        from importlib.metadata import version
+
+        runtime = version("tflite-runtime")
+    except Exception:  # not installed: _interpreter_class reports it
+        return
+    if int(np.__version__.split(".")[0]) >= 2 and tuple(int(x) for x in runtime.split(".")[:2]) <= (2, 14):
+        raise ModelError(
+            f"tflite-runtime {runtime} was built for numpy 1.x and cannot load models with numpy {np.__version__}. "
+            f"Use ai-edge-litert (`pip install ai-edge-litert`, works with numpy 2), or install numpy 1.x into this "
+            f"environment (`pip install 'numpy<2'`)."
+        )
+
+
 def _interpreter_class(backend: str) -> Any:
     try:
         if backend == "ai-edge-litert":
             return importlib.import_module("ai_edge_litert.interpreter").Interpreter
         if backend == "tflite-runtime":
+            _check_tflite_runtime_numpy()
             return importlib.import_module("tflite_runtime.interpreter").Interpreter
         return importlib.import_module("tensorflow").lite.Interpreter
     except ImportError as exc:

@@ -4,6 +4,11 @@
 #   2. trainer, converter and pipeline tests in .venv (slow end-to-end ones included; -m "not slow" to skip them)
 #   3. device tests again in .venv-device: numpy 2, ai-edge-litert, no TensorFlow (what a Raspberry Pi has)
 #   4. the Android sample's plain-Kotlin core: compiled with kotlinc and run with JUnit against the golden files
+#   5. only when EDGE_KIT_OTHER_PYTHON names a second Python (CI does): the device tests and a tiny
+#      train -> convert -> classify run with that Python (scripts/test_other_python.sh)
+#   6. only when EDGE_KIT_TFLITE_RUNTIME_PYTHON names a Python <= 3.11 (CI does): the device tests with the older
+#      interpreter, tflite-runtime 2.14 on numpy 1.26 (scripts/test_tflite_runtime.sh)
+# The Python is setup.sh's: PYTHON=python3.12 bash scripts/test.sh tests with 3.12.
 # Usage: bash scripts/test.sh [--no-setup] [extra pytest args for step 2]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +45,14 @@ PY
         return "$rc"
     }
     step "Android core (Kotlin, JUnit)" kotlin_junit
+fi
+if [ -n "${EDGE_KIT_OTHER_PYTHON:-}" ]; then
+    step "device tests + tiny train/convert/classify with $EDGE_KIT_OTHER_PYTHON" \
+        bash scripts/test_other_python.sh "$EDGE_KIT_OTHER_PYTHON" "$results"
+fi
+if [ -n "${EDGE_KIT_TFLITE_RUNTIME_PYTHON:-}" ]; then
+    step "device tests with tflite-runtime 2.14 (numpy 1.26, $EDGE_KIT_TFLITE_RUNTIME_PYTHON)" \
+        bash scripts/test_tflite_runtime.sh "$EDGE_KIT_TFLITE_RUNTIME_PYTHON" --junitxml="$results/tflite-runtime.xml"
 fi
 echo
 .venv/bin/python scripts/summarize_tests.py "$results" || status=1

@@ -21,6 +21,20 @@ def test_automatic_backend_prefers_litert_and_never_tensorflow_when_light_one_in
     assert resolve_backend() == "tflite-runtime"
 
 
+def test_tflite_runtime_under_numpy_2_is_one_clear_line(monkeypatch):
+    """tflite-runtime 2.14 imports under numpy 2 but then fails every model with a bare SystemError."""
+    import importlib.metadata
+
+    from device import backends
+
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version",
+                        lambda name: "2.14.0" if name == "tflite-runtime" else real(name))
+    monkeypatch.setattr(backends.np, "__version__", "2.1.0")
+    with pytest.raises(ModelError, match=r"built for numpy 1.x .* ai-edge-litert"):
+        backends._interpreter_class("tflite-runtime")
+
+
 def test_unknown_backend_is_a_clear_error():
     with pytest.raises(ModelError, match="unknown interpreter backend 'onnx'"):
         resolve_backend("onnx")
