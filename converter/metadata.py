@@ -63,7 +63,7 @@ def add_classifier_metadata(model: bytes, labels: Sequence[str], card: ModelCard
     )
     image = mw.image_input_metadata("image", input_description, inputs[0][1], mean, std, md.ColorSpaceType.RGB)
     probability = mw.classification_output_metadata(
-        "probability", output_description or f"Probabilities (softmax) of the {len(labels)} labels.",
+        "probability", output_description or scores_description(labels),
         outputs[0][1], [mw.label_file(LABELS_FILE)])
     labels_bytes = ("\n".join(labels) + "\n").encode("utf-8")
     files = [(LABELS_FILE, labels_bytes)] + [(f.name, f.data) for f in model_files]
@@ -75,9 +75,19 @@ def add_metadata(model: bytes, labels: List[str], preprocessing: PreprocessConfi
     preprocessing parameters packed in."""
     contract = mw.ModelFile(PREPROCESSING_FILE, json.dumps(preprocessing.to_dict()).encode("utf-8"),
                             PREPROCESSING_DESCRIPTION, md.AssociatedFileType.DESCRIPTIONS)
-    description = (f"RGB photo, {preprocessing.height}x{preprocessing.width}, raw pixel values 0-255 "
-                   f"({preprocessing.crop} crop; the model normalises internally).")
-    return add_classifier_metadata(model, labels, card, [0.0], [1.0], description, model_files=[contract])
+    return add_classifier_metadata(model, labels, card, [0.0], [1.0], contract_input_description(preprocessing),
+                                   scores_description(labels), model_files=[contract])
+
+
+def contract_input_description(preprocessing: PreprocessConfig) -> str:
+    """The input tensor's description in an edge-kit model's metadata."""
+    return (f"RGB photo, {preprocessing.height}x{preprocessing.width}, raw pixel values 0-255 "
+            f"({preprocessing.crop} crop; the model normalises internally).")
+
+
+def scores_description(labels: Sequence[str]) -> str:
+    """The output tensor's description in a classifier's metadata."""
+    return f"Probabilities (softmax) of the {len(labels)} labels."
 
 
 def verify_metadata(model: bytes, labels: List[str], preprocessing: PreprocessConfig, source: str) -> None:

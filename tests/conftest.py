@@ -11,6 +11,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 ALPHA035_WEIGHTS = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "reference: checks against tflite-support 0.4.4 in .venv-reference "
+                                       "(bash scripts/reference_venv.sh); skipped without it")
+
+
 def find_assets_dir() -> Path:
     """``$EDGE_KIT_ASSETS`` if set, else ``../shared/assets`` beside the repository."""
     env = os.environ.get("EDGE_KIT_ASSETS")

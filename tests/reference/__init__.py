@@ -82,3 +82,19 @@ def min_parser_versions(buffers: Sequence[bytes]) -> List[str]:
             paths.append(str(Path(tmp) / f"{i}.tflitemeta"))
             Path(paths[-1]).write_bytes(data)
         return _run("min_version", *paths)
+
+
+def write_edge_kit_metadata_with_tflite_support(raw_model: bytes, labels: Sequence[str], preprocessing: Any,
+                                                card: Any) -> bytes:
+    """What ``converter.metadata.add_metadata`` writes, written instead by tflite-support's writers (the same
+    texts, files and normalisation), as edge-kit wrote it before it had its own writer."""
+    from converter.metadata import (PREPROCESSING_DESCRIPTION, PREPROCESSING_FILE, contract_input_description,
+                                    scores_description)
+
+    files = [("labels.txt", ("\n".join(labels) + "\n").encode("utf-8")),
+             (PREPROCESSING_FILE, json.dumps(preprocessing.to_dict()).encode("utf-8"))]
+    return write_with_tflite_support(
+        raw_model, dict(name=card.name, description=card.description, version=card.version, author=card.author,
+                        license=card.license),
+        [0.0], [1.0], contract_input_description(preprocessing), scores_description(labels), files,
+        [(PREPROCESSING_FILE, PREPROCESSING_DESCRIPTION, 1)])  # 1 = AssociatedFileType.DESCRIPTIONS
