@@ -223,10 +223,11 @@ def populate(model: bytes, meta: Any, inputs: Sequence[Any], outputs: Sequence[A
     """``model`` with the metadata and the associated ``files`` (``(name, bytes)``, packed in this order).
 
     Checks first, as tflite-support's populator does: one subgraph, one tensor metadata per input and output,
-    every file the metadata names is given (or already packed), no file packed twice. A model that already has
-    metadata gets it replaced; files already packed into it are kept, before the new ones.
+    every file the metadata names is given, no file given twice. A model that already has metadata gets it
+    replaced as a whole: its old metadata buffer and its old packed files are dropped (tflite-support would refuse
+    to pack a file name twice), so writing the same metadata again gives the same bytes.
     """
-    flatbuffer, packed = split_packed_files(model)
+    flatbuffer, _old_files = split_packed_files(model)
     model_t = read_model(flatbuffer, source)
     graphs = model_t.subgraphs or []
     if len(graphs) != 1:
@@ -237,13 +238,12 @@ def populate(model: bytes, meta: Any, inputs: Sequence[Any], outputs: Sequence[A
         raise ConvertError(f"{source}: the model has {n_in} input(s) and {n_out} output(s), but metadata was given "
                            f"for {len(inputs)} and {len(outputs)}.")
     buffer = metadata_buffer(meta, inputs, outputs)
-    already = [info.filename for info, _ in packed]
     new_names = [name for name, _ in files]
-    missing = [n for n in recorded_file_names(meta) if n not in new_names and n not in already]
-    twice = sorted({n for n in new_names if n in already or new_names.count(n) > 1})
+    missing = [n for n in recorded_file_names(meta) if n not in new_names]
+    twice = sorted({n for n in new_names if new_names.count(n) > 1})
     if missing or twice:
         raise ConvertError(f"{source}: associated files named in the metadata but not given: {missing or 'none'}; "
-                           f"given twice or already packed: {twice or 'none'}.")
+                           f"given twice: {twice or 'none'}.")
 
     buffer_t = schema().BufferT()
     buffer_t.data = buffer  # bytes: packed byte by byte, as the populator packs it
@@ -260,7 +260,7 @@ def populate(model: bytes, meta: Any, inputs: Sequence[Any], outputs: Sequence[A
         model_t.metadata.append(entry)
 
     new = [(_zip_info(name), data) for name, data in files]
-    return append_packed_files(write_model(model_t), packed + new)
+    return append_packed_files(write_model(model_t), new)
 
 
 def _zip_info(name: str) -> zipfile.ZipInfo:

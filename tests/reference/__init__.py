@@ -98,3 +98,47 @@ def write_edge_kit_metadata_with_tflite_support(raw_model: bytes, labels: Sequen
                         license=card.license),
         [0.0], [1.0], contract_input_description(preprocessing), scores_description(labels), files,
         [(PREPROCESSING_FILE, PREPROCESSING_DESCRIPTION, 1)])  # 1 = AssociatedFileType.DESCRIPTIONS
+
+
+def displayer_view(meta: Any) -> Dict[str, Any]:
+    """``device.metadata.ModelMetadata`` in the shape of tflite-support's metadata JSON (the fields edge-kit
+    writes), to compare what device.metadata reads with what ``MetadataDisplayer`` prints."""
+    return {
+        "name": meta.name, "description": meta.description, "version": meta.version,
+        "subgraph_metadata": [{"input_tensor_metadata": [_tensor(t) for t in meta.inputs],
+                               "output_tensor_metadata": [_tensor(t) for t in meta.outputs]}],
+        "author": meta.author, "license": meta.license, "associated_files": _files(meta.associated_files),
+        "min_parser_version": meta.min_parser_version,
+    }
+
+
+def _files(files: Sequence[Any]) -> List[Dict[str, Any]]:
+    out = []
+    for f in files:
+        entry = {"name": f.name, "description": f.description, "type": f.type}
+        if f.locale:
+            entry["locale"] = f.locale
+        out.append({k: v for k, v in entry.items() if v})
+    return out
+
+
+def _tensor(t: Any) -> Dict[str, Any]:
+    """A tensor as device.metadata read it, in the shape of tflite-support's metadata JSON."""
+    out: Dict[str, Any] = {"name": t.name, "description": t.description}
+    if t.color_space is not None:
+        out["content"] = {"content_properties_type": "ImageProperties",
+                          "content_properties": {"color_space": t.color_space}}
+    else:
+        out["content"] = {"content_properties_type": "FeatureProperties", "content_properties": {}}
+    if t.mean is not None:
+        out["process_units"] = [{"options_type": "NormalizationOptions",
+                                 "options": {"mean": list(t.mean), "std": list(t.std)}}]
+    stats = {}
+    if t.stats_max is not None:
+        stats["max"] = list(t.stats_max)
+    if t.stats_min is not None:
+        stats["min"] = list(t.stats_min)
+    out["stats"] = stats
+    if t.associated_files:
+        out["associated_files"] = _files(t.associated_files)
+    return out
