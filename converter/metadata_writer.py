@@ -227,7 +227,7 @@ def populate(model: bytes, meta: Any, inputs: Sequence[Any], outputs: Sequence[A
     replaced as a whole: its old metadata buffer and its old packed files are dropped (tflite-support would refuse
     to pack a file name twice), so writing the same metadata again gives the same bytes.
     """
-    flatbuffer, _old_files = split_packed_files(model)
+    flatbuffer, _ = split_packed_files(model)  # the old packed files are replaced, not kept
     model_t = read_model(flatbuffer, source)
     graphs = model_t.subgraphs or []
     if len(graphs) != 1:
