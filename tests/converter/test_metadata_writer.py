@@ -14,7 +14,6 @@ from converter import metadata_writer as mw
 from converter.errors import ConvertError
 from converter.metadata import ModelCard, add_classifier_metadata, add_metadata, verify_metadata
 from converter.tflite_metadata_fb import metadata_schema_py_generated as md
-from converter.tflite_schema import read_model, schema, write_model
 from device.metadata import find_metadata_buffer, read_model_info
 from device.preprocess import PreprocessConfig
 
@@ -95,37 +94,6 @@ def test_min_parser_version_follows_the_schema_history():
     versioned.version = "2"
     assert version(associatedFiles=[versioned]) == "1.4.1"
     assert version(customMetadata=[]) == "1.5.0"
-
-
-def test_round_trip_keeps_fields_newer_than_tflite_supports_schema():
-    """The model is re-serialised with the installed TensorFlow's schema: fields tflite-support's 2023 schema lacks
-    (Operator.builtin_options_2, debug metadata indices, large custom options) survive metadata writing."""
-    s = schema()
-    model_t = read_model(_golden("float32"))
-    op = model_t.subgraphs[0].operators[0]
-    op.builtinOptions2Type = s.BuiltinOptions2.StablehloConcatenateOptions
-    op.builtinOptions2 = s.StablehloConcatenateOptionsT()
-    op.builtinOptions2.dimension = 3
-    op.debugMetadataIndex, op.largeCustomOptionsOffset, op.largeCustomOptionsSize = 7, 0, 0
-    model_t.subgraphs[0].debugMetadataIndex = 5
-    edited = write_model(model_t)
-
-    data = add_metadata(edited, LABELS, CONFIG, _card("float32"))
-    root = s.Model.GetRootAsModel(data, 0)
-    back = root.Subgraphs(0).Operators(0)
-    assert back.BuiltinOptions2Type() == s.BuiltinOptions2.StablehloConcatenateOptions
-    options = s.StablehloConcatenateOptions()
-    options.Init(back.BuiltinOptions2().Bytes, back.BuiltinOptions2().Pos)
-    assert options.Dimension() == 3 and back.DebugMetadataIndex() == 7
-    assert root.Subgraphs(0).DebugMetadataIndex() == 5
-    assert read_model_info(data).labels == LABELS
-
-
-def test_a_model_with_buffers_outside_the_flatbuffer_is_refused():
-    model_t = read_model(_golden("float32"))
-    model_t.buffers[1].offset, model_t.buffers[1].size = 4096, 16
-    with pytest.raises(ConvertError, match="stores its weights after the FlatBuffer"):
-        add_metadata(write_model(model_t), LABELS, CONFIG, _card("float32"))
 
 
 def test_generated_bindings_read_the_metadata_with_the_installed_flatbuffers():
