@@ -4,8 +4,8 @@
 #   bash scripts/generate_metadata_schema.sh          # needs flatc (Debian/Ubuntu: apt-get install flatbuffers-compiler)
 #
 # metadata_schema.fbs is the TFLite metadata schema (Apache-2.0, The TensorFlow Authors), copied unchanged from the
-# tflite-support 0.4.4 wheel (tensorflow_lite_support/metadata/metadata_schema.fbs, schema version 1.5.0, the same
-# file as upstream github.com/tensorflow/tflite-support at v0.4.4). The committed bindings were generated with
+# tflite-support 0.4.4 wheel (tensorflow_lite_support/metadata/metadata_schema.fbs in it, schema version 1.5.0;
+# upstream: github.com/tensorflow/tflite-support). The committed bindings were generated with
 # flatc 2.0.8 (FLATC_VERSION below); another flatc version prints a warning, and its output must pass the metadata
 # tests (tests/converter/test_metadata_writer.py) before it is committed.
 set -euo pipefail
