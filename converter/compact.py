@@ -8,7 +8,8 @@ distinct quantization vector (same type, same values; in practice one zero vecto
 once and shared. Every reader (TFLite, LiteRT on Android, tflite-support, edge-kit's ``device.metadata``) sees
 exactly the same values; nothing else in the model changes.
 
-The model is re-serialised with the FlatBuffers object API, the same way tflite-support's metadata populator
+The model is re-serialised with the FlatBuffers object API and the schema of the TensorFlow that converted it
+(:mod:`converter.tflite_schema`: no field that converter writes is dropped), the way the metadata writer
 re-serialises it; the associated files packed after the FlatBuffer (a zip: labels, preprocessing parameters) are
 appended again the same way the populator appends them (dated 1980-01-01, so conversions are reproducible).
 """
@@ -22,24 +23,18 @@ import numpy as np
 
 from device.metadata import has_zip_tail
 
-TFLITE_FILE_IDENTIFIER = b"TFL3"
-
-
 def share_quantization_vectors(model: bytes) -> bytes:
     """Return ``model`` with each distinct quantization vector (scale, zero point, min, max) stored once."""
-    import flatbuffers
-    from tensorflow_lite_support.metadata import schema_py_generated as schema
+    from converter.tflite_schema import read_model, schema, write_model  # lazy: imports TensorFlow
 
     flatbuffer, packed = split_packed_files(model)
-    model_t = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(flatbuffer, 0))
+    model_t = read_model(flatbuffer)
     shared = _SharedVectors()
     for subgraph in model_t.subgraphs or []:
         for tensor in subgraph.tensors or []:
             if tensor.quantization is not None:
-                tensor.quantization = _SharedQuantization(tensor.quantization, shared, schema)
-    builder = flatbuffers.Builder(len(flatbuffer))
-    builder.Finish(model_t.Pack(builder), TFLITE_FILE_IDENTIFIER)
-    return append_packed_files(bytes(builder.Output()), packed)
+                tensor.quantization = _SharedQuantization(tensor.quantization, shared, schema())
+    return append_packed_files(write_model(model_t), packed)
 
 
 def split_packed_files(model: bytes) -> Tuple[bytes, List[Tuple[zipfile.ZipInfo, bytes]]]:
@@ -89,6 +84,9 @@ class _SharedVectors:
         return self._offsets[key]
 
 
+_QUANTIZATION_FIELDS = {"min", "max", "scale", "zeroPoint", "detailsType", "details", "quantizedDimension"}
+
+
 class _SharedQuantization:
     """Stands in for a ``QuantizationParametersT`` at packing time: same fields, vectors from :class:`_SharedVectors`."""
 
@@ -97,6 +95,9 @@ class _SharedQuantization:
 
     def Pack(self, builder: Any) -> int:  # noqa: N802 (the FlatBuffers object API's name)
         p, s = self.params, self.schema
+        unknown = {k: v for k, v in vars(p).items() if k not in _QUANTIZATION_FIELDS and v not in (None, 0, [])}
+        if unknown:  # a newer schema field this class does not write: refuse rather than drop it
+            raise ValueError(f"quantization parameters with fields edge-kit does not know: {sorted(unknown)}")
         vectors = {}
         for field, dtype in (("min", np.float32), ("max", np.float32), ("scale", np.float32), ("zeroPoint", np.int64)):
             values = getattr(p, field)
@@ -125,11 +126,11 @@ def size_breakdown(model: bytes) -> Dict[str, int]:
     vector counted once, as stored after :func:`share_quantization_vectors`), ``tensor_names``, ``metadata``
     (metadata buffers), ``packed_files`` (the zip of labels etc.), ``structure`` (everything else: graph, shapes,
     operator options, alignment) and ``total``."""
-    from tensorflow_lite_support.metadata import schema_py_generated as schema
+    from converter.tflite_schema import schema  # lazy: imports TensorFlow
 
     flatbuffer, _ = split_packed_files(model)
-    root = schema.Model.GetRootAsModel(flatbuffer, 0)
-    type_names = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    root = schema().Model.GetRootAsModel(flatbuffer, 0)
+    type_names = {v: k.lower() for k, v in vars(schema().TensorType).items() if not k.startswith("_")}
     out: Dict[str, int] = {}
     used_buffers = set()
     vectors = set()

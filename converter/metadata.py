@@ -1,27 +1,30 @@
-"""Write TFLite metadata (tflite-support image-classifier writer) and read it back to verify it.
+"""Image-classifier metadata: what edge-kit writes into every ``.tflite`` and how it checks it afterwards.
 
 What is written: name, description, version, author, licence; the input as an RGB image with normalisation
 mean 0 / std 1 (edge-kit models take raw 0-255 pixels and normalise inside); the output as class probabilities
 with ``labels.txt`` packed as its ``TENSOR_AXIS_LABELS`` file; and the preprocessing contract parameters as the
-model-level associated file ``edge_kit_preprocessing.json``.
+model-level associated file ``edge_kit_preprocessing.json``. The standard TFLite metadata format, written by
+:mod:`converter.metadata_writer` (no tflite-support needed; see docs/metadata.md).
 """
 from __future__ import annotations
 
 import json
-import tempfile
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
-from typing import List
+from typing import List, Optional, Sequence
 
-import numpy as np
-
+from converter import metadata_writer as mw
 from converter.errors import ConvertError
+from converter.tflite_metadata_fb import metadata_schema_py_generated as md
+from converter.tflite_schema import io_tensors
 from device.metadata import read_model_info
 from device.preprocess import PreprocessConfig
 
 PREPROCESSING_FILE = "edge_kit_preprocessing.json"
 LABELS_FILE = "labels.txt"
+PREPROCESSING_DESCRIPTION = (
+    "edge-kit preprocessing contract parameters (decode, crop, resize) that produce this model's input "
+    "pixels; see docs/preprocessing.md."
+)
 
 
 @dataclass(frozen=True)
@@ -35,61 +38,56 @@ class ModelCard:
     license: str = "Apache-2.0"
 
 
-def _tensor_type(model: bytes, output: bool):
-    from tensorflow_lite_support.metadata import schema_py_generated as schema
+def add_classifier_metadata(model: bytes, labels: Sequence[str], card: ModelCard, mean: Sequence[float],
+                            std: Sequence[float], input_description: str, output_description: Optional[str] = None,
+                            model_files: Sequence[mw.ModelFile] = (), source: str = "<model bytes>") -> bytes:
+    """Return ``model`` (an image classifier: one image input, one score output) with standard metadata.
 
-    m = schema.Model.GetRootAsModel(model, 0)
-    sub = m.Subgraphs(0)
-    index = sub.Outputs(0) if output else sub.Inputs(0)
-    return sub.Tensors(index).Type()
+    Any classifier, edge-kit's or not: float32, uint8 or int8 input; ``mean``/``std`` are the normalisation the
+    input expects (``(pixel - mean) / std``, one value or one per channel); ``labels`` are packed as
+    ``labels.txt`` (the output's ``TENSOR_AXIS_LABELS`` file); ``model_files`` are extra model-level files
+    (:class:`converter.metadata_writer.ModelFile`). The stored value ranges follow the tensor types.
+    """
+    (inputs, outputs) = io_tensors(model)
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise ConvertError(f"{source}: an image classifier has one input and one output; this model has "
+                           f"{len(inputs)} and {len(outputs)}.")
+    scores = outputs[0][2][-1] if outputs[0][2] else 0
+    if scores and len(labels) != scores:
+        raise ConvertError(f"{source}: {len(labels)} labels for an output of {scores} scores; give one label per "
+                           "score, in the model's order.")
+    meta = mw.model_metadata(
+        name=card.name, description=card.description, version=card.version, author=card.author,
+        license=card.license,
+        associated_files=[mw.associated_file(f.name, f.description, f.file_type) for f in model_files],
+    )
+    image = mw.image_input_metadata("image", input_description, inputs[0][1], mean, std, md.ColorSpaceType.RGB)
+    probability = mw.classification_output_metadata(
+        "probability", output_description or scores_description(labels),
+        outputs[0][1], [mw.label_file(LABELS_FILE)])
+    labels_bytes = ("\n".join(labels) + "\n").encode("utf-8")
+    files = [(LABELS_FILE, labels_bytes)] + [(f.name, f.data) for f in model_files]
+    return mw.populate(model, meta, [image], [probability], files, source)
 
 
 def add_metadata(model: bytes, labels: List[str], preprocessing: PreprocessConfig, card: ModelCard) -> bytes:
-    """Return ``model`` with metadata, the labels and the preprocessing parameters packed in."""
-    from tensorflow_lite_support.metadata import metadata_schema_py_generated as md_fb
-    from tensorflow_lite_support.metadata.python.metadata_writers import metadata_info, metadata_writer
+    """Return ``model`` (an edge-kit classifier: raw 0-255 pixels in) with metadata, the labels and the
+    preprocessing parameters packed in."""
+    contract = mw.ModelFile(PREPROCESSING_FILE, json.dumps(preprocessing.to_dict()).encode("utf-8"),
+                            PREPROCESSING_DESCRIPTION, md.AssociatedFileType.DESCRIPTIONS)
+    return add_classifier_metadata(model, labels, card, [0.0], [1.0], contract_input_description(preprocessing),
+                                   scores_description(labels), model_files=[contract])
 
-    in_type = _tensor_type(model, output=False)
-    out_type = _tensor_type(model, output=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        labels_path = Path(tmp) / LABELS_FILE
-        labels_path.write_text("\n".join(labels) + "\n", encoding="utf-8")
-        pre_path = Path(tmp) / PREPROCESSING_FILE
-        pre_path.write_text(json.dumps(preprocessing.to_dict()), encoding="utf-8")
 
-        general = metadata_info.GeneralMd(
-            name=card.name, version=card.version, description=card.description, author=card.author,
-            licenses=card.license,
-        ).create_metadata()
-        pre_md = md_fb.AssociatedFileT()
-        pre_md.name = PREPROCESSING_FILE
-        pre_md.description = (
-            "edge-kit preprocessing contract parameters (decode, crop, resize) that produce this model's input "
-            "pixels; see docs/preprocessing.md."
-        )
-        pre_md.type = md_fb.AssociatedFileType.DESCRIPTIONS
-        general.associatedFiles = [pre_md]
+def contract_input_description(preprocessing: PreprocessConfig) -> str:
+    """The input tensor's description in an edge-kit model's metadata."""
+    return (f"RGB photo, {preprocessing.height}x{preprocessing.width}, raw pixel values 0-255 "
+            f"({preprocessing.crop} crop; the model normalises internally).")
 
-        input_md = metadata_info.InputImageTensorMd(
-            name="image",
-            description=(
-                f"RGB photo, {preprocessing.height}x{preprocessing.width}, raw pixel values 0-255 "
-                f"({preprocessing.crop} crop; the model normalises internally)."
-            ),
-            norm_mean=[0.0], norm_std=[1.0],
-            color_space_type=md_fb.ColorSpaceType.RGB, tensor_type=in_type,
-        ).create_metadata()
-        output_md = metadata_info.ClassificationTensorMd(
-            name="probability",
-            description=f"Probabilities (softmax) of the {len(labels)} labels.",
-            label_files=[metadata_info.LabelFileMd(str(labels_path))],
-            tensor_type=out_type,
-        ).create_metadata()
-        writer = metadata_writer.MetadataWriter.create_from_metadata(
-            bytearray(model), general, [input_md], [output_md],
-            associated_files=[str(labels_path), str(pre_path)],
-        )
-        return bytes(writer.populate())
+
+def scores_description(labels: Sequence[str]) -> str:
+    """The output tensor's description in a classifier's metadata."""
+    return f"Probabilities (softmax) of the {len(labels)} labels."
 
 
 def verify_metadata(model: bytes, labels: List[str], preprocessing: PreprocessConfig, source: str) -> None:
@@ -98,16 +96,14 @@ def verify_metadata(model: bytes, labels: List[str], preprocessing: PreprocessCo
     Labels (count equals the output size, same text), normalisation (mean 0, std 1), input shape equals the
     contract's size, and the packed contract parameters. Any mismatch raises :class:`ConvertError`.
     """
-    import tensorflow as tf
-
     info = read_model_info(model, source=source)
     if info.metadata is None:
         raise ConvertError(f"{source}: no metadata found after writing it; the metadata writer failed silently.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        interp = tf.lite.Interpreter(model_content=model)
-    in_shape = list(interp.get_input_details()[0]["shape"])
-    out_size = int(np.prod(interp.get_output_details()[0]["shape"][1:]))
+    inputs, outputs = io_tensors(model)  # shapes from the FlatBuffer: no interpreter needed
+    in_shape = inputs[0][2]
+    out_size = 1
+    for dim in outputs[0][2][1:]:
+        out_size *= dim
     problems = []
     if info.labels is None:
         problems.append("no labels file packed for the output")
@@ -119,7 +115,7 @@ def verify_metadata(model: bytes, labels: List[str], preprocessing: PreprocessCo
     if tensor is None or tensor.mean != (0.0,) or tensor.std != (1.0,):
         problems.append(f"input normalisation is mean {getattr(tensor, 'mean', None)} / std "
                         f"{getattr(tensor, 'std', None)}, expected mean 0 / std 1 (raw 0-255 pixels)")
-    if in_shape[1:3] != [preprocessing.height, preprocessing.width] or in_shape[3] != 3:
+    if len(in_shape) != 4 or in_shape[1:3] != [preprocessing.height, preprocessing.width] or in_shape[3] != 3:
         problems.append(f"input shape {in_shape} does not match the contract size "
                         f"{preprocessing.height}x{preprocessing.width}x3")
     if info.preprocessing is None:

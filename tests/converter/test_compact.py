@@ -10,25 +10,19 @@ pytestmark = pytest.mark.slow
 
 
 def _plain_repack(model: bytes) -> bytes:
-    """The same model serialised the ordinary way (one vector per tensor), as tflite-support writes it."""
-    import flatbuffers
-    from tensorflow_lite_support.metadata import schema_py_generated as schema
-
+    """The same model serialised the ordinary way (one vector per tensor), as the metadata writer writes it."""
     from converter.compact import append_packed_files, split_packed_files
+    from converter.tflite_schema import read_model, write_model
 
     flatbuffer, packed = split_packed_files(model)
-    model_t = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(flatbuffer, 0))
-    builder = flatbuffers.Builder(0)
-    builder.Finish(model_t.Pack(builder), b"TFL3")
-    return append_packed_files(bytes(builder.Output()), packed)
+    return append_packed_files(write_model(read_model(flatbuffer)), packed)
 
 
 def _quantization(model: bytes):
-    from tensorflow_lite_support.metadata import schema_py_generated as schema
-
     from converter.compact import split_packed_files
+    from converter.tflite_schema import schema
 
-    graph = schema.Model.GetRootAsModel(split_packed_files(model)[0], 0).Subgraphs(0)
+    graph = schema().Model.GetRootAsModel(split_packed_files(model)[0], 0).Subgraphs(0)
     out = []
     for i in range(graph.TensorsLength()):
         tensor = graph.Tensors(i)

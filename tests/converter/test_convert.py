@@ -94,16 +94,21 @@ def test_int8_io_option_gives_int8_tensors(run_folder):
     assert info["input"] == "int8" and info["output"] == "int8"
 
 
+@pytest.mark.reference
 def test_metadata_round_trips_with_tflite_support(converted, run_folder):
-    from tensorflow_lite_support.metadata.python import metadata as _metadata
+    """tflite-support 0.4.4 (the reference of the format, in .venv-reference) reads every variant's metadata."""
+    from tests.reference import SKIP_REASON, display, reference_python
 
+    from device.metadata import read_model_info
     from device.preprocess import PreprocessConfig
 
+    if reference_python() is None:
+        pytest.skip(SKIP_REASON)
     labels = (run_folder / "labels.txt").read_text().split()
     contract = json.loads((run_folder / "config.json").read_text())["preprocessing"]
+    shown = display(dict(converted.files))
     for variant, path in converted.files.items():
-        displayer = _metadata.MetadataDisplayer.with_model_file(str(path))
-        meta = json.loads(displayer.get_metadata_json())
+        meta, files = shown[variant]["metadata"], shown[variant]["files"]
         assert meta["name"] and meta["version"] == "1" and meta["author"] == "edge-kit"
         assert meta["license"] == "Apache-2.0" and variant in meta["description"]
         sub = meta["subgraph_metadata"][0]
@@ -113,11 +118,14 @@ def test_metadata_round_trips_with_tflite_support(converted, run_folder):
         out = sub["output_tensor_metadata"][0]
         assert out["associated_files"][0]["name"] == "labels.txt"
         assert out["associated_files"][0]["type"] == "TENSOR_AXIS_LABELS"
-        assert sorted(displayer.get_packed_associated_file_list()) == ["edge_kit_preprocessing.json", "labels.txt"]
-        assert displayer.get_associated_file_buffer("labels.txt").decode().split() == labels
-        packed = json.loads(displayer.get_associated_file_buffer("edge_kit_preprocessing.json"))
+        assert shown[variant]["packed_files"] == ["labels.txt", "edge_kit_preprocessing.json"]
+        assert files["labels.txt"].decode().split() == labels
+        packed = json.loads(files["edge_kit_preprocessing.json"])
         assert packed == contract
         assert PreprocessConfig.from_dict(packed).size == (96, 96)
+        ours = read_model_info(path)  # edge-kit's device reader sees the same
+        assert ours.labels == labels and ours.preprocessing == packed
+        assert ours.metadata.min_parser_version == meta["min_parser_version"]
 
 
 def test_device_runtime_reads_the_metadata(converted, run_folder):

@@ -1,0 +1,101 @@
+"""converter.tflite_schema: models are read and re-serialised with the installed TensorFlow's schema, losslessly.
+
+Fast: works on the committed tiny golden models (tests/golden/metadata).
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from converter.compact import append_packed_files, share_quantization_vectors, split_packed_files
+from converter.errors import ConvertError
+from converter.metadata import ModelCard, add_metadata
+from converter.tflite_schema import read_model, schema, write_model
+from device.metadata import read_model_info
+from device.preprocess import PreprocessConfig
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "metadata"
+LABELS = ["daisy", "dandelion", "café ☕ rose"]
+CONFIG = PreprocessConfig(24, 32, "center")
+
+
+def _golden(variant: str) -> bytes:
+    return (GOLDEN / f"tiny_{variant}.tflite").read_bytes()
+
+
+def _card(variant: str) -> ModelCard:
+    return ModelCard(name=f"tiny_{variant}", description=f"edge-kit metadata golden model ({variant}, random weights)")
+
+
+def _with_newer_fields(model: bytes) -> bytes:
+    """``model`` with fields tflite-support's 2023 schema lacks, set on its first operator and subgraph."""
+    s = schema()
+    flatbuffer, packed = split_packed_files(model)
+    model_t = read_model(flatbuffer)
+    op = model_t.subgraphs[0].operators[0]
+    op.builtinOptions2Type = s.BuiltinOptions2.StablehloConcatenateOptions
+    op.builtinOptions2 = s.StablehloConcatenateOptionsT()
+    op.builtinOptions2.dimension = 3
+    op.debugMetadataIndex = 7
+    model_t.subgraphs[0].debugMetadataIndex = 5
+    return append_packed_files(write_model(model_t), packed)
+
+
+def _assert_newer_fields(model: bytes) -> None:
+    s = schema()
+    root = s.Model.GetRootAsModel(model, 0)
+    op = root.Subgraphs(0).Operators(0)
+    assert op.BuiltinOptions2Type() == s.BuiltinOptions2.StablehloConcatenateOptions
+    options = s.StablehloConcatenateOptions()
+    options.Init(op.BuiltinOptions2().Bytes, op.BuiltinOptions2().Pos)
+    assert options.Dimension() == 3 and op.DebugMetadataIndex() == 7
+    assert root.Subgraphs(0).DebugMetadataIndex() == 5
+
+
+def test_metadata_writing_and_compaction_keep_fields_newer_than_tflite_supports_schema():
+    """Fields tflite-support's 2023 schema lacks (Operator.builtin_options_2, debug metadata indices) survive."""
+    data = add_metadata(_with_newer_fields(_golden("float32")), LABELS, CONFIG, _card("float32"))
+    _assert_newer_fields(data)
+    assert read_model_info(data).labels == LABELS
+    compact = share_quantization_vectors(_with_newer_fields(_golden("int8")))
+    _assert_newer_fields(compact)
+    assert read_model_info(compact).labels == LABELS
+
+
+def test_compaction_is_lossless_for_int8_with_uint8_and_int8_io():
+    """Sharing quantization vectors changes no output bit, keeps the packed files, and is idempotent."""
+    import tensorflow as tf
+
+    for variant in ("int8", "int8_int8io"):
+        plain = add_metadata(_golden(variant), LABELS, CONFIG, _card(variant))  # the ordinary serialisation
+        compact = share_quantization_vectors(plain)
+        assert len(compact) < len(plain) and share_quantization_vectors(compact) == compact
+        assert read_model_info(compact).packed_files == read_model_info(plain).packed_files
+        outputs = []
+        for model in (plain, compact):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                interp = tf.lite.Interpreter(model_content=model)
+            interp.allocate_tensors()
+            inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+            results = []
+            for seed in range(4):
+                x = np.random.default_rng(seed).integers(0, 256, inp["shape"])
+                if inp["dtype"] == np.int8:
+                    x = x - 128
+                interp.set_tensor(inp["index"], x.astype(inp["dtype"]))
+                interp.invoke()
+                results.append(interp.get_tensor(out["index"]).copy())
+            outputs.append(results)
+        for a, b in zip(*outputs):
+            assert np.array_equal(a, b), variant
+
+
+def test_a_model_with_buffers_outside_the_flatbuffer_is_refused():
+    model_t = read_model(_golden("float32"))
+    model_t.buffers[1].offset, model_t.buffers[1].size = 4096, 16
+    with pytest.raises(ConvertError, match="stores its weights after the FlatBuffer"):
+        add_metadata(write_model(model_t), LABELS, CONFIG, _card("float32"))

@@ -1,0 +1,51 @@
+"""Tiny image classifiers (a few KB) in every variant edge-kit writes, for metadata tests and golden files.
+
+Built with TensorFlow and edge-kit's own converter settings (``converter.variants.convert_variant``): float32,
+float16, dynamic-range, int8 with uint8 input/output (edge-kit's default) and int8 with int8 input/output. Random
+weights: only the tensor types and the metadata matter here.
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+import numpy as np
+
+from device.preprocess import PreprocessConfig
+
+#: Variant name -> (converter variant, int8 input/output type).
+VARIANTS = {
+    "float32": ("float32", "uint8"),
+    "float16": ("float16", "uint8"),
+    "dynamic": ("dynamic", "uint8"),
+    "int8": ("int8", "uint8"),
+    "int8_int8io": ("int8", "int8"),
+}
+LABELS = ["daisy", "dandelion", "café ☕ rose"]
+CONFIG = PreprocessConfig(height=24, width=32, crop="center")
+
+
+def raw_variants() -> Dict[str, bytes]:
+    """``{variant: .tflite bytes without metadata}`` (imports TensorFlow; about a second per variant)."""
+    import tf_keras as keras
+
+    from converter import trace
+    from converter.variants import convert_variant
+
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([
+        keras.layers.Input((CONFIG.height, CONFIG.width, 3)),
+        keras.layers.Rescaling(1 / 127.5, offset=-1),
+        keras.layers.Conv2D(8, 3, strides=2, activation="relu"),
+        keras.layers.Conv2D(40, 3, strides=2, activation="relu"),  # > 1024 weights: dynamic-range quantizes it
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(len(LABELS), activation="softmax"),
+    ])
+    frozen = trace.freeze(model)
+    rng = np.random.default_rng(0)
+
+    def calibration():
+        for _ in range(8):
+            yield [rng.integers(0, 256, (1, CONFIG.height, CONFIG.width, 3)).astype(np.float32)]
+
+    return {name: convert_variant(frozen.function, variant, calibration, io)
+            for name, (variant, io) in VARIANTS.items()}
