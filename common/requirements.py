@@ -25,7 +25,6 @@ NEEDS: Dict[str, Tuple[Tuple[str, str, str], ...]] = {
         ("tf_keras", "tf-keras", "loading the Keras model"),
         ("tensorflow_model_optimization", "tensorflow-model-optimization", "quantization-aware training"),
         ("matplotlib", "matplotlib", "the report's charts"),
-        ("tensorflow_lite_support", "tflite-support", "the metadata writer"),
         ("flatbuffers", "flatbuffers", "the metadata writer"),
     ),
     "report": (

@@ -13,6 +13,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--no-setup" ]; then shift; else bash scripts/setup.sh || exit 1; fi
+# tflite-support 0.4.4, the metadata format's reference, in its own Python 3.11 venv (tests marked `reference`; they
+# skip without it, except in CI).
+bash scripts/reference_venv.sh || echo "warning: no .venv-reference; the tflite-support reference tests will skip" >&2
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONDONTWRITEBYTECODE=1
 results=$(mktemp -d)
 status=0
