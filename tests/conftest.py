@@ -20,11 +20,6 @@ ALPHA035_WEIGHTS = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_
 REQUIRE_ASSETS_ENV = "EDGE_KIT_REQUIRE_ASSETS"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "reference: checks against tflite-support 0.4.4 in .venv-reference "
-                                       "(bash scripts/reference_venv.sh); skipped without it")
-
-
 def find_assets_dir() -> Path:
     """``$EDGE_KIT_ASSETS`` if set, else ``../shared/assets`` beside the repository."""
     env = os.environ.get("EDGE_KIT_ASSETS")
@@ -33,6 +28,8 @@ def find_assets_dir() -> Path:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "reference: checks against tflite-support 0.4.4 in .venv-reference "
+                                       "(bash scripts/reference_venv.sh); skipped without it, except in CI")
     config.addinivalue_line("markers", "needs_assets: needs the real test assets (../shared/assets or "
                                        "$EDGE_KIT_ASSETS); skipped without them unless EDGE_KIT_REQUIRE_ASSETS=1")
 

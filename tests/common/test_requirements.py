@@ -23,13 +23,13 @@ def run_cli(main, argv, capsys):
 
 
 def test_partial_environment_names_exactly_what_is_missing(monkeypatch, tmp_path, capsys):
-    """TensorFlow present, tf_keras and the metadata writer's packages not: the line names those two, no others."""
+    """TensorFlow present, tf_keras and the metadata writer's flatbuffers not: the line names those two, no others."""
     from converter.cli import main
 
-    hide(monkeypatch, "tf_keras", "tensorflow_lite_support")
+    hide(monkeypatch, "tf_keras", "flatbuffers")
     code, lines = run_cli(main, [str(tmp_path / "run")], capsys)
     assert code == 2 and len(lines) == 1
-    assert "tf-keras" in lines[0] and "tflite-support (the metadata writer)" in lines[0]
+    assert "tf-keras" in lines[0] and "flatbuffers (the metadata writer)" in lines[0]
     assert "tensorflow " not in lines[0] and "matplotlib" not in lines[0]
     assert 'pip install "edge-kit[convert]"' in lines[0] and "edge-classify" in lines[0]
 

@@ -403,7 +403,9 @@ def test_version_1_parameters_still_load():
     old = {"contract": "edge-kit-preprocess", "version": 1, "height": 96, "width": 128, "crop": "stretch"}
     config = PreprocessConfig.from_dict(old)
     assert (config.height, config.width, config.crop) == (96, 128, "stretch")
-    assert config.to_dict()["version"] == CONTRACT_VERSION
+    # A version-1 model keeps its resize and says so when written again; today's models are version 2.
+    assert config.to_dict()["version"] == 1 and config.resize == LEGACY_RESIZE_FILTER
+    assert PreprocessConfig(96, 128).to_dict()["version"] == CONTRACT_VERSION == 2
 
 
 def test_profile_transforms_are_cached_and_shared_by_threads():

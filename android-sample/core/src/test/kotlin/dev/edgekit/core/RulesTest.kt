@@ -148,6 +148,8 @@ class RulesTest {
     @Test
     fun version1ModelsStillLoadUnderContractVersion2() {
         val old = PreprocessConfig.fromJson("""{"contract": "edge-kit-preprocess", "version": 1, "height": 40, "width": 56, "crop": "stretch"}""")
-        assertEquals(PreprocessConfig(40, 56, CropMode.STRETCH), old)
+        // Same parameters, and version 1's resize: the model keeps seeing the pixels it was trained on.
+        assertEquals(PreprocessConfig(40, 56, CropMode.STRETCH, resize = PreprocessConfig.LEGACY_RESIZE_FILTER), old)
+        assertEquals(1, old.version)
     }
 }
