@@ -4,6 +4,9 @@
 #   2. trainer, converter and pipeline tests in .venv (slow end-to-end ones included; -m "not slow" to skip them)
 #   3. device tests again in .venv-device: numpy 2, ai-edge-litert, no TensorFlow (what a Raspberry Pi has)
 #   4. the Android sample's plain-Kotlin core: compiled with kotlinc and run with JUnit against the golden files
+#   5. an emulated 64-bit Raspberry Pi OS (scripts/pi_emulated.sh): pip install "edge-kit[device]", the device tests,
+#      edge-classify, and the cross-CPU parity promise (tests/pi); needs root and binfmt_misc, skipped without
+#      them except in CI
 # Usage: bash scripts/test.sh [--no-setup] [extra pytest args for step 2]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +23,7 @@ step() {  # step NAME COMMAND...: run, remember the exit code
     [ $rc -eq 0 ] || status=1
 }
 step "device tests (.venv)" .venv/bin/python -m pytest tests/device -q --junitxml="$results/device.xml"
-step "trainer, converter, pipeline tests" .venv/bin/python -m pytest tests -q --ignore=tests/device \
+step "trainer, converter, pipeline tests" .venv/bin/python -m pytest tests -q --ignore=tests/device --ignore=tests/pi \
     --junitxml="$results/main.xml" "$@"
 step "device tests (.venv-device, numpy 2, no TensorFlow)" bash scripts/test_device_light.sh \
     --junitxml="$results/light.xml"
@@ -41,6 +44,11 @@ PY
     }
     step "Android core (Kotlin, JUnit)" kotlin_junit
 fi
+
+# ---- 5. emulated Raspberry Pi OS (arm64) ----------------------------------------------------------------------
+step "emulated Raspberry Pi OS arm64 (install, device tests, cross-CPU parity)" \
+    env EDGE_KIT_PI_JUNIT_DIR="$results" bash scripts/pi_emulated.sh --arch arm64
+
 echo
 .venv/bin/python scripts/summarize_tests.py "$results" || status=1
 rm -rf "$results"
