@@ -172,7 +172,7 @@ PY
 echo "   pip.conf in the chroot: $(grep -v '^\[' "$PIP_CONF" | cut -d= -f1 | tr -d ' ' | paste -sd, -)"
 
 # ---- the checkout, the assets, /proc, /dev, /sys ------------------------------------------------------------
-mkdir -p "$ROOT/src" "$ROOT/check" "$ROOT/assets" "$ROOT/out" "$ROOT/root/.cache/pip"
+mkdir -p "$ROOT/src" "$ROOT/check" "$ROOT/assets" "$ROOT/out"
 if git -C "$REPO" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     (cd "$REPO" && git ls-files -co --exclude-standard -z | xargs -0 -r tar -cf - --no-recursion) | tar -xf - -C "$ROOT/src"
 else
@@ -184,7 +184,6 @@ mount -t proc proc "$ROOT/proc"
 # No /sys: the host's (x86-64) CPU description there makes LiteRT's CPU detection crash under emulation.
 mount --rbind /dev "$ROOT/dev" && mount --make-rslave "$ROOT/dev"
 mount --bind "$ASSETS" "$ROOT/assets" && mount -o remount,bind,ro "$ROOT/assets"
-mkdir -p "$CACHE/pip-$ARCH" && mount --bind "$CACHE/pip-$ARCH" "$ROOT/root/.cache/pip"
 
 in_pi() {  # run a shell command inside the emulated Pi OS, with a clean environment
     chroot "$ROOT" /usr/bin/env -i PATH=/opt/edge-kit/bin:/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
