@@ -28,6 +28,8 @@ import contextlib
 import importlib
 import importlib.util
 import os
+import platform
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
@@ -85,10 +87,33 @@ def resolve_backend(backend: Optional[str] = None) -> str:
         return light[0]
     if installed:
         return "tensorflow"
-    raise ModelError(
-        "no TFLite interpreter is installed. Install one: `pip install ai-edge-litert` "
-        "(or `pip install tflite-runtime` on 32-bit Raspberry Pi OS), e.g. `pip install edge-kit[device]`."
-    )
+    raise ModelError(no_interpreter_message(platform.machine(), sys.version_info[:2]))
+
+
+#: 32-bit ARM machine names (``platform.machine()``): 32-bit Raspberry Pi OS reports ``armv7l`` (or ``armv6l`` on
+#: a Pi Zero / Pi 1), even on a 64-bit Pi.
+ARM32_MACHINES = ("armv7l", "armv6l", "armv8l", "arm")
+
+#: Python versions with a tflite-runtime wheel for armv7l on PyPI (2.14.0, glibc >= 2.34: Raspberry Pi OS
+#: Bookworm). ai-edge-litert has no 32-bit ARM wheel at all.
+TFLITE_RUNTIME_ARMV7_PYTHONS = ((3, 9), (3, 10), (3, 11))
+
+
+def no_interpreter_message(machine: str, python: Sequence[int]) -> str:
+    """What to do when no interpreter is installed, for this CPU (``platform.machine()``) and Python version:
+    one line naming what is supported there."""
+    version = ".".join(str(v) for v in python[:2])
+    if machine.lower() in ARM32_MACHINES:
+        if machine.lower() == "armv7l" and tuple(python[:2]) in TFLITE_RUNTIME_ARMV7_PYTHONS:
+            return (f"no TFLite interpreter is installed. On 32-bit ARM ({machine}) with Python {version}: "
+                    "`pip install tflite-runtime` (ai-edge-litert has no 32-bit ARM wheel), or use 64-bit "
+                    "Raspberry Pi OS, where `pip install edge-kit[device]` installs LiteRT.")
+        return (f"no TFLite interpreter exists for 32-bit ARM ({machine}) with Python {version}: ai-edge-litert "
+                "has no 32-bit ARM wheel and tflite-runtime's armv7l wheels stop at Python 3.11. Use 64-bit "
+                "Raspberry Pi OS (`pip install edge-kit[device]` installs LiteRT), or 32-bit Raspberry Pi OS "
+                "Bookworm (Python 3.11) with `pip install tflite-runtime` on an armv7l Pi (2 and later).")
+    return ("no TFLite interpreter is installed. Install one: `pip install ai-edge-litert` "
+            "(or `pip install tflite-runtime`), e.g. `pip install edge-kit[device]`.")
 
 
 def _check_tflite_runtime_numpy() -> None:

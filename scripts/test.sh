@@ -8,6 +8,9 @@
 #      train -> convert -> classify run with that Python (scripts/test_other_python.sh)
 #   6. only when EDGE_KIT_TFLITE_RUNTIME_PYTHON names a Python <= 3.11 (CI does): the device tests with the older
 #      interpreter, tflite-runtime 2.14 on numpy 1.26 (scripts/test_tflite_runtime.sh)
+#   7. an emulated 64-bit Raspberry Pi OS (scripts/pi_emulated.sh): pip install "edge-kit[device]", the device tests,
+#      edge-classify, and the cross-CPU parity promise (tests/pi); needs root and binfmt_misc. It runs in CI
+#      (CI=true) or with EDGE_KIT_PI=1 (it takes a while: it builds a Debian arm64 root file system the first time)
 # The Python is setup.sh's: PYTHON=python3.12 bash scripts/test.sh tests with 3.12.
 # Usage: bash scripts/test.sh [--no-setup] [extra pytest args for step 2]
 set -uo pipefail
@@ -28,7 +31,7 @@ step() {  # step NAME COMMAND...: run, remember the exit code
     [ $rc -eq 0 ] || status=1
 }
 step "device tests (.venv)" .venv/bin/python -m pytest tests/device -q --junitxml="$results/device.xml"
-step "trainer, converter, pipeline tests" .venv/bin/python -m pytest tests -q --ignore=tests/device \
+step "trainer, converter, pipeline tests" .venv/bin/python -m pytest tests -q --ignore=tests/device --ignore=tests/pi \
     --junitxml="$results/main.xml" "$@"
 step "device tests (.venv-device, numpy 2, no TensorFlow)" bash scripts/test_device_light.sh \
     --junitxml="$results/light.xml"
@@ -56,6 +59,14 @@ fi
 if [ -n "${EDGE_KIT_TFLITE_RUNTIME_PYTHON:-}" ]; then
     step "device tests with tflite-runtime 2.14 (numpy 1.26, $EDGE_KIT_TFLITE_RUNTIME_PYTHON)" \
         bash scripts/test_tflite_runtime.sh "$EDGE_KIT_TFLITE_RUNTIME_PYTHON" --junitxml="$results/tflite-runtime.xml"
+fi
+
+# ---- 7. emulated Raspberry Pi OS (arm64) ----------------------------------------------------------------------
+if [ "${CI:-}" = true ] || [ "${EDGE_KIT_PI:-0}" = 1 ]; then
+    step "emulated Raspberry Pi OS arm64 (install, device tests, cross-CPU parity)" \
+        env EDGE_KIT_PI_JUNIT_DIR="$results" bash scripts/pi_emulated.sh --arch arm64
+else
+    echo; echo "=================== emulated Raspberry Pi OS: not run (EDGE_KIT_PI=1 runs it; CI always does)"
 fi
 echo
 .venv/bin/python scripts/summarize_tests.py "$results" || status=1
