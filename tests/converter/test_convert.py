@@ -162,7 +162,7 @@ def test_export_copies_atomically(converted, run_folder, tmp_path, monkeypatch):
     default = tmp_path / "android-sample/app/src/main/assets/model.tflite"
     assert default.read_bytes() == converted.files["int8"].read_bytes()
     (tmp_path / "app").mkdir()
-    assert main(["export", str(run_folder), "--variant", "float16", "--to", "app/"]) == 0
+    assert main(["export", str(run_folder), "--variant", "float16", "-o", "app/"]) == 0
     assert (tmp_path / "app/model.tflite").read_bytes() == converted.files["float16"].read_bytes()
 
     # an interrupted copy leaves the previous model intact and no temporary file behind
@@ -173,7 +173,7 @@ def test_export_copies_atomically(converted, run_folder, tmp_path, monkeypatch):
 
     monkeypatch.setattr(common.atomic, "_fsync_file", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        main(["export", str(run_folder), "--variant", "float32", "--to", "app/model.tflite"])
+        main(["export", str(run_folder), "--variant", "float32", "-o", "app/model.tflite"])
     assert (tmp_path / "app/model.tflite").read_bytes() == converted.files["float16"].read_bytes()
     assert sorted(p.name for p in (tmp_path / "app").iterdir()) == ["model.tflite"]
 
@@ -181,7 +181,7 @@ def test_export_copies_atomically(converted, run_folder, tmp_path, monkeypatch):
 def test_export_of_a_missing_variant_says_convert_first(run_folder, tmp_path, capsys):
     from converter.cli import main
 
-    assert main(["export", str(tmp_path / "nowhere"), "--variant", "int8", "--to", str(tmp_path)]) == 2
+    assert main(["export", str(tmp_path / "nowhere"), "--variant", "int8", "-o", str(tmp_path)]) == 2
     assert "convert first" in capsys.readouterr().err
 
 
