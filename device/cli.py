@@ -441,7 +441,23 @@ def _benchmark(clf, args, stdout: TextIO, stderr: TextIO) -> int:
     sweep = thread_sweep(args.model, clf.interpreter.backend, counts, runs=max(10, args.runs // 2))
     header = (f"model {args.model} ({clf.interpreter.backend}, {clf.interpreter.num_threads} threads, "
               f"{clf.encoding.describe()}), photo {paths[0]}, {args.runs} runs after warm-up")
-    print(format_report(stages, sweep, header), file=stdout)
+    if args.format == "table":
+        print(format_report(stages, sweep, header), file=stdout)
+        return 0
+    # jsonl / csv: one record per measurement (a stage at the chosen threads, or end to end at n threads), in ms
+    rows = [{"measure": stage, "threads": clf.interpreter.num_threads, **stats} for stage, stats in stages.items()]
+    rows += [{"measure": "invoke_thread_sweep", "threads": n, **stats} for n, stats in sweep.items()]
+    common = {"model": args.model, "file": paths[0], "backend": clf.interpreter.backend, "runs": args.runs}
+    if args.format == "jsonl":
+        for row in rows:
+            stdout.write(json.dumps({**common, **row}) + "\n")
+    else:
+        import csv
+
+        fields = list(common) + ["measure", "threads", "median", "p90", "p99", "min", "mean"]
+        writer = csv.DictWriter(stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**common, **row} for row in rows)
     return 0
 
 

@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("data_dir", nargs="?", help="photo folder, one sub-folder per class (not needed with --stage "
                                                "convert/classify/export/report)")
-    p.add_argument("--out", required=True, help="run folder for every output, e.g. runs/flowers")
+    p.add_argument("-o", "--out", required=True, help="run folder for every output, e.g. runs/flowers")
     g = p.add_argument_group("model and training")
     g.add_argument("--weights", default=defaults.WEIGHTS,
                    help="'imagenet' (Keras cache or download), a local no-top MobileNetV2 .h5, or 'none' (random)")

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data_dir", help="folder with one sub-folder of photos per class (or train/ val/ [test/])")
-    p.add_argument("--out", default=d.out_dir, help="run folder to write (default: %(default)s)")
+    p.add_argument("-o", "--out", default=d.out_dir, help="run folder to write (default: %(default)s)")
     m = p.add_argument_group("model")
     m.add_argument("--alpha", type=float, default=d.alpha, choices=ALPHAS,
                    help="MobileNetV2 width: smaller is faster and less accurate (default: %(default)s)")

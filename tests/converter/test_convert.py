@@ -228,3 +228,22 @@ def test_report_accuracy_is_what_the_device_runtime_gets(converted, run_folder):
         right = [int(clf.scores(clf.prepare(run.data_root / rel)).argmax()) == label for rel, label in run.val]
         assert report["variants"][variant]["interpreter"] == clf.interpreter.backend
         assert report["variants"][variant]["top1"] == pytest.approx(sum(right) / len(right)), variant
+
+
+def test_edge_classify_evaluate_gives_the_reports_int8_top1(converted, run_folder, tmp_path):
+    """``edge-classify MODEL --evaluate FOLDER`` on the validation photos (laid out one folder per class) gives
+    the top-1 the converter reported for the int8 model."""
+    from converter.run_input import load_run
+    from device.cli import main as classify
+
+    report = json.loads((run_folder / "tflite" / "report.json").read_text())
+    run = load_run(run_folder)
+    for rel, label in run.val:
+        folder = tmp_path / "val" / run.labels[label].upper()  # folder names match labels case-insensitively
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / rel.replace("/", "_")).symlink_to(run.data_root / rel)
+    assert classify([str(converted.files["int8"]), "--evaluate", str(tmp_path / "val"), "-o",
+                     str(tmp_path / "eval")]) == 0
+    result = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
+    assert result["count"] == len(run.val)
+    assert result["top1"] == pytest.approx(report["variants"]["int8"]["top1"])

@@ -96,3 +96,15 @@ def test_records_have_the_same_fields_for_files_in_every_format(tm_dir):
     assert rows[0].split(",") == list(CSV_FIELDS) and len(rows) == 3 and ",1,FRESH BANANA,1," in rows[1]
     code, out, _ = run(args)
     assert "FRESH BANANA  [1]" in out.splitlines()[0]
+
+
+def test_benchmark_honours_format(tm_dir):
+    photo = next((tm_dir / "photos" / "FRESH BANANA").iterdir())
+    code, out, _ = run([tm_dir / "model.tflite", "--labels", tm_dir / "labels.txt", photo, "--benchmark", "--runs",
+                        "2", "--format", "jsonl"])
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and {"decode", "invoke", "end_to_end", "invoke_thread_sweep"} <= {r["measure"] for r in rows}
+    assert all(r["median"] > 0 and r["file"] == str(photo) for r in rows)
+    code, out, _ = run([tm_dir / "model.tflite", "--labels", tm_dir / "labels.txt", photo, "--benchmark", "--runs",
+                        "2", "--format", "csv"])
+    assert code == 0 and out.splitlines()[0].startswith("model,file,backend,runs,measure,threads,median")
