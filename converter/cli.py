@@ -133,6 +133,7 @@ def _add_export(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variant", default="int8", help=f"one of {', '.join(VARIANTS)} (default int8)")
     p.add_argument("-o", "--out", default=None, dest="destination", metavar="PATH",
                    help="file or folder (default android-sample/app/src/main/assets/model.tflite)")
+    p.add_argument("--create", action="store_true", help="create the destination folder if it does not exist")
     p.add_argument("--to", dest="destination", action=_DeprecatedAlias, new_name="-o/--out", help=argparse.SUPPRESS)
 
 
@@ -171,7 +172,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "export":
             from converter.export import export_variant
 
-            path = export_variant(args.run_dir, args.variant, args.destination)
+            path = export_variant(args.run_dir, args.variant, args.destination, create=args.create)
             print(f"exported {args.variant} -> {path}")
             return 0
         require("edge-convert", ["convert"])  # one line naming the missing extra, not a traceback (e.g. on a board)

@@ -158,9 +158,13 @@ def test_export_copies_atomically(converted, run_folder, tmp_path, monkeypatch):
     from converter.cli import main
 
     monkeypatch.chdir(tmp_path)
-    assert main(["export", str(run_folder), "--variant", "int8"]) == 0
+    assert main(["export", str(run_folder), "--variant", "int8"]) == 2  # no such folder here: refused, not created
+    assert not (tmp_path / "android-sample").exists()
+    assert main(["export", str(run_folder), "--variant", "int8", "--create"]) == 0
     default = tmp_path / "android-sample/app/src/main/assets/model.tflite"
     assert default.read_bytes() == converted.files["int8"].read_bytes()
+    assert (default.parent / "labels.txt").read_text().splitlines() == (run_folder / "labels.txt").read_text().splitlines()
+    assert (converted.files["int8"].parent / "labels.txt").read_text() == (run_folder / "labels.txt").read_text()
     (tmp_path / "app").mkdir()
     assert main(["export", str(run_folder), "--variant", "float16", "-o", "app/"]) == 0
     assert (tmp_path / "app/model.tflite").read_bytes() == converted.files["float16"].read_bytes()
@@ -175,7 +179,7 @@ def test_export_copies_atomically(converted, run_folder, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         main(["export", str(run_folder), "--variant", "float32", "-o", "app/model.tflite"])
     assert (tmp_path / "app/model.tflite").read_bytes() == converted.files["float16"].read_bytes()
-    assert sorted(p.name for p in (tmp_path / "app").iterdir()) == ["model.tflite"]
+    assert sorted(p.name for p in (tmp_path / "app").iterdir()) == ["labels.txt", "model.tflite"]
 
 
 def test_export_of_a_missing_variant_says_convert_first(run_folder, tmp_path, capsys):
