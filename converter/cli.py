@@ -11,6 +11,7 @@ from common import defaults
 from common.errors import EdgeKitError
 from common.gates import EXIT_REFUSED
 from common.requirements import require
+from common.tf_startup import import_tensorflow_quietly
 
 EPILOG = """\
 examples:
@@ -126,6 +127,7 @@ def _add_convert(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output-dir", dest="out", action=_DeprecatedAlias, new_name="-o/--out", help=argparse.SUPPRESS)
     p.add_argument("--no-evaluate", action="store_true", help="convert only; skip evaluation and the report")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("-v", "--verbose", action="store_true", help="also show TensorFlow's C++ start-up log lines")
 
 
 def _add_export(p: argparse.ArgumentParser) -> None:
@@ -176,6 +178,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"exported {args.variant} -> {path}")
             return 0
         require("edge-convert", ["convert"])  # one line naming the missing extra, not a traceback (e.g. on a board)
+        from converter.run_input import load_run
+
+        load_run(args.run_dir)  # a wrong folder is reported at once, before TensorFlow's seconds of start-up
+        import_tensorflow_quietly(args.verbose)
         cfg = ConvertConfig(
             variants=args.variants, calibration_size=args.calibration_size, seed=args.seed, int8_io=args.int8_io,
             qat=args.qat, qat_epochs=args.qat_epochs,

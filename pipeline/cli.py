@@ -9,6 +9,7 @@ from typing import Optional, Sequence
 from common import defaults
 from common.gates import EXIT_REFUSED
 from common.requirements import require
+from common.tf_startup import import_tensorflow_quietly
 from converter.config import VARIANTS
 
 EXAMPLES = """\
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                      "report", "all"],
                    help="run this stage even when its inputs are unchanged (repeatable; 'all')")
     g.add_argument("-q", "--quiet", action="store_true", help="no training/conversion progress; stage lines and the summary only")
+    p.add_argument("-v", "--verbose", action="store_true", help="also show TensorFlow's C++ start-up log lines")
     return p
 
 
@@ -120,11 +122,12 @@ def config_from_args(args: argparse.Namespace):
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     stages = args.stage or ["train", "convert", "report"]  # classify and export need no extra
     require("edge-kit", [job for job in ("train", "convert", "report") if job in stages])
+    if any(job in stages for job in ("train", "convert")):
+        import_tensorflow_quietly(args.verbose)
     from pipeline.api import run_pipeline
     from common.errors import EdgeKitError
 

@@ -7,6 +7,7 @@ from typing import List, Optional
 
 from common.errors import EdgeKitError
 from common.requirements import require
+from common.tf_startup import import_tensorflow_quietly
 from trainer.config import ALPHAS, MAX_SIZE, MIN_SIZE, TrainConfig
 from trainer.errors import TrainerError
 
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--no-deterministic", dest="deterministic", action="store_false",
                    help="allow non-deterministic TensorFlow ops (a little faster; runs no longer repeat exactly)")
     o.add_argument("-q", "--quiet", action="store_true", help="print only the result")
+    p.add_argument("-v", "--verbose", action="store_true", help="also show TensorFlow's C++ start-up log lines")
     return p
 
 
@@ -113,6 +115,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     require("edge-train", ["train"])  # one line naming the missing extra, not a traceback (e.g. on a board)
+    import_tensorflow_quietly(args.verbose)
     try:
         config = config_from_args(args)
         from common.interrupts import InterruptGuard
