@@ -178,16 +178,16 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"exported {args.variant} -> {path}")
             return 0
         require("edge-convert", ["convert"])  # one line naming the missing extra, not a traceback (e.g. on a board)
-        from converter.run_input import load_run
-
-        load_run(args.run_dir)  # a wrong folder is reported at once, before TensorFlow's seconds of start-up
-        import_tensorflow_quietly(args.verbose)
         cfg = ConvertConfig(
             variants=args.variants, calibration_size=args.calibration_size, seed=args.seed, int8_io=args.int8_io,
             qat=args.qat, qat_epochs=args.qat_epochs,
             max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop,
             num_threads=args.threads, evaluate=not args.no_evaluate, output_dir=args.out,
             verbose=not args.quiet)
+        from converter.run_input import load_run
+
+        load_run(args.run_dir)  # a wrong folder is reported at once, before TensorFlow's seconds of start-up
+        import_tensorflow_quietly(args.verbose)
         from converter.api import convert
         from common.interrupts import InterruptGuard
 
