@@ -127,52 +127,6 @@ def confusion_matrix_png(labels: Sequence[str], matrix: Sequence[Sequence[int]],
     return _png(fig)
 
 
-def confusion_matrix_any_png(labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str) -> bytes:
-    """:func:`confusion_matrix_png` when matplotlib is installed, else the same figure drawn with Pillow (the
-    device environment has numpy and Pillow only)."""
-    try:
-        import matplotlib  # noqa: F401  (only probing whether it is installed)
-    except ImportError:
-        return confusion_matrix_pillow_png(labels, matrix, title)
-    return confusion_matrix_png(labels, matrix, title)
-
-
-def confusion_matrix_pillow_png(labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str) -> bytes:
-    """The confusion matrix with Pillow only: counts in cells shaded by the row fraction, labels on both axes."""
-    from PIL import Image, ImageDraw, ImageFont  # lazy: only the device fallback draws with Pillow
-
-    m = np.asarray(matrix, dtype=float)
-    rows = m.sum(axis=1, keepdims=True)
-    frac = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
-    font = ImageFont.load_default()
-    n = len(labels)
-    cell = 34
-    text_w = max(int(font.getlength(str(label))) for label in labels) + 12 if n else 40
-    left, top = text_w + 8, text_w + 40
-    axes = "predicted (columns); true (rows)"
-    width = max(left + n * cell + 20, int(font.getlength(title)) + 16, left + int(font.getlength(axes)) + 8)
-    height = top + n * cell + 20
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text((8, 8), title, fill="black", font=font)
-    draw.text((left, 24), axes, fill="black", font=font)
-    column_labels = Image.new("RGB", (text_w, n * cell), "white")  # drawn sideways, then rotated
-    column_draw = ImageDraw.Draw(column_labels)
-    for i, label in enumerate(labels):
-        draw.text((8, top + i * cell + cell // 2 - 6), str(label), fill="black", font=font)
-        column_draw.text((4, i * cell + cell // 2 - 6), str(label), fill="black", font=font)
-        for j in range(n):
-            shade = int(255 - 200 * frac[i, j])
-            box = (left + j * cell, top + i * cell, left + (j + 1) * cell - 1, top + (i + 1) * cell - 1)
-            draw.rectangle(box, fill=(shade, shade, 255), outline=(200, 200, 200))
-            draw.text((box[0] + 6, box[1] + cell // 2 - 6), str(int(m[i, j])),
-                      fill="white" if frac[i, j] > 0.6 else "black", font=font)
-    image.paste(column_labels.rotate(90, expand=True), (left, top - text_w - 4))
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def variants_png(variants: Sequence[Mapping[str, Any]]) -> bytes:
     """Three bar charts per variant: top-1 accuracy, file size, median latency."""
     plt = pyplot()

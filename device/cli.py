@@ -296,8 +296,7 @@ def _warn_no_normalisation(clf, args, stderr: TextIO) -> None:
 def _evaluate(clf, args, stdout: TextIO, stderr: TextIO) -> int:
     """``--evaluate FOLDER``: metrics printed as a table (or per-photo records + a summary), files with -o."""
     from common.atomic import atomic_write_bytes, atomic_write_json
-    from common.figures import confusion_matrix_any_png
-    from device.evaluate import evaluate_folder, format_report
+    from device.evaluate import confusion_matrix_png, evaluate_folder, format_report
 
     def progress(done: int, total: int) -> None:
         if args.format == "table" and stderr.isatty():
@@ -330,7 +329,7 @@ def _evaluate(clf, args, stdout: TextIO, stderr: TextIO) -> int:
             return 2
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / "evaluation.json", result)
-        png = confusion_matrix_any_png(result["labels"], result["confusion_matrix"],
+        png = confusion_matrix_png(result["labels"], result["confusion_matrix"],
                                        f"{Path(args.model).name} on {args.evaluate}: top-1 {result['top1']:.1%}")
         atomic_write_bytes(out / "confusion_matrix.png", png)
         print(f"wrote {out / 'evaluation.json'} and {out / 'confusion_matrix.png'}", file=stderr)

@@ -4,15 +4,17 @@ The folder holds one sub-folder per class, named like the model's labels (matche
 goes through the same :class:`device.classifier.Classifier` path as classification (the preprocessing contract,
 the model's normalisation), and the metrics come from :mod:`common.metrics` (the one implementation edge-kit has):
 top-1, top-5, per-class precision and recall, the confusion matrix; plus the worst mistakes and the latency.
-numpy, Pillow and an interpreter are enough (the figure falls back to Pillow without matplotlib).
+numpy, Pillow and an interpreter are enough (the confusion matrix figure is drawn with Pillow).
 """
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from common.metrics import classification_metrics
 from device.errors import ImageError, ModelError
@@ -159,3 +161,39 @@ def format_report(result: Dict[str, Any]) -> List[str]:
 
 def _pct(value: Optional[float]) -> str:
     return "-" if value is None else f"{value:.1%}"
+
+
+def confusion_matrix_png(labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str) -> bytes:
+    """The confusion matrix as PNG bytes, drawn with Pillow (the device environment has no matplotlib): counts in
+    cells shaded by the row fraction, labels on both axes (rows: true class, columns: predicted)."""
+
+    m = np.asarray(matrix, dtype=float)
+    rows = m.sum(axis=1, keepdims=True)
+    frac = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
+    font = ImageFont.load_default()
+    n = len(labels)
+    cell = 34
+    text_w = max(int(font.getlength(str(label))) for label in labels) + 12 if n else 40
+    left, top = text_w + 8, text_w + 40
+    axes = "predicted (columns); true (rows)"
+    width = max(left + n * cell + 20, int(font.getlength(title)) + 16, left + int(font.getlength(axes)) + 8)
+    height = top + n * cell + 20
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((8, 8), title, fill="black", font=font)
+    draw.text((left, 24), axes, fill="black", font=font)
+    column_labels = Image.new("RGB", (text_w, n * cell), "white")  # drawn sideways, then rotated
+    column_draw = ImageDraw.Draw(column_labels)
+    for i, label in enumerate(labels):
+        draw.text((8, top + i * cell + cell // 2 - 6), str(label), fill="black", font=font)
+        column_draw.text((4, i * cell + cell // 2 - 6), str(label), fill="black", font=font)
+        for j in range(n):
+            shade = int(255 - 200 * frac[i, j])
+            box = (left + j * cell, top + i * cell, left + (j + 1) * cell - 1, top + (i + 1) * cell - 1)
+            draw.rectangle(box, fill=(shade, shade, 255), outline=(200, 200, 200))
+            draw.text((box[0] + 6, box[1] + cell // 2 - 6), str(int(m[i, j])),
+                      fill="white" if frac[i, j] > 0.6 else "black", font=font)
+    image.paste(column_labels.rotate(90, expand=True), (left, top - text_w - 4))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
