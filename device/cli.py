@@ -33,7 +33,8 @@ examples:
   edge-classify model_unquant.tflite photo.jpg --mean 127.5 --std 127.5
       a float model without normalisation metadata that expects [-1, 1] (Teachable Machine, Keras MobileNet)
   edge-classify mobilenet.tflite cat.jpg --labels labels.txt
-      a model without packed labels: give them (one per line), or put labels.txt beside the model
+      a model without packed labels: give them (one per line, or Teachable Machine's "N Name" lines), or put
+      labels.txt beside the model
   edge-classify model.tflite --camera
       live: Raspberry Pi camera (picamera2) or USB webcam 0; prints label, score and FPS (Ctrl-C stops)
   edge-classify model.tflite --camera 1 --show

@@ -10,7 +10,6 @@ import pytest
 from PIL import Image
 
 from device import Classifier
-from device.cli import main
 from device.evaluate import list_photos, match_class_folders
 from device.errors import ModelError
 from device.records import CSV_FIELDS, RECORD_FIELDS
