@@ -12,11 +12,11 @@ from converter.calibration import load_calibration_images, representative_datase
 from converter.config import VARIANT_DESCRIPTIONS, ConvertConfig
 from converter.errors import AccuracyGateError
 from converter.compact import share_quantization_vectors
-from converter.metadata import ModelCard, add_metadata, verify_metadata
+from converter.metadata import LABELS_FILE, ModelCard, add_metadata, verify_metadata
 from converter.run_input import load_run
 from common import gates
 from common import run_folder as rf
-from common.atomic import atomic_write_bytes
+from common.atomic import atomic_write_bytes, atomic_write_text
 from common.metrics import classification_metrics, recall_per_class
 from device.preprocess import load_and_preprocess
 
@@ -122,6 +122,7 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
         files[variant], models[variant] = path, data
         log(f"{variant}: {path} ({len(data) / 1e6:.2f} MB, {timings[variant]:.1f} s)")
 
+    atomic_write_text(out_dir / LABELS_FILE, "\n".join(run.labels) + "\n")  # beside the .tflite files, as apps expect
     result = ConversionResult(out_dir, files, timings)
     if not cfg.evaluate:
         timings["total"] = time.perf_counter() - t0

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, TextIO
 
 from common.errors import EdgeKitError
+from device.records import FORMATS, csv_header, label_indices, make_record, write_record
 
 #: File extensions picked up when a folder is given.
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -23,11 +24,17 @@ examples:
       every photo in a folder (recursively), best label only, hide scores under 50%
   edge-classify model.tflite big-folder/ --processes 2 --top-k 1
       a worker process per core, each decoding and classifying whole photos (the default from 1000 photos on)
-  edge-classify model.tflite photos/ --json > results.jsonl
-      one JSON object per line: {"file": ..., "predictions": [{"label": ..., "score": ...}]}
-      (or {"file": ..., "error": ...} for a photo that could not be read)
+  edge-classify model.tflite photos/ --format jsonl > results.jsonl
+      one JSON object per line: {"file", "frame", "predictions": [{"label", "index", "score"}], "error", ...}
+      (the same fields for photos, camera frames and --evaluate; --format csv: one row per prediction)
+  edge-classify model.tflite --evaluate val/ -o eval/
+      labelled photos (one sub-folder per label): top-1, top-5, per-class precision/recall, confusion matrix,
+      worst mistakes, latency; eval/evaluation.json and eval/confusion_matrix.png
+  edge-classify model_unquant.tflite photo.jpg --mean 127.5 --std 127.5
+      a float model without normalisation metadata that expects [-1, 1] (Teachable Machine, Keras MobileNet)
   edge-classify mobilenet.tflite cat.jpg --labels labels.txt
-      a model without packed labels: give them (one per line), or put labels.txt beside the model
+      a model without packed labels: give them (one per line, or Teachable Machine's "N Name" lines), or put
+      labels.txt beside the model
   edge-classify model.tflite --camera
       live: Raspberry Pi camera (picamera2) or USB webcam 0; prints label, score and FPS (Ctrl-C stops)
   edge-classify model.tflite --camera 1 --show
@@ -55,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="*", help="photos and/or folders of photos (searched recursively)")
     p.add_argument("-k", "--top-k", type=int, default=5, help="how many labels per photo (default 5)")
     p.add_argument("-t", "--threshold", type=_fraction, default=None, help="hide labels scoring below this (0-1)")
-    p.add_argument("--json", action="store_true", help="one JSON result per line instead of a table")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="table (default), jsonl (one JSON record per line) or csv (one row per prediction)")
+    p.add_argument("--json", action="store_true", help="the same as --format jsonl")
     p.add_argument("--labels", help="labels file (one per line) when the model has none packed (overrides packed "
                    "labels, with a warning when they differ)")
     p.add_argument("--backend", choices=["ai-edge-litert", "tflite-runtime", "tensorflow"], default=None,
@@ -76,9 +85,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="live mode: 'auto' (default), 'pi', a webcam index (0, 1) or a video device path")
     p.add_argument("--frames", type=int, default=None, help="camera: stop after this many frames")
     p.add_argument("--show", action="store_true", help="camera: show the video with the label (needs OpenCV)")
+    p.add_argument("--mean", type=_floats, default=None, metavar="M",
+                   help="input normalisation (pixel - mean) / std for a float model without it in its metadata: "
+                        "one value or R,G,B (e.g. 127.5 for [-1, 1])")
+    p.add_argument("--std", type=_floats, default=None, metavar="S", help="see --mean (e.g. 127.5)")
+    p.add_argument("--evaluate", default=None, metavar="FOLDER",
+                   help="evaluate on labelled photos: FOLDER has one sub-folder per label (case-insensitive)")
+    p.add_argument("-o", "--out", default=None, metavar="DIR",
+                   help="--evaluate: also write DIR/evaluation.json and DIR/confusion_matrix.png")
+    p.add_argument("--worst", type=int, default=10, help="--evaluate: how many worst mistakes to list (default 10)")
     p.add_argument("--benchmark", action="store_true", help="measure latency on the first photo given")
     p.add_argument("--runs", type=int, default=50, help="benchmark: timed runs per stage (default 50)")
     return p
+
+
+def _floats(text: str) -> List[float]:
+    """argparse type of ``--mean``/``--std``: one number or three (R,G,B)."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or three comma-separated numbers, got {text!r}")
+    if len(values) not in (1, 3) or not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected one finite value or three (R,G,B), got {text!r}")
+    return values
 
 
 def _fraction(text: str) -> float:
@@ -120,18 +149,6 @@ def iter_images(inputs: Sequence[str]) -> Iterator[str]:
             yield str(path)
 
 
-def format_table_rows(source: str, predictions, error: Optional[str], width: int) -> List[str]:
-    if error is not None:
-        return [f"{source:<{width}}  ERROR: {error}"]
-    if not predictions:
-        return [f"{source:<{width}}  (no label above the threshold)"]
-    rows = []
-    for rank, (label, score) in enumerate(predictions):
-        name = source if rank == 0 else ""
-        rows.append(f"{name:<{width}}  {score * 100:6.2f}%  {label}")
-    return rows
-
-
 def is_stream(path: str) -> bool:
     """Whether ``path`` is a pipe, FIFO or character device (e.g. ``<(cat photo.jpg)``): readable once only."""
     p = Path(path)
@@ -171,10 +188,23 @@ def main(argv: Optional[Sequence[str]] = None, stdout: TextIO = None, stderr: Te
 
 def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # photos may follow options (model --labels l.txt photo.jpg)
     _check_counts(parser, args)
-    if args.camera is None and not args.inputs:
-        parser.error("give photos or folders to classify, or --camera (see examples below with --help)")
+    if args.json:
+        if args.format not in (None, "jsonl"):
+            parser.error("--json means --format jsonl; give one of them")
+        args.format = "jsonl"
+    args.format = args.format or "table"
+    if (args.mean is None) != (args.std is None):
+        parser.error("give --mean and --std together (the model sees (pixel - mean) / std)")
+    if args.std is not None and any(v == 0 for v in args.std):
+        parser.error("--std must not be 0")
+    if args.evaluate is not None and (args.inputs or args.camera is not None or args.benchmark):
+        parser.error("--evaluate takes the labelled folder only (no other photos, --camera or --benchmark)")
+    if args.out is not None and args.evaluate is None:
+        parser.error("-o/--out is for --evaluate (where evaluation.json and confusion_matrix.png go)")
+    if args.camera is None and not args.inputs and args.evaluate is None:
+        parser.error("give photos or folders to classify, --evaluate FOLDER, or --camera (see examples with --help)")
     if args.benchmark and args.camera is not None:
         parser.error("--benchmark works on a photo, not with --camera")
 
@@ -185,9 +215,11 @@ def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
 
     keep_heap_pad()  # a photo after another: reuse freed memory, no page faults per photo (device/heap.py)
     paths: List[str] = []
-    if not args.benchmark and args.camera is None:
+    if not args.benchmark and args.camera is None and args.evaluate is None:
         paths = list(iter_images(args.inputs))
     options = dict(backend=args.backend, labels=args.labels, crop=args.crop, keep_background=args.keep_background)
+    if args.mean is not None:
+        options["normalization"] = (args.mean, args.std)
     streams = any(is_stream(p) for p in paths)  # a pipe is read once, by this process: no sample, no workers
     pool = None
     try:
@@ -203,18 +235,21 @@ def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
         print(f"edge-classify: error: {exc}", file=stderr)
         return 2
     _warn_labels_override(clf, args, stderr)
+    _warn_no_normalisation(clf, args, stderr)
 
     finished = False
     try:
-        if args.benchmark:
+        if args.evaluate is not None:
+            code = _evaluate(clf, args, stdout, stderr)
+        elif args.benchmark:
             code = _benchmark(clf, args, stdout, stderr)
         elif args.camera is not None:
             code = _camera(clf, args, stdout, stderr)
         elif pool is not None:
-            code = _files(pool.classify_many, args, paths, stdout, stderr)
+            code = _files(pool.classify_many, clf.labels, args, paths, stdout, stderr)
         else:
-            code = _files(lambda *a, **k: clf.classify_many(*a, workers=args.workers, **k), args, paths, stdout,
-                          stderr)
+            code = _files(lambda *a, **k: clf.classify_many(*a, workers=args.workers, **k), clf.labels, args, paths,
+                          stdout, stderr)
         finished = True
         return code
     except EdgeKitError as exc:  # the model loaded but fails to run: a bad model, reported in one line
@@ -246,23 +281,83 @@ def _warn_labels_override(clf, args, stderr: TextIO) -> None:
           "model's own.", file=stderr)
 
 
-def _files(classify_many, args, paths: List[str], stdout: TextIO, stderr: TextIO) -> int:
-    """Classify ``paths`` with ``classify_many(paths, top_k=, threshold=)`` (threads or processes), print each."""
+def _warn_no_normalisation(clf, args, stderr: TextIO) -> None:
+    """One warning line for a float model with no normalisation in its metadata and no ``--mean/--std``: raw
+    0-255 pixels go in, and a model that expects [-1, 1] or [0, 1] then answers confidently and wrongly."""
+    if args.mean is not None or clf.encoding.mode != "float":
+        return
+    meta_in = clf.info.metadata.inputs[0] if clf.info.metadata and clf.info.metadata.inputs else None
+    if meta_in is not None and meta_in.mean is not None:
+        return
+    print(f"edge-classify: warning: {args.model} takes float input and says nothing about normalisation; feeding "
+          "raw 0-255 pixels. If it expects [-1, 1] (Teachable Machine, Keras MobileNet) give --mean 127.5 --std "
+          "127.5, for [0, 1] --mean 0 --std 255 (or store them once: edge-convert metadata).", file=stderr)
+
+
+def _evaluate(clf, args, stdout: TextIO, stderr: TextIO) -> int:
+    """``--evaluate FOLDER``: metrics printed as a table (or per-photo records + a summary), files with -o."""
+    from common.atomic import atomic_write_bytes, atomic_write_json
+    from device.evaluate import confusion_matrix_png, evaluate_folder, format_report
+
+    def progress(done: int, total: int) -> None:
+        if args.format == "table" and stderr.isatty():
+            stderr.write(f"\revaluating: {done}/{total} photos")
+            stderr.flush()
+
+    result = evaluate_folder(clf, Path(args.evaluate), worst=args.worst, progress=progress)
+    if args.format == "table" and stderr.isatty():
+        stderr.write("\n")
+    summary = {k: v for k, v in result.items() if k != "predictions"}
+    if args.format == "table":
+        stdout.write("\n".join(format_report(result)) + "\n")
+    else:
+        indices = label_indices(clf.labels)
+        if args.format == "csv":
+            csv_header(stdout)
+        ascii_json = not _is_unicode(stdout)
+        for p in result["predictions"]:
+            record = make_record([(p["label"], p["score"])], indices, file=p["file"], true=p["true"],
+                                 true_index=p["true_index"])
+            write_record(stdout, record, args.format, ascii_json=ascii_json)
+        if args.format == "jsonl":
+            stdout.write(json.dumps({"evaluation": summary}, ensure_ascii=ascii_json) + "\n")
+        else:
+            stderr.write("\n".join(format_report(result)[:2]) + "\n")
+    if args.out is not None:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            print(f"edge-classify: error: {out} is a file; -o takes a folder", file=stderr)
+            return 2
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out / "evaluation.json", result)
+        png = confusion_matrix_png(result["labels"], result["confusion_matrix"],
+                                       f"{Path(args.model).name} on {args.evaluate}: top-1 {result['top1']:.1%}")
+        atomic_write_bytes(out / "confusion_matrix.png", png)
+        print(f"wrote {out / 'evaluation.json'} and {out / 'confusion_matrix.png'}", file=stderr)
+    elif args.format == "table":
+        print("(-o DIR also writes evaluation.json and confusion_matrix.png)", file=stderr)
+    return 1 if result["unreadable"] else 0
+
+
+def _files(classify_many, labels: Sequence[str], args, paths: List[str], stdout: TextIO, stderr: TextIO) -> int:
+    """Classify ``paths`` with ``classify_many(paths, top_k=, threshold=)`` (threads or processes), print each
+    as a record (:mod:`device.records`) in ``args.format``."""
     if not paths:
         print(f"edge-classify: error: no image files found in {', '.join(args.inputs)} (looked for "
               f"{', '.join(sorted(IMAGE_EXTENSIONS))}); give photos, or folders that hold some", file=stderr)
         return 2
     width = min(60, max(len(p) for p in paths))
     ascii_json = not _is_unicode(stdout)  # JSON stays valid on a non-UTF-8 terminal: \u escapes
+    indices = label_indices(labels)
     failures = 0
+    if args.format == "csv":
+        csv_header(stdout)
     for result in classify_many(paths, top_k=args.top_k, threshold=args.threshold):
         if not result.ok:
             failures += 1
-        if args.json:
-            stdout.write(json.dumps(result.to_dict(), ensure_ascii=ascii_json) + "\n")
-        else:
-            for row in format_table_rows(result.source, result.predictions, result.error, width):
-                print(row, file=stdout)
+        record = make_record(result.predictions if result.ok else [], indices, file=result.source,
+                             error=result.error)
+        write_record(stdout, record, args.format, width, ascii_json)
         stdout.flush()
     if failures:
         print(f"edge-classify: {failures} of {len(paths)} photos could not be read (reported above, skipped)",
@@ -281,10 +376,14 @@ def _camera(clf, args, stdout: TextIO, stderr: TextIO) -> int:
         return 2
     show = _Window() if args.show else None
 
+    indices = label_indices(clf.labels)
+    if args.format == "csv":
+        csv_header(stdout)
+
     def on_result(result, frame) -> None:
-        if args.json:
-            stdout.write(json.dumps({"frame": result.frame_index, "fps": round(result.fps, 2), "predictions": [
-                {"label": label, "score": round(score, 6)} for label, score in result.predictions]}) + "\n")
+        if args.format != "table":
+            write_record(stdout, make_record(result.predictions, indices, frame=result.frame_index, fps=result.fps),
+                         args.format)
         else:
             stdout.write("\r" + format_live(result))
         stdout.flush()
@@ -342,7 +441,23 @@ def _benchmark(clf, args, stdout: TextIO, stderr: TextIO) -> int:
     sweep = thread_sweep(args.model, clf.interpreter.backend, counts, runs=max(10, args.runs // 2))
     header = (f"model {args.model} ({clf.interpreter.backend}, {clf.interpreter.num_threads} threads, "
               f"{clf.encoding.describe()}), photo {paths[0]}, {args.runs} runs after warm-up")
-    print(format_report(stages, sweep, header), file=stdout)
+    if args.format == "table":
+        print(format_report(stages, sweep, header), file=stdout)
+        return 0
+    # jsonl / csv: one record per measurement (a stage at the chosen threads, or end to end at n threads), in ms
+    rows = [{"measure": stage, "threads": clf.interpreter.num_threads, **stats} for stage, stats in stages.items()]
+    rows += [{"measure": "invoke_thread_sweep", "threads": n, **stats} for n, stats in sweep.items()]
+    common = {"model": args.model, "file": paths[0], "backend": clf.interpreter.backend, "runs": args.runs}
+    if args.format == "jsonl":
+        for row in rows:
+            stdout.write(json.dumps({**common, **row}) + "\n")
+    else:
+        import csv
+
+        fields = list(common) + ["measure", "threads", "median", "p90", "p99", "min", "mean"]
+        writer = csv.DictWriter(stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**common, **row} for row in rows)
     return 0
 
 

@@ -12,6 +12,7 @@ of the 1001-class ImageNet models) marks a background class, which classifiers d
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
@@ -27,15 +28,36 @@ MAX_LABELS_BYTES = 1024 * 1024
 LabelsSource = Union[str, "os.PathLike[str]", Sequence[str]]
 
 
+_NUMBERED = re.compile(r"^(\d+)\s+(\S.*)$")
+
+
+def strip_label_numbers(lines: Sequence[str]) -> List[str]:
+    """Labels from lines that may carry their output index, Teachable Machine's ``N Name`` form.
+
+    When every line is ``<number> <name>`` and the numbers are exactly 0..N-1 (in any order), label ``i`` is the
+    name numbered ``i`` (the numbers, not the line order, say which output is which). Otherwise the lines are the
+    labels as written (line i = output index i), so a label such as ``7 Up`` in an ordinary file is kept whole
+    unless every line is numbered that way.
+    """
+    matches = [_NUMBERED.match(line) for line in lines]
+    if not lines or not all(matches):
+        return list(lines)
+    numbered = {int(m.group(1)): m.group(2).strip() for m in matches if m}
+    if sorted(numbered) != list(range(len(lines))):
+        return list(lines)
+    return [numbered[i] for i in range(len(lines))]
+
+
 def read_labels_file(path: Union[str, "os.PathLike[str]"]) -> List[str]:
-    """Labels from a text file, one per line (line i = output index i)."""
+    """Labels from a text file: one per line (line i = output index i), or Teachable Machine's ``N Name`` lines
+    (see :func:`strip_label_numbers`)."""
     p = Path(path)
     if not p.is_file():
         raise ModelError(f"{p}: labels file not found. Give a text file with one label per line.")
     size = p.stat().st_size
     if size > MAX_LABELS_BYTES:
         raise ModelError(f"{p}: {size} bytes is too large for a labels file (limit {MAX_LABELS_BYTES} bytes).")
-    labels = parse_labels(p.read_bytes().decode("utf-8", errors="replace"))
+    labels = strip_label_numbers(parse_labels(p.read_bytes().decode("utf-8", errors="replace")))
     if not labels:
         raise ModelError(f"{p}: the labels file is empty. Put one label per line.")
     return labels

@@ -9,6 +9,7 @@ from typing import Optional, Sequence
 from common import defaults
 from common.gates import EXIT_REFUSED
 from common.requirements import require
+from common.tf_startup import import_tensorflow_quietly
 from converter.config import VARIANTS
 
 EXAMPLES = """\
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("data_dir", nargs="?", help="photo folder, one sub-folder per class (not needed with --stage "
                                                "convert/classify/export/report)")
-    p.add_argument("--out", required=True, help="run folder for every output, e.g. runs/flowers")
+    p.add_argument("-o", "--out", required=True, help="run folder for every output, e.g. runs/flowers")
     g = p.add_argument_group("model and training")
     g.add_argument("--weights", default=defaults.WEIGHTS,
                    help="'imagenet' (Keras cache or download), a local no-top MobileNetV2 .h5, or 'none' (random)")
@@ -66,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--val-split", type=float, default=None, help="fraction of each class held out (default 0.2)")
     g.add_argument("--test-split", type=float, default=None, help="fraction held out for a final test (default 0)")
     g.add_argument("--seed", type=int, default=None, help="random seed of the split and training")
+    g.add_argument("--config", default=None, metavar="FILE.toml",
+                   help="every trainer/converter option: [train] and [convert] tables with the field names of "
+                        "TrainConfig/ConvertConfig (e.g. [train] head_epochs = 30); the flags here win")
+    g.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE",
+                   help="one trainer/converter option, e.g. --set train.label_smoothing=0.05 (repeatable)")
     g = p.add_argument_group("conversion, check and export")
     g.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated (default {','.join(VARIANTS)})")
     g.add_argument("--export-variant", default="auto", metavar="{auto," + ",".join(VARIANTS) + "}",
@@ -91,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                      "report", "all"],
                    help="run this stage even when its inputs are unchanged (repeatable; 'all')")
     g.add_argument("-q", "--quiet", action="store_true", help="no training/conversion progress; stage lines and the summary only")
+    p.add_argument("-v", "--verbose", action="store_true", help="also show TensorFlow's C++ start-up log lines")
     return p
 
 
@@ -98,7 +105,12 @@ def config_from_args(args: argparse.Namespace):
     """The :class:`~pipeline.api.PipelineConfig` the command line asks for."""
     from pipeline.api import STAGES, PipelineConfig
 
-    train_options = {}
+    from pipeline.options import parse_set, read_config_file
+
+    train_options, convert_options = read_config_file(args.config) if args.config else ({}, {})
+    set_train, set_convert = parse_set(args.set)
+    train_options.update(set_train)
+    convert_options.update(set_convert)
     for arg, name in (("epochs", "head_epochs"), ("fine_tune_epochs", "fine_tune_epochs"),
                       ("val_split", "val_split"), ("test_split", "test_split"), ("seed", "seed")):
         value = getattr(args, arg)
@@ -106,7 +118,6 @@ def config_from_args(args: argparse.Namespace):
             train_options[name] = value
     if args.fine_tune_epochs == 0:
         train_options["fine_tune"] = False
-    convert_options = {}
     if args.calibration_size is not None:
         convert_options["calibration_size"] = args.calibration_size
     force = tuple(STAGES) if "all" in args.force else tuple(args.force)
@@ -120,7 +131,6 @@ def config_from_args(args: argparse.Namespace):
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     stages = args.stage or ["train", "convert", "report"]  # classify and export need no extra
@@ -132,6 +142,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         config = config_from_args(args)
     except EdgeKitError as exc:
         parser.error(str(exc))
+    if any(job in stages for job in ("train", "convert")):
+        import_tensorflow_quietly(args.verbose)
     from common.interrupts import InterruptGuard
 
     with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops the run at the next log line

@@ -7,6 +7,7 @@ from typing import List, Optional
 
 from common.errors import EdgeKitError
 from common.requirements import require
+from common.tf_startup import import_tensorflow_quietly
 from trainer.config import ALPHAS, MAX_SIZE, MIN_SIZE, TrainConfig
 from trainer.errors import TrainerError
 
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data_dir", help="folder with one sub-folder of photos per class (or train/ val/ [test/])")
-    p.add_argument("--out", default=d.out_dir, help="run folder to write (default: %(default)s)")
+    p.add_argument("-o", "--out", default=d.out_dir, help="run folder to write (default: %(default)s)")
     m = p.add_argument_group("model")
     m.add_argument("--alpha", type=float, default=d.alpha, choices=ALPHAS,
                    help="MobileNetV2 width: smaller is faster and less accurate (default: %(default)s)")
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--no-deterministic", dest="deterministic", action="store_false",
                    help="allow non-deterministic TensorFlow ops (a little faster; runs no longer repeat exactly)")
     o.add_argument("-q", "--quiet", action="store_true", help="print only the result")
+    p.add_argument("-v", "--verbose", action="store_true", help="also show TensorFlow's C++ start-up log lines")
     return p
 
 
@@ -113,6 +115,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     require("edge-train", ["train"])  # one line naming the missing extra, not a traceback (e.g. on a board)
+    import_tensorflow_quietly(args.verbose)
     try:
         config = config_from_args(args)
         from common.interrupts import InterruptGuard

@@ -65,7 +65,7 @@ def test_edge_convert_export_needs_no_extra(monkeypatch, tmp_path, capsys):
     run.mkdir(parents=True)
     (run / "model_int8.tflite").write_bytes(b"model")
     (tmp_path / "app").mkdir()
-    assert main(["export", str(tmp_path / "run"), "--variant", "int8", "--to", str(tmp_path / "app")]) == 0
+    assert main(["export", str(tmp_path / "run"), "--variant", "int8", "-o", str(tmp_path / "app")]) == 0
     assert (tmp_path / "app" / "model.tflite").read_bytes() == b"model"
 
 

@@ -158,11 +158,15 @@ def test_export_copies_atomically(converted, run_folder, tmp_path, monkeypatch):
     from converter.cli import main
 
     monkeypatch.chdir(tmp_path)
-    assert main(["export", str(run_folder), "--variant", "int8"]) == 0
+    assert main(["export", str(run_folder), "--variant", "int8"]) == 2  # no such folder here: refused, not created
+    assert not (tmp_path / "android-sample").exists()
+    assert main(["export", str(run_folder), "--variant", "int8", "--create"]) == 0
     default = tmp_path / "android-sample/app/src/main/assets/model.tflite"
     assert default.read_bytes() == converted.files["int8"].read_bytes()
+    assert (default.parent / "labels.txt").read_text().splitlines() == (run_folder / "labels.txt").read_text().splitlines()
+    assert (converted.files["int8"].parent / "labels.txt").read_text() == (run_folder / "labels.txt").read_text()
     (tmp_path / "app").mkdir()
-    assert main(["export", str(run_folder), "--variant", "float16", "--to", "app/"]) == 0
+    assert main(["export", str(run_folder), "--variant", "float16", "-o", "app/"]) == 0
     assert (tmp_path / "app/model.tflite").read_bytes() == converted.files["float16"].read_bytes()
 
     # an interrupted copy leaves the previous model intact and no temporary file behind
@@ -173,15 +177,15 @@ def test_export_copies_atomically(converted, run_folder, tmp_path, monkeypatch):
 
     monkeypatch.setattr(common.atomic, "_fsync_file", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        main(["export", str(run_folder), "--variant", "float32", "--to", "app/model.tflite"])
+        main(["export", str(run_folder), "--variant", "float32", "-o", "app/model.tflite"])
     assert (tmp_path / "app/model.tflite").read_bytes() == converted.files["float16"].read_bytes()
-    assert sorted(p.name for p in (tmp_path / "app").iterdir()) == ["model.tflite"]
+    assert sorted(p.name for p in (tmp_path / "app").iterdir()) == ["labels.txt", "model.tflite"]
 
 
 def test_export_of_a_missing_variant_says_convert_first(run_folder, tmp_path, capsys):
     from converter.cli import main
 
-    assert main(["export", str(tmp_path / "nowhere"), "--variant", "int8", "--to", str(tmp_path)]) == 2
+    assert main(["export", str(tmp_path / "nowhere"), "--variant", "int8", "-o", str(tmp_path)]) == 2
     assert "convert first" in capsys.readouterr().err
 
 
@@ -228,3 +232,22 @@ def test_report_accuracy_is_what_the_device_runtime_gets(converted, run_folder):
         right = [int(clf.scores(clf.prepare(run.data_root / rel)).argmax()) == label for rel, label in run.val]
         assert report["variants"][variant]["interpreter"] == clf.interpreter.backend
         assert report["variants"][variant]["top1"] == pytest.approx(sum(right) / len(right)), variant
+
+
+def test_edge_classify_evaluate_gives_the_reports_int8_top1(converted, run_folder, tmp_path):
+    """``edge-classify MODEL --evaluate FOLDER`` on the validation photos (laid out one folder per class) gives
+    the top-1 the converter reported for the int8 model."""
+    from converter.run_input import load_run
+    from device.cli import main as classify
+
+    report = json.loads((run_folder / "tflite" / "report.json").read_text())
+    run = load_run(run_folder)
+    for rel, label in run.val:
+        folder = tmp_path / "val" / run.labels[label].upper()  # folder names match labels case-insensitively
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / rel.replace("/", "_")).symlink_to(run.data_root / rel)
+    assert classify([str(converted.files["int8"]), "--evaluate", str(tmp_path / "val"), "-o",
+                     str(tmp_path / "eval")]) == 0
+    result = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
+    assert result["count"] == len(run.val)
+    assert result["top1"] == pytest.approx(report["variants"]["int8"]["top1"])

@@ -1,0 +1,50 @@
+"""Hide TensorFlow's C++ start-up lines unless asked (``-v``): they look like failures to a newcomer.
+
+On a machine without a GPU, ``import tensorflow`` prints lines such as ``cuInit: CUDA error``, ``Could not find
+cuda drivers``, ``computation placer already registered``, the oneDNN and CPU-instructions notes, most of them
+before ``absl::InitializeLog()``, which ``TF_CPP_MIN_LOG_LEVEL`` does not reach. :func:`import_tensorflow_quietly`
+imports TensorFlow (and tf_keras) with the process's stderr captured, then prints back every line that is not one
+of these known start-up lines, so real warnings and errors are still shown. Nothing changes when the user set
+``TF_CPP_MIN_LOG_LEVEL`` themselves or asked for verbose output.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+
+#: Start-up lines of TensorFlow/XLA that say nothing about the user's work (no GPU, CPU features, plugins).
+STARTUP_NOISE = re.compile(
+    r"All log messages before absl::InitializeLog|oneDNN custom operations are on|cudart_stub|"
+    r"Could not find cuda drivers|cpu_feature_guard|To enable the following instructions|rebuild TensorFlow with|"
+    r"cuInit|CUDA_ERROR_NO_DEVICE|computation placer already registered|Unable to register cu(DNN|FFT|BLAS) "
+    r"factory|TF-TRT Warning|cuda_executor|kernel driver does not appear to be running|cuda_diagnostics")
+
+
+def import_tensorflow_quietly(verbose: bool = False) -> None:
+    """Import TensorFlow (and tf_keras when installed) now, hiding :data:`STARTUP_NOISE` unless ``verbose`` or
+    ``TF_CPP_MIN_LOG_LEVEL`` is set by the user. Call it before anything else imports TensorFlow."""
+    if verbose or "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"  # INFO lines off; C++ warnings and errors still printed
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401  (lazy and heavy: imported here, once, with stderr captured)
+
+            try:
+                import tf_keras  # noqa: F401
+            except ImportError:
+                pass
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode("utf-8", "replace").splitlines(keepends=True):
+                if not STARTUP_NOISE.search(line):
+                    sys.stderr.write(line)
+            sys.stderr.flush()

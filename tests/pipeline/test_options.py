@@ -1,0 +1,48 @@
+"""edge-kit accepts every trainer/converter option: ``--config FILE.toml`` and ``--set SECTION.NAME=VALUE``."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pipeline.cli import build_parser, config_from_args, main
+from pipeline.options import parse_set, read_config_file
+from pipeline.state import PipelineError
+
+
+def test_toml_and_set_map_onto_the_configs_and_flags_win(tmp_path):
+    cfg_file = tmp_path / "run.toml"
+    cfg_file.write_text('[train]\nhead_epochs = 30\nlabel_smoothing = 0.05\nfine_tune_blocks = 6\n'
+                        '[convert]\ncalibration_size = 400\nint8_io = "int8"\n')
+    args = build_parser().parse_args(["photos", "-o", "runs/x", "--config", str(cfg_file), "--set",
+                                      "train.dropout=0.3", "--set", "train.head_epochs=40", "--epochs", "50"])
+    config = config_from_args(args)
+    assert config.train_options == {"head_epochs": 50, "label_smoothing": 0.05, "fine_tune_blocks": 6,
+                                    "dropout": 0.3}
+    assert config.convert_options == {"calibration_size": 400, "int8_io": "int8"}
+
+
+def test_values_are_read_as_toml_or_bare_strings():
+    assert parse_set(["train.augment=false", "train.crop=stretch", "convert.model_name='my model'"]) == (
+        {"augment": False, "crop": "stretch"}, {"model_name": "my model"})
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("[train]\nhead_epoch = 3\n", "unknown train option(s) head_epoch; valid: "),
+    ("[training]\nx = 1\n", "unknown section [training]"),
+    ("[train]\nalpha = 0.5\n", "alpha set with edge-kit's own flags (--alpha"),
+    ("head_epochs = 3\n", "put options under [train] or [convert]"),
+    ("[train\n", "not a readable TOML file"),
+])
+def test_mistakes_are_named(tmp_path, text, expected):
+    f = tmp_path / "c.toml"
+    f.write_text(text)
+    with pytest.raises(PipelineError, match=re.escape(expected)):
+        read_config_file(str(f))
+
+
+def test_a_bad_option_is_a_usage_error_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["photos", "-o", str(tmp_path / "run"), "--set", "train.nope=1", "--stage", "classify"])
+    assert exc.value.code == 2 and "unknown train option(s) nope" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
