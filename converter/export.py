@@ -8,14 +8,19 @@ from converter.config import parse_variants
 from converter.errors import ConvertError
 from common import run_folder as rf
 from common.atomic import atomic_write_bytes
+from common.paths import OutputLocationError, check_output_dir, explain_os_error
 
 DEFAULT_DESTINATION = Path("android-sample/app/src/main/assets/model.tflite")
 
 
 def export_variant(run_dir: str | Path, variant: str = "int8", destination: Optional[str | Path] = None,
-                   tflite_dir: Optional[str | Path] = None) -> Path:
+                   tflite_dir: Optional[str | Path] = None, create: bool = False, flag: str = "--to") -> Path:
     """Copy ``<run>/tflite/model_<variant>.tflite`` to ``destination`` (a file, or a folder -> ``model.tflite``
-    inside it). Default: ``android-sample/app/src/main/assets/model.tflite``. Returns the written path."""
+    inside it). Default: ``android-sample/app/src/main/assets/model.tflite``. Returns the written path.
+
+    The destination's folder must exist unless ``create`` (a mistyped path is not a new folder); an unusable
+    destination (missing, a file in the way, read-only, full) raises :class:`~common.paths.OutputLocationError`
+    naming it and ``flag``, before anything is written."""
     (variant,) = parse_variants([variant])
     name = rf.tflite_model(variant)
     source = Path(tflite_dir) / Path(name).name if tflite_dir else Path(run_dir) / name
@@ -24,4 +29,12 @@ def export_variant(run_dir: str | Path, variant: str = "int8", destination: Opti
     dest = Path(destination) if destination else DEFAULT_DESTINATION
     if dest.is_dir() or str(destination or "").endswith(("/", "\\")):
         dest = dest / "model.tflite"
-    return atomic_write_bytes(dest, source.read_bytes())
+    if not create and not dest.parent.is_dir() and not dest.parent.exists():
+        hint = "" if destination else " (the default, for the Android sample; give another folder with --to)"
+        raise OutputLocationError(f"{dest.parent}: no such folder{hint}; check the spelling of {flag}, or create "
+                                  f"the folder first (mkdir -p {dest.parent}).")
+    check_output_dir(dest.parent, flag)
+    try:
+        return atomic_write_bytes(dest, source.read_bytes())
+    except OSError as exc:  # e.g. the disk filled up during the copy; the previous file is intact
+        raise OutputLocationError(explain_os_error(exc, dest, flag)) from exc
