@@ -158,6 +158,9 @@ def test_export_copies_atomically(converted, run_folder, tmp_path, monkeypatch):
     from converter.cli import main
 
     monkeypatch.chdir(tmp_path)
+    assert main(["export", str(run_folder), "--variant", "int8"]) == 2  # no android-sample here: not created
+    assert not (tmp_path / "android-sample").exists()
+    (tmp_path / "android-sample/app/src/main/assets").mkdir(parents=True)
     assert main(["export", str(run_folder), "--variant", "int8"]) == 0
     default = tmp_path / "android-sample/app/src/main/assets/model.tflite"
     assert default.read_bytes() == converted.files["int8"].read_bytes()
