@@ -10,6 +10,7 @@ from converter.errors import AccuracyGateError
 from common import defaults
 from common.errors import EdgeKitError
 from common import exit_codes
+from common.console import never_crash_on_encoding
 from common.paths import explain_os_error, user_path
 from common.requirements import require
 
@@ -76,6 +77,7 @@ def _export_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    never_crash_on_encoding()  # a non-ASCII label or path on an ASCII terminal: escapes, not a crash
     try:
         if args_list and args_list[0] == "export":
             args = _export_parser().parse_args(args_list[1:])

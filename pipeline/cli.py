@@ -8,6 +8,7 @@ from typing import Optional, Sequence
 
 from common import defaults
 from common import exit_codes
+from common.console import never_crash_on_encoding
 from common.paths import user_path
 from common.requirements import require
 from converter.config import VARIANTS
@@ -128,6 +129,7 @@ def config_from_args(args: argparse.Namespace):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    never_crash_on_encoding()  # a non-ASCII label or path on an ASCII terminal: escapes, not a crash
     parser = build_parser()
     args = parser.parse_args(argv)
     stages = args.stage or ["train", "convert", "report"]  # classify and export need no extra

@@ -7,6 +7,7 @@ from typing import List, Optional
 
 from common import exit_codes
 from common.errors import EdgeKitError
+from common.console import never_crash_on_encoding
 from common.paths import explain_os_error, user_path
 from common.requirements import require
 from trainer.config import ALPHAS, MAX_SIZE, MIN_SIZE, TrainConfig, normalize_weights
@@ -117,6 +118,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    never_crash_on_encoding()  # a non-ASCII label or path on an ASCII terminal: escapes, not a crash
     require("edge-train", ["train"])  # one line naming the missing extra, not a traceback (e.g. on a board)
     # User paths resolved once, here, against the user's working folder.
     args.data_dir, args.out = str(user_path(args.data_dir)), str(user_path(args.out))

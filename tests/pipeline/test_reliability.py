@@ -129,3 +129,13 @@ def test_every_command_uses_the_one_exit_code_table(module, args, code, tmp_path
     if args == ["--help"]:
         text = " ".join(proc.stdout.split())
         assert "2 bad usage or input" in text and "130 interrupted" in text
+
+
+def test_an_ascii_terminal_with_a_non_ascii_run_folder(tmp_path, photos_dir):
+    out = write_synthetic_run(tmp_path / "rün-föld", photos_dir)
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "--out", str(out), "--stage", "report"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "ascii",
+                               "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "r\\xfcn-f\\xf6ld" in proc.stdout
