@@ -188,11 +188,11 @@ def _preflight(cfg: PipelineConfig, out: Path, wanted: Sequence[str]) -> None:
                         **dict(cfg.train_options))
         except (EdgeKitError, TypeError) as exc:
             raise bad(f"training option: {exc}") from exc
-    if "train" not in wanted and not out.exists():  # a mistyped --out is not a new folder
-        raise bad(f"{out}: no such run folder; check the spelling of --out, or train first (edge-kit DATA_DIR --out "
-                  f"{out}, or --stage train)")
     try:
         check_output_dir(out, "--out")
+        if "train" not in wanted and not out.exists():  # a mistyped --out is not a new folder
+            raise bad(f"{out}: no such run folder; check the spelling of --out, or train first (edge-kit DATA_DIR "
+                      f"--out {out}, or --stage train)")
         out.mkdir(parents=True, exist_ok=True)
     except OutputLocationError as exc:
         raise bad(str(exc)) from exc
