@@ -34,7 +34,7 @@ def atomic_path(destination: PathLike, suffix: str = "") -> Iterator[Path]:
         yield tmp
         _fsync_file(tmp)
         os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             if tmp.is_dir():
@@ -76,7 +76,8 @@ def _fsync_file(path: Path) -> None:
             os.fsync(f.fileno())
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (renames into it) to disk, where the platform allows."""
     with contextlib.suppress(OSError):  # not supported on every platform / filesystem
         fd = os.open(folder, os.O_RDONLY)
         try:

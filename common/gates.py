@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
+from common import exit_codes
+
 #: Exit status of ``edge-convert`` and ``edge-kit`` when the gate refuses a model (its files stay complete on disk).
-EXIT_REFUSED = 3
+EXIT_REFUSED = exit_codes.REFUSED
 
 #: Float comparisons: a drop equal to the limit passes.
 _TOLERANCE = 1e-9

@@ -8,7 +8,9 @@ conversion keeps running to the end. Seen in edge-kit's interruption test: a Ctr
 
 :class:`InterruptGuard` remembers that Ctrl-C was pressed. The long-running commands call :meth:`~InterruptGuard.check`
 at their progress points (every log line through :meth:`~InterruptGuard.wrap`, every training epoch), which raises
-``KeyboardInterrupt`` again, so a swallowed Ctrl-C stops the work at the next progress line at the latest.
+``KeyboardInterrupt`` again, so a swallowed Ctrl-C stops the work at the next progress line at the latest. While
+active it also keeps Python from printing the swallowed ``KeyboardInterrupt`` as an "Exception ignored in ..."
+traceback (``sys.unraisablehook``): the command reports the interruption in one line of its own.
 
     >>> with InterruptGuard() as guard:
     ...     run(log=guard.wrap(print))   # Ctrl-C: KeyboardInterrupt now, or at the next log line
@@ -16,6 +18,7 @@ at their progress points (every log line through :meth:`~InterruptGuard.wrap`, e
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from typing import Any, Callable, Optional
 
@@ -27,6 +30,7 @@ class InterruptGuard:
         self._fired = False
         self._previous: Any = None
         self._installed = False
+        self._previous_hook: Any = None
 
     @property
     def fired(self) -> bool:
@@ -52,7 +56,15 @@ class InterruptGuard:
         self._fired = True
         raise KeyboardInterrupt
 
+    def _unraisable(self, unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):  # Ctrl-C landed in a finalizer: remembered, not shown
+            self._fired = True
+            return
+        self._previous_hook(unraisable)
+
     def __enter__(self) -> "InterruptGuard":
+        self._previous_hook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
         # Signal handlers belong to the main thread; and a process started with Ctrl-C ignored (a background job,
         # a supervisor's child) keeps ignoring it, as Python itself does.
         if (threading.current_thread() is threading.main_thread()
@@ -62,6 +74,8 @@ class InterruptGuard:
         return self
 
     def __exit__(self, *exc: Optional[Any]) -> None:
+        if sys.unraisablehook == self._unraisable:
+            sys.unraisablehook = self._previous_hook
         if self._installed:
             signal.signal(signal.SIGINT, self._previous)
             self._installed = False

@@ -17,6 +17,7 @@ from converter.run_input import load_run
 from common import gates
 from common import run_folder as rf
 from common.atomic import atomic_write_bytes, atomic_write_text
+from common.paths import check_output_dir
 from common.metrics import classification_metrics, recall_per_class
 from device.preprocess import load_and_preprocess
 
@@ -59,6 +60,8 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
     t0 = time.perf_counter()
     run = load_run(run_dir)
     out_dir = Path(cfg.output_dir) if cfg.output_dir else run.run_dir / rf.TFLITE_DIR
+    # Before the minutes of loading and converting: a file in the way, read-only, full -> one line naming it.
+    check_output_dir(out_dir, "--output-dir")
     pre = run.preprocessing
     qat = cfg.qat and "int8" in cfg.variants  # QAT only changes the int8 model
 

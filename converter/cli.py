@@ -9,7 +9,9 @@ from converter.config import DEFAULT_VARIANTS, VARIANTS, ConvertConfig
 from converter.errors import AccuracyGateError
 from common import defaults
 from common.errors import EdgeKitError
-from common.gates import EXIT_REFUSED
+from common import exit_codes
+from common.console import never_crash_on_encoding
+from common.paths import explain_os_error, user_path
 from common.requirements import require
 from common.tf_startup import import_tensorflow_quietly
 
@@ -31,8 +33,9 @@ sub-commands: convert (the default when the first argument is a run folder), exp
   `edge-convert SUB-COMMAND --help` for each. A run folder named like a sub-command: edge-convert convert export
 variants: float32 (reference), float16 (half-size weights), dynamic (int8 weights, float compute),
 int8 (full-integer, integer-only ops; what NPUs, Edge TPU and most phones run fastest).
-Exit status: 0 ok, 1 failed, 2 bad usage or input (or a missing extra), 3 accuracy gate failed (files are still
-written), 130 interrupted.
+Exit status (as every edge-kit command): 0 ok, 1 failed (e.g. the disk filled up while writing), 2 bad usage or
+input (run folder, options, output location, a missing extra), 3 accuracy gate failed (files are still written),
+130 interrupted.
 """
 
 SUBCOMMANDS = ("convert", "export", "metadata")
@@ -162,6 +165,7 @@ def _parse(args_list: List[str]) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    never_crash_on_encoding()  # a non-ASCII label or path on an ASCII terminal: escapes, not a crash
     try:
         args = _parse(args_list)
         if args.command == "metadata":
@@ -174,10 +178,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "export":
             from converter.export import export_variant
 
-            path = export_variant(args.run_dir, args.variant, args.destination, create=args.create)
+            destination = None if args.destination is None else _user_path_keeping_slash(args.destination)
+            path = export_variant(user_path(args.run_dir), args.variant, destination, create=args.create)
             print(f"exported {args.variant} -> {path}")
             return 0
         require("edge-convert", ["convert"])  # one line naming the missing extra, not a traceback (e.g. on a board)
+        # User paths resolved once, here, against the user's working folder.
+        args.run_dir = str(user_path(args.run_dir))
+        args.output_dir = None if args.output_dir is None else str(user_path(args.output_dir))
         cfg = ConvertConfig(
             variants=args.variants, calibration_size=args.calibration_size, seed=args.seed, int8_io=args.int8_io,
             qat=args.qat, qat_epochs=args.qat_epochs,
@@ -198,11 +206,20 @@ def main(argv: Optional[List[str]] = None) -> int:
         except KeyboardInterrupt:
             print("\nedge-convert: interrupted; the variants already written are complete (each file is written "
                   "atomically). Run the same command again to convert them all.", file=sys.stderr)
-            return 130
-        return 0
+            return exit_codes.INTERRUPTED
+        return exit_codes.OK
     except AccuracyGateError as exc:
         print(f"edge-convert: accuracy gate failed: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return exit_codes.REFUSED
     except EdgeKitError as exc:
         print(f"edge-convert: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
+    except OSError as exc:  # e.g. the disk filled up while writing a variant: finished files are complete
+        where = exc.filename or args.output_dir or f"{args.run_dir}/tflite"
+        print(f"edge-convert: error: {explain_os_error(exc, where, '--output-dir')}", file=sys.stderr)
+        return exit_codes.FAILED
+
+
+def _user_path_keeping_slash(path: str) -> str:
+    """:func:`user_path`, keeping a trailing slash (``--to app/`` means a folder)."""
+    return str(user_path(path)) + ("/" if path.endswith(("/", "\\")) else "")

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from common import defaults
+from common import defaults, exit_codes
 from common import run_folder as rf
-from common.atomic import atomic_write_text
 from common.errors import EdgeKitError
+from common.paths import OutputLocationError, check_output_dir
 from converter.config import VARIANTS, parse_variants
 from trainer.config import normalize_weights
 from pipeline.stages import AUTO, MATERIAL, RUNNERS, STAGES, ExportChoice, StageBlocked, StageContext, \
@@ -164,46 +164,47 @@ class PipelineResult:
 
 
 def _preflight(cfg: PipelineConfig, out: Path, wanted: Sequence[str]) -> None:
-    """Fail in seconds, not after training, on an unusable folder or file."""
+    """Fail in seconds, not after training, on an unusable folder or file (exit status 2: bad input)."""
+    def bad(message: str) -> PipelineError:
+        return PipelineError(message, exit_code=exit_codes.BAD_INPUT)
+
     if "train" in wanted:
         if not cfg.data_dir:
-            raise PipelineError("no photo folder given: edge-kit DATA_DIR --out OUT (DATA_DIR has one sub-folder of "
-                                "photos per class)")
+            raise bad("no photo folder given: edge-kit DATA_DIR --out OUT (DATA_DIR has one sub-folder of photos per "
+                      "class)")
         data = Path(cfg.data_dir)
         if not data.is_dir():
-            raise PipelineError(f"{data}: no such folder; give the folder that holds one sub-folder of photos per "
-                                "class (e.g. photos/daisy/*.jpg, photos/rose/*.jpg).")
+            raise bad(f"{data}: no such folder; give the folder that holds one sub-folder of photos per class (e.g. "
+                      "photos/daisy/*.jpg, photos/rose/*.jpg).")
         if not os.access(data, os.R_OK | os.X_OK):
-            raise PipelineError(f"{data}: cannot be read (permission denied); fix its permissions.")
+            raise bad(f"{data}: cannot be read (permission denied); fix its permissions.")
         from trainer.config import TrainConfig, weights_problem  # no TensorFlow: checks before any folder is made
 
         if weights_problem(cfg.weights, cfg.alpha, cfg.size):
-            raise PipelineError(weights_problem(cfg.weights, cfg.alpha, cfg.size))
+            raise bad(weights_problem(cfg.weights, cfg.alpha, cfg.size))
 
         try:
             TrainConfig(data_dir=cfg.data_dir, out_dir=str(out), alpha=cfg.alpha, size=cfg.size, weights=cfg.weights,
                         **dict(cfg.train_options))
         except (EdgeKitError, TypeError) as exc:
-            raise PipelineError(f"training option: {exc}") from exc
+            raise bad(f"training option: {exc}") from exc
     try:
-        _probe_writable(out)
+        check_output_dir(out, "--out")
+        if "train" not in wanted and not out.exists():  # a mistyped --out is not a new folder
+            raise bad(f"{out}: no such run folder; check the spelling of --out, or train first (edge-kit DATA_DIR "
+                      f"--out {out}, or --stage train)")
+        out.mkdir(parents=True, exist_ok=True)
+    except OutputLocationError as exc:
+        raise bad(str(exc)) from exc
     except OSError as exc:
-        raise PipelineError(explain_os_error(exc, Path(exc.filename) if exc.filename else out)) from exc
+        raise bad(explain_os_error(exc, Path(exc.filename) if exc.filename else out)) from exc
     if "export" in wanted and cfg.android_assets:
         dest = Path(cfg.android_assets)
         folder = dest.parent if dest.suffix == ".tflite" else dest
         try:
-            _probe_writable(folder)
-        except OSError as exc:
-            raise PipelineError(explain_os_error(exc, folder) + " (the --android-assets folder)") from exc
-
-
-def _probe_writable(folder: Path) -> None:
-    """Create ``folder`` if needed and write + remove a small file there, as outputs will be (OSError if not)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    probe = folder / ".edge-kit-write-test"
-    atomic_write_text(probe, "ok\n")
-    probe.unlink()
+            check_output_dir(folder, "--android-assets")
+        except OutputLocationError as exc:
+            raise bad(str(exc)) from exc
 
 
 def run_pipeline(config: PipelineConfig, log: Optional[Callable[[str], None]] = None) -> PipelineResult:
@@ -263,7 +264,7 @@ def _run_stage(ctx: StageContext, name: str, tag: str, say: Callable[[str], None
     except OSError as exc:
         raise PipelineError(f"{name} stage: cannot read its inputs: {exc}") from exc
     except EdgeKitError as exc:  # e.g. an option the trainer or converter refuses
-        raise PipelineError(f"{name} stage: {exc}") from exc
+        raise PipelineError(f"{name} stage: {exc}", exit_code=exc.exit_code) from exc
     if name not in ctx.config.force and ctx.state.is_current(name, fp):
         rec = ctx.state.stages[name]
         say(f"{tag} {name}: up to date, skipped (inputs unchanged since it ran in {rec.seconds:.1f} s)")
@@ -280,8 +281,8 @@ def _run_stage(ctx: StageContext, name: str, tag: str, say: Callable[[str], None
         raise
     except OSError as exc:
         raise PipelineError(f"{name} stage: " + explain_os_error(exc, Path(exc.filename or ctx.out))) from exc
-    except EdgeKitError as exc:
-        raise PipelineError(f"{name} stage failed: {exc}") from exc
+    except EdgeKitError as exc:  # its exit status too: a photo folder the trainer refuses is bad input (2)
+        raise PipelineError(f"{name} stage failed: {exc}", exit_code=exc.exit_code) from exc
     seconds = time.perf_counter() - t0
     ctx.state.record(name, fp, outputs, seconds, summary)  # after the outputs: the record vouches for them
     say(f"{tag} {name}: done in {seconds:.1f} s")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from common import run_folder as rf
+from common.paths import user_path
 from pipeline.state import PipelineError
 
 
@@ -55,8 +56,9 @@ def run_device_cli(model: Path, photos: Sequence[Path], top_k: int = 3, timeout:
     Raises :class:`PipelineError` when the runtime cannot load the model (exit status 2) or produces no output.
     A photo the runtime cannot read comes back as ``{"file": ..., "error": ...}`` (exit status 1, not an error here).
     """
-    cmd = [python or sys.executable, "-m", "device", str(model), *[str(p) for p in photos], "--json",
-           "--top-k", str(top_k)]
+    # Absolute paths: the child runs in the repository (so ``-m device`` is found), not in the caller's folder.
+    cmd = [python or sys.executable, "-m", "device", str(user_path(model)), *[str(user_path(p)) for p in photos],
+           "--json", "--top-k", str(top_k)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,

@@ -7,7 +7,9 @@ import sys
 from typing import Optional, Sequence
 
 from common import defaults
-from common.gates import EXIT_REFUSED
+from common import exit_codes
+from common.console import never_crash_on_encoding
+from common.paths import user_path
 from common.requirements import require
 from common.tf_startup import import_tensorflow_quietly
 from converter.config import VARIANTS
@@ -39,10 +41,11 @@ examples:
   edge-kit --out runs/flowers --stage convert --force convert     redo a stage even though nothing changed
 
 Photo folder layout: one sub-folder per class (photos/daisy/*.jpg, photos/rose/*.jpg ...), or train/ and val/
-(and test/) folders each holding class sub-folders. Exit status: 0 done (also when auto shipped another variant than
-int8: a notice, not an error), 1 a stage failed, 2 bad arguments or a missing extra, 3 the accuracy gate refused
-the export of a named --export-variant (the report says why; as edge-convert), 130 interrupted (run the same
-command again to continue).
+(and test/) folders each holding class sub-folders. Exit status (as every edge-kit command): 0 done (also when auto
+shipped another variant than int8: a notice, not an error), 1 a stage failed, 2 bad usage or input (arguments, a
+missing or refused photo folder, an unusable --out, a missing extra), 3 the accuracy gate refused the export of a
+named --export-variant (the report says why; as edge-convert), 130 interrupted (run the same command again to
+continue). A stage that fails keeps what the previous run finished (a refused retrain keeps the trained model).
 """
 
 
@@ -104,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace):
     """The :class:`~pipeline.api.PipelineConfig` the command line asks for."""
     from pipeline.api import STAGES, PipelineConfig
+    from trainer.config import normalize_weights
 
     from pipeline.options import parse_set, read_config_file
 
@@ -121,9 +125,13 @@ def config_from_args(args: argparse.Namespace):
     if args.calibration_size is not None:
         convert_options["calibration_size"] = args.calibration_size
     force = tuple(STAGES) if "all" in args.force else tuple(args.force)
+    # User paths resolved once, here, against the user's working folder (child processes run elsewhere).
+    weights = normalize_weights(args.weights)
     return PipelineConfig(
-        data_dir=args.data_dir, out_dir=args.out, weights=args.weights, alpha=args.alpha, size=args.size,
-        variants=args.variants, export_variant=args.export_variant, android_assets=args.android_assets,
+        data_dir=None if args.data_dir is None else str(user_path(args.data_dir)), out_dir=str(user_path(args.out)),
+        weights=weights if weights in (None, "imagenet") else str(user_path(weights)), alpha=args.alpha, size=args.size,
+        variants=args.variants, export_variant=args.export_variant,
+        android_assets=None if args.android_assets is None else str(user_path(args.android_assets)),
         export=not args.no_export, stages=tuple(args.stage) if args.stage else None, force=force,
         train_options=train_options, convert_options=convert_options, qat=args.qat,
         max_accuracy_drop=None if args.max_accuracy_drop < 0 else args.max_accuracy_drop,
@@ -131,6 +139,7 @@ def config_from_args(args: argparse.Namespace):
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    never_crash_on_encoding()  # a non-ASCII label or path on an ASCII terminal: escapes, not a crash
     parser = build_parser()
     args = parser.parse_args(argv)
     stages = args.stage or ["train", "convert", "report"]  # classify and export need no extra
@@ -150,18 +159,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             result = run_pipeline(config, log=guard.wrap(lambda message: print(message, flush=True)))
         except KeyboardInterrupt:
-            return _interrupted(args.out)
+            return _interrupted(config.out_dir)
         except Exception as exc:
             if guard.fired:  # Ctrl-C inside a C extension (e.g. while TensorFlow imports) surfaces as another error
-                return _interrupted(args.out)
+                return _interrupted(config.out_dir)
             if not isinstance(exc, EdgeKitError):
                 raise
             print(f"edge-kit: error: {exc}", file=sys.stderr)
             print("edge-kit: finished stages are kept; fix the above and run the same command again to continue.",
                   file=sys.stderr)
-            return 1
+            return exc.exit_code
     if not result.ok:  # a stage was blocked: the accuracy gate refused the export
-        return EXIT_REFUSED
+        return exit_codes.REFUSED
     if result.report_html.is_file():
         print(f"\nopen the report: {result.report_html.resolve().as_uri()}", flush=True)
     return 0
@@ -170,7 +179,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _interrupted(out: str) -> int:
     print(f"\nedge-kit: interrupted. Finished stages are kept in {out}/pipeline_state.json; run the same "
           "command again to continue.", file=sys.stderr)
-    return 130
+    return exit_codes.INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

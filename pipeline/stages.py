@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from pipeline.state import PipelineError, PipelineState, file_digest, file_stamp, tree_stamp, \
+from pipeline.state import PipelineError, PipelineState, explain_os_error, file_digest, file_stamp, tree_stamp, \
     write_or_explain
 from common import run_folder as rf
 from common.atomic import atomic_write_json
@@ -87,15 +87,11 @@ def train_config(ctx: StageContext):
                        weights=cfg.weights, verbose=cfg.verbose, **options)
 
 
-def _trainer_should_overwrite(tc, out: Path) -> bool:
-    """Resume an interrupted training with the same settings (the trainer's ``checkpoint/``); otherwise replace
-    whatever run the folder holds (this stage only runs when its inputs changed, so that run is out of date)."""
+def _resumes(tc, out: Path) -> bool:
+    """Whether ``out`` holds an interrupted training with the same settings (the trainer resumes it)."""
     import json
 
-    saved = rf.read_checkpoint_key(out)
-    if saved is not None:  # an interrupted training: resume it only with the same settings
-        return saved != json.loads(json.dumps(tc.resume_key()))
-    return rf.has_training_output(out)
+    return (out / rf.CHECKPOINT_DIR).is_dir() and rf.read_checkpoint_key(out) == json.loads(json.dumps(tc.resume_key()))
 
 
 def train_material(ctx: StageContext) -> Dict[str, Any]:
@@ -113,8 +109,11 @@ def run_train(ctx: StageContext) -> Outputs:
     from trainer import train
 
     tc = train_config(ctx)
-    tc.overwrite = _trainer_should_overwrite(tc, ctx.out)
-    if not tc.overwrite and (ctx.out / rf.CHECKPOINT_DIR).is_dir():
+    # This stage only runs when its inputs changed, so a finished run in the folder is out of date: the trainer
+    # replaces it, but only once the new run is complete (a refused photo folder or a failed training keeps it),
+    # and resumes an interrupted training with the same settings.
+    tc.overwrite = True
+    if _resumes(tc, ctx.out):
         ctx.log("  resuming the interrupted training from its last checkpoint")
     run = train(tc)
     _require(ctx.out, RUN_FILES, "the trainer did not write a complete run folder")
@@ -268,6 +267,12 @@ def run_classify(ctx: StageContext) -> Outputs:
     from pipeline.classify import classify_held_out
 
     data = classify_held_out(ctx.out, tflite_path(ctx), ctx.variant, ctx.config.classify_limit)
+    if not data["photos"]:  # nothing measured: a failure, and the previous classify.json stays
+        first = data["unreadable"][0] if data["unreadable"] else {"file": "?", "reason": "no answer"}
+        raise PipelineError(
+            f"{data['data_root']}: none of the {len(data['unreadable'])} held-out photos could be classified (first: "
+            f"{first['file']}: {first['reason']}); restore the photo folder that {ctx.out / rf.SPLITS} lists, or "
+            f"train again on the photos you have. The previous {rf.CLASSIFY} is kept.")
     ctx.log(f"  device runtime: {data['correct']}/{len(data['photos'])} held-out photos right "
             f"({100 * (data['top1'] or 0):.1f}%), {data['ms_per_photo']} ms per photo")
     path = ctx.out / rf.CLASSIFY
@@ -312,7 +317,10 @@ def run_export(ctx: StageContext) -> Outputs:
             f"(--export-variant dynamic, or --export-variant auto to pick one within the limit), calibrate on more photos, or accept the loss with --max-accuracy-drop "
             f"{drop + 0.5:.1f}. All files in {ctx.out} are complete.")
     dest = export_destination(ctx)
-    written = Path(export_variant(ctx.out, variant, dest))
+    try:
+        written = Path(export_variant(ctx.out, variant, dest, create=True, flag="--android-assets"))
+    except OSError as exc:  # the app's folder, not the run folder: the message names --android-assets
+        raise PipelineError("export stage: " + explain_os_error(exc, dest, "--android-assets")) from exc
     record = {"variant": variant, "source": str(source), "destination": str(written.resolve()),
               "sha256": file_digest(written), "size_bytes": written.stat().st_size,
               "accuracy_drop_points": drop}

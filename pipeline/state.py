@@ -9,7 +9,6 @@ crash at any point leaves either the old record (the stage runs again) or the ne
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
 import os
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
 
+from common import exit_codes, paths
 from common import run_folder as rf
 from common.atomic import atomic_write_json
 from common.errors import EdgeKitError
@@ -29,7 +29,11 @@ STATE_VERSION = 1
 
 
 class PipelineError(EdgeKitError):
-    """The pipeline cannot run or continue: a bad option, an unusable folder, a failed stage. Names the fix."""
+    """The pipeline cannot run or continue: a bad option, an unusable folder, a failed stage. Names the fix.
+
+    Exit status 1 (a stage failed) unless raised with ``exit_code`` (2 for bad usage or input)."""
+
+    exit_code = exit_codes.FAILED
 
 
 def file_digest(path: Path, chunk: int = 1 << 20) -> str:
@@ -172,19 +176,11 @@ def write_or_explain(write, path: Path):
         raise PipelineError(explain_os_error(exc, path)) from exc
 
 
-def explain_os_error(exc: OSError, path: Path) -> str:
-    """A one-line message for a failed write: what happened to which file, and the fix."""
-    if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
-        return (f"{path}: the disk is full ({exc.strerror}); free some space (or choose another --out) and run the "
-                "same command again: finished stages are kept, the pipeline continues where it stopped.")
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return (f"{path}: permission denied; choose an output folder you can write to (--out) or fix its "
-                "permissions.")
-    if exc.errno == errno.EROFS:
-        return f"{path}: the file system is read-only; choose an output folder on a writable disk (--out)."
-    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
-        return f"{path}: a file is in the way of a folder the pipeline needs; move it or choose another --out."
-    return f"{path}: cannot write ({exc.strerror or exc}); check the folder and run again."
+def explain_os_error(exc: OSError, path: Path, flag: str = "--out") -> str:
+    """A one-line message for a failed write: what happened to which file, and the fix (``common.paths``), naming
+    the option the location came from (``--out``, ``--android-assets``)."""
+    return paths.explain_os_error(exc, path, flag, after="; then run the same command again: finished stages are "
+                                                       "kept, the pipeline continues where it stopped.")
 
 
 @contextlib.contextmanager

@@ -5,10 +5,13 @@ import argparse
 import sys
 from typing import List, Optional
 
+from common import exit_codes
 from common.errors import EdgeKitError
+from common.console import never_crash_on_encoding
+from common.paths import explain_os_error, user_path
 from common.requirements import require
 from common.tf_startup import import_tensorflow_quietly
-from trainer.config import ALPHAS, MAX_SIZE, MIN_SIZE, TrainConfig
+from trainer.config import ALPHAS, MAX_SIZE, MIN_SIZE, TrainConfig, normalize_weights
 from trainer.errors import TrainerError
 
 EPILOG = """\
@@ -37,7 +40,9 @@ examples:
 what it writes (the run folder, read by edge-convert):
   model.keras labels.txt config.json splits.json history.json metrics.json dataset.json
   training_curves.png confusion_matrix.png
-"""
+  A retrain (--overwrite) writes beside the finished run and replaces it only once complete.
+
+""" + exit_codes.HELP + "\n"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--min-photos", type=int, default=d.min_photos_per_class,
                    help="fewest usable photos a class may have (default: %(default)s)")
     o = p.add_argument_group("other")
-    o.add_argument("--overwrite", action="store_true", help="replace a finished run in --out")
+    o.add_argument("--overwrite", action="store_true",
+                   help="replace a finished run in --out (kept until the new run is complete)")
     o.add_argument("--no-deterministic", dest="deterministic", action="store_false",
                    help="allow non-deterministic TensorFlow ops (a little faster; runs no longer repeat exactly)")
     o.add_argument("-q", "--quiet", action="store_true", help="print only the result")
@@ -114,7 +120,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    never_crash_on_encoding()  # a non-ASCII label or path on an ASCII terminal: escapes, not a crash
     require("edge-train", ["train"])  # one line naming the missing extra, not a traceback (e.g. on a board)
+    # User paths resolved once, here, against the user's working folder.
+    args.data_dir, args.out = str(user_path(args.data_dir)), str(user_path(args.out))
+    weights = normalize_weights(args.weights)
+    args.weights = weights if weights in (None, "imagenet") else str(user_path(weights))
     import_tensorflow_quietly(args.verbose)
     try:
         config = config_from_args(args)
@@ -126,10 +137,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted: the last finished epoch is saved in {args.out}/checkpoint; run the same command "
               "again to resume.", file=sys.stderr)
-        return 130
+        return exit_codes.INTERRUPTED
     except (TrainerError, EdgeKitError) as exc:
         print(f"edge-train: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
+    except OSError as exc:  # e.g. the disk filled up while writing: one line, the finished run is kept
+        print(f"edge-train: error: {explain_os_error(exc, exc.filename or args.out)} A finished run in {args.out} "
+              "is kept; run the same command again to resume.", file=sys.stderr)
+        return exit_codes.FAILED
     val = run.metrics["val"]
     print(f"validation accuracy: {val['top1']:.4f} ({val['count']} photos)")
     if "test" in run.metrics:

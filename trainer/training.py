@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import time
 import warnings
@@ -30,8 +31,9 @@ import numpy as np
 
 from common import figures
 from common import run_folder as rf
-from common.atomic import atomic_path
+from common.atomic import atomic_path, fsync_dir
 from common.metrics import classification_metrics, nll
+from common.paths import check_output_dir
 
 from trainer import checkpoint as ckpt
 from trainer.config import TrainConfig
@@ -44,6 +46,8 @@ from trainer.progress import Progress, say
 #: Files of a finished run folder (defined in common/run_folder.py).
 RUN_FILES = rf.TRAINER_FILES
 CHECKPOINT_DIR = rf.CHECKPOINT_DIR
+#: Inside ``checkpoint/``: where a training writes its run files until they are all complete.
+STAGING_DIR = "run"
 
 #: ``hook(phase, epoch, logs)`` is called after each epoch's checkpoint is written (phase 1 or 2, epoch from 0).
 EpochHook = Callable[[int, int, Dict[str, float]], None]
@@ -82,30 +86,53 @@ class Run:
 
 
 def _prepare_out_dir(config: TrainConfig) -> Path:
+    """Check the output folder and set up its ``checkpoint/``; nothing finished is removed here.
+
+    A finished run is replaced only with ``config.overwrite``, and only at the end (:func:`_publish`): until the new
+    run is complete, the old one stays as it was. An interrupted run with the same settings is resumed (also with
+    ``overwrite``); one with other settings is refused unless ``overwrite``, or unless it never finished an epoch
+    nor computed its features (then there is nothing to lose and it is started over).
+    """
     out = Path(config.out_dir).expanduser().resolve()
+    check_output_dir(out, "--out")  # a file in the way, read-only, full: one line, before any slow work
     ck = out / CHECKPOINT_DIR
     if rf.has_finished_training(out) and not config.overwrite:
         raise TrainerError(
             f"{out}: already holds a finished run. Choose another output folder (--out), or pass --overwrite "
-            "to replace it."
+            "to replace it (it is kept until the new run is complete)."
         )
-    if config.overwrite:
-        for name in RUN_FILES:
-            (out / name).unlink(missing_ok=True)
-        shutil.rmtree(ck, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
     key = json.loads(json.dumps(config.resume_key()))  # as stored: tuples become lists
-    saved = rf.read_checkpoint_key(out) or None  # None: nothing to resume ({}: an unreadable key)
-    if saved is not None:
-        if saved != key:
+    saved = rf.read_checkpoint_key(out)  # None: nothing to resume; {}: an unreadable key
+    if ck.exists() and saved != key:
+        if saved and not config.overwrite and _has_progress(ck):
             changed = sorted(k for k in set(saved) | set(key) if saved.get(k) != key.get(k))
             raise TrainerError(
                 f"{out}: holds an interrupted run with different settings ({', '.join(changed)}). Run again with "
                 f"the same settings to resume it, choose another --out, or pass --overwrite to start over."
             )
+        shutil.rmtree(ck)  # another run's leftovers with nothing to resume, or replaced on purpose (--overwrite)
+    elif saved is not None:
         say(f"resuming the interrupted run in {out}", config.verbose)
+    out.mkdir(parents=True, exist_ok=True)
     rf.write_checkpoint_key(out, key)
     return out
+
+
+def _has_progress(ck: Path) -> bool:
+    """Whether an interrupted training in ``ck`` got far enough to be worth resuming (features or an epoch)."""
+    return any((ck / name).is_file() for name in ("features.npz", "phase1.npz", "phase2.npz"))
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Move the new run's files from ``staging`` into ``out``, replacing the old run's (each move atomic); a file
+    of the old run that the new one does not have is removed. Until this point the old run is untouched."""
+    for name in RUN_FILES:
+        src = staging / name
+        if src.is_file():
+            os.replace(src, out / name)
+        else:
+            (out / name).unlink(missing_ok=True)
+    fsync_dir(out)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -437,19 +464,22 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
     """Train a classifier on ``config.data_dir`` and write the run folder ``config.out_dir``.
 
     Resumes an interrupted run in the same folder (same settings); refuses to replace a finished run unless
-    ``config.overwrite``. ``hooks`` are called after every epoch (tests use them to simulate an interruption).
+    ``config.overwrite``. The photo folder is checked before the output folder is touched, and the run files are
+    written beside the old run (``checkpoint/run/``) and moved into place only when all are complete, so a failed
+    or interrupted retrain keeps the finished run. ``hooks`` are called after every epoch (tests use them to simulate an interruption).
     """
     t_start = time.perf_counter()
     config.validate()
     verbose = config.verbose
-    out = _prepare_out_dir(config)
-    ck_dir = out / CHECKPOINT_DIR
-    timings: Dict[str, float] = {}
-
+    # The inputs first: a photo folder that cannot be trained on changes nothing in the output folder.
     discovery = discover(config.data_dir)
     where = discovery.root / "train" if discovery.explicit else discovery.root
     if "val" not in discovery.files:  # fail before decoding anything when the folder can never be split
         check_class_counts(discovery.labels, discovery.files["train"], config.min_photos_per_class, where)
+    out = _prepare_out_dir(config)
+    ck_dir = out / CHECKPOINT_DIR
+    staging = ck_dir / STAGING_DIR  # the new run's files, moved over the old run's once all are written
+    timings: Dict[str, float] = {}
     say(f"{discovery.root}: {len(discovery.labels)} classes, {len(discovery.all_items())} files", verbose)
 
     t = time.perf_counter()
@@ -461,8 +491,8 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
     splits = split_dataset(discovery, cache.usable, config.val_split, config.test_split, config.seed,
                            config.min_photos_per_class)
     dataset = _dataset_summary(splits, cache, discovery.ignored, discovery.explicit)
-    rf.write_splits(out, splits)
-    rf.write_json(out, rf.DATASET, dataset)
+    rf.write_splits(staging, splits)
+    rf.write_json(staging, rf.DATASET, dataset)
     say("split: " + ", ".join(f"{name} {sum(c.values())}" for name, c in splits.counts().items()), verbose)
 
     _seed_everything(config)
@@ -513,9 +543,10 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
     metrics["best_epoch"] = {"phase1": phase1.best_epoch + 1,
                              "phase2": (phase2.best_epoch + 1) if fine_tune else None}
 
-    _save_run(out, parts, config, splits, history, metrics, dataset, fine_tune, weights)
+    _save_run(staging, parts, config, splits, history, metrics, dataset, fine_tune, weights)
     timings["total_s"] = time.perf_counter() - t_start
-    rf.write_history(out, history, timings)
+    rf.write_history(staging, history, timings)
+    _publish(staging, out)
     shutil.rmtree(ck_dir, ignore_errors=True)
     say(f"validation accuracy {metrics['val']['top1']:.4f} on {metrics['val']['count']} photos; "
         f"run folder {out} ({timings['total_s']:.0f} s)", verbose)

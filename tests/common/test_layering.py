@@ -22,7 +22,7 @@ ALLOWED = {
     "pipeline": {"common", "device", "trainer", "converter"},
 }
 #: Modules of ``common`` that device code may import, and that may not import device code themselves.
-COMMON_BELOW_DEVICE = {"common.errors", "common.atomic", "common.interrupts", "common.metrics", "common.gates",
+COMMON_BELOW_DEVICE = {"common.errors", "common.exit_codes", "common.atomic", "common.interrupts", "common.metrics", "common.gates",
                        "common.defaults", "common.requirements"}
 
 

@@ -43,14 +43,14 @@ def report_only(data, out, **kw):
 def test_missing_photo_folder_names_it(tmp_path, capsys):
     rc = main([str(tmp_path / "nope"), "--out", str(tmp_path / "out"), "--weights", "none"])
     err = capsys.readouterr().err
-    assert rc == 1
+    assert rc == 2  # bad input, as the help says (common/exit_codes.py)
     assert f"{tmp_path / 'nope'}: no such folder" in err and "one sub-folder of photos per class" in err
 
 
 def test_missing_weights_file_fails_before_training(tmp_path, photos_dir, capsys):
     rc = main([str(photos_dir), "--out", str(tmp_path / "out"), "--weights", str(tmp_path / "w.h5")])
     err = capsys.readouterr().err
-    assert rc == 1 and "w.h5: weights file not found" in err
+    assert rc == 2 and "w.h5: weights file not found" in err
 
 
 def test_bad_options_exit_2(tmp_path, capsys):
@@ -70,6 +70,12 @@ def test_help_teaches(capsys):
 
 
 def test_stage_without_its_inputs_says_what_to_run_first(tmp_path, capsys):
+    rc = main(["--out", str(tmp_path / "out"), "--stage", "convert", "--no-export"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "no such run folder" in err and "train first" in err
+    assert not (tmp_path / "out").exists()  # a mistyped --out is not created
+    (tmp_path / "out").mkdir()
     rc = main(["--out", str(tmp_path / "out"), "--stage", "convert", "--no-export"])
     err = capsys.readouterr().err
     assert rc == 1
@@ -177,7 +183,7 @@ def test_a_refused_export_exits_with_the_gate_status_of_edge_convert(tmp_path, p
 def test_bad_training_option_fails_before_any_folder_is_made(tmp_path, photos_dir, capsys):
     rc = main([str(photos_dir), "--out", str(tmp_path / "out"), "--alpha", "0.4", "--weights", "none"])
     err = capsys.readouterr().err
-    assert rc == 1 and "alpha=0.4 is not available" in err
+    assert rc == 2 and "alpha=0.4 is not available" in err
     assert not (tmp_path / "out").exists()
 
 
