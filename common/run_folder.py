@@ -47,7 +47,7 @@ CONFUSION_MATRIX = "confusion_matrix.png"
 CHECKPOINT_DIR = "checkpoint"
 CHECKPOINT_KEY = f"{CHECKPOINT_DIR}/run.json"
 TFLITE_DIR = "tflite"
-#: The converter's report, in ``tflite/`` (or ``edge-convert --output-dir``).
+#: The converter's report, in ``tflite/`` (or ``edge-convert --out``).
 CONVERSION_REPORT_FILES = {"json": "report.json", "md": "report.md", "png": "report.png"}
 CONVERSION_REPORT = f"{TFLITE_DIR}/report.json"
 CLASSIFY = "classify.json"

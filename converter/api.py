@@ -61,7 +61,7 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
     run = load_run(run_dir)
     out_dir = Path(cfg.output_dir) if cfg.output_dir else run.run_dir / rf.TFLITE_DIR
     # Before the minutes of loading and converting: a file in the way, read-only, full -> one line naming it.
-    check_output_dir(out_dir, "--output-dir")
+    check_output_dir(out_dir, "--out")
     pre = run.preprocessing
     qat = cfg.qat and "int8" in cfg.variants  # QAT only changes the int8 model
 

@@ -185,7 +185,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         require("edge-convert", ["convert"])  # one line naming the missing extra, not a traceback (e.g. on a board)
         # User paths resolved once, here, against the user's working folder.
         args.run_dir = str(user_path(args.run_dir))
-        args.output_dir = None if args.output_dir is None else str(user_path(args.output_dir))
+        args.out = None if args.out is None else str(user_path(args.out))
         cfg = ConvertConfig(
             variants=args.variants, calibration_size=args.calibration_size, seed=args.seed, int8_io=args.int8_io,
             qat=args.qat, qat_epochs=args.qat_epochs,
@@ -215,8 +215,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"edge-convert: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # e.g. the disk filled up while writing a variant: finished files are complete
-        where = exc.filename or args.output_dir or f"{args.run_dir}/tflite"
-        print(f"edge-convert: error: {explain_os_error(exc, where, '--output-dir')}", file=sys.stderr)
+        where = exc.filename or args.out or f"{args.run_dir}/tflite"
+        print(f"edge-convert: error: {explain_os_error(exc, where, '--out')}", file=sys.stderr)
         return exit_codes.FAILED
 
 

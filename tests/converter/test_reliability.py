@@ -1,5 +1,5 @@
 """edge-convert: a disk that fills up mid-conversion is one line (exit 1), user paths are resolved where typed, and
-an unusable --output-dir is refused before the model is loaded."""
+an unusable --out is refused before the model is loaded."""
 from __future__ import annotations
 
 import errno
@@ -27,7 +27,7 @@ def test_relative_paths_are_resolved_where_typed(fake_run, tmp_path, monkeypatch
 
     monkeypatch.setattr(converter.api, "convert", record)
     monkeypatch.chdir(fake_run.parent)
-    assert main([fake_run.name, "--output-dir", "out/tflite", "--quiet"]) == exit_codes.OK
+    assert main([fake_run.name, "--out", "out/tflite", "--quiet"]) == exit_codes.OK
     assert seen == {"run": str(fake_run), "out": str(fake_run.parent / "out" / "tflite")}
 
 
@@ -39,6 +39,6 @@ def test_a_bad_output_dir_is_refused_before_the_model_loads(fake_run, tmp_path, 
 
     monkeypatch.setattr(converter.trace, "load_keras_model", never)
     (tmp_path / "file").write_text("x")
-    assert main([str(fake_run), "--output-dir", str(tmp_path / "file" / "tflite"), "--quiet"]) == 2
+    assert main([str(fake_run), "--out", str(tmp_path / "file" / "tflite"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "a file is in the way" in err and "--output-dir" in err
+    assert len(err.splitlines()) == 1 and "a file is in the way" in err and "--out" in err
