@@ -99,7 +99,7 @@ def classify_held_out(run_dir: Path, model: Path, variant: str, limit: Optional[
     photos: List[Dict[str, Any]] = []
     unreadable: List[Dict[str, str]] = []
     for (rel, truth), answer in zip(items, answers):
-        if "error" in answer:
+        if answer.get("error") is not None:  # every record has the field; None when the photo was read
             unreadable.append({"file": rel, "reason": str(answer["error"])})
             continue
         preds = answer.get("predictions") or []
