@@ -23,7 +23,8 @@ The backbone's features of every photo are computed once per dataset and cached 
     nice -n 10 .venv/bin/python benchmarks/bench_accuracy.py --datasets flowers --seeds 0 1 2 3 4
     nice -n 10 .venv/bin/python benchmarks/bench_accuracy.py --methods probe seeds # baselines only (seconds)
 
-Results are also appended, one JSON line per run, to ``--jsonl`` (so an interrupted benchmark keeps what ran).
+Results are also appended, one JSON line per run, to ``--jsonl`` (so an interrupted benchmark keeps what ran);
+``--table-from FILE.jsonl`` prints the table of such a file.
 """
 from __future__ import annotations
 
@@ -186,12 +187,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "edge_kit_bench_accuracy"),
                    help="where decoded photos and backbone features are cached between runs")
     p.add_argument("--jsonl", default=None, help="append each run's result as a JSON line to this file")
+    p.add_argument("--table-from", default=None, metavar="JSONL",
+                   help="print the table of the runs recorded in a --jsonl file and exit (nothing is trained)")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: split seed 0 only, edge-kit with 5 head epochs and 1 fine-tuning epoch")
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                    help="override edge-kit's TrainConfig fields, e.g. --set fine_tune_blocks=6")
     args = p.parse_args(argv)
 
+    if args.table_from:
+        with open(args.table_from, encoding="utf-8") as f:
+            print(summarise([json.loads(line) for line in f if line.strip()]))
+        return 0
     overrides: Dict[str, Any] = {}
     for item in args.set:
         key, _, value = item.partition("=")
