@@ -18,6 +18,24 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 import numpy as np
 
 
+#: How the trainer's numbers are labelled in ``metrics.json`` (``"evaluation"``) and in the report: validation photos
+#: chose the model (early stopping, phase choice), so their accuracy flatters it; test photos chose nothing.
+SPLIT_ROLES = {"val": "validation (used for selection)", "test": "test (never used for any decision)"}
+#: Said plainly when there is no test split.
+VALIDATION_ONLY_NOTE = ("These are validation numbers: the same photos chose the model (best epoch, fine-tuning or "
+                        "not), so they flatter it. Hold out a test split (a test/ folder, or test_split) for numbers "
+                        "that no decision saw.")
+
+
+def evaluation_roles(scored: Sequence[str]) -> Dict[str, Any]:
+    """``metrics.json``'s ``"evaluation"`` block for the splits in ``scored`` ("val", "test"): the role of each, the
+    split whose numbers are unbiased (``"test"`` or None) and, without a test split, :data:`VALIDATION_ONLY_NOTE`."""
+    out: Dict[str, Any] = {"roles": {name: SPLIT_ROLES[name] for name in scored if name in SPLIT_ROLES}}
+    out["unbiased_split"] = "test" if "test" in scored else None
+    out["note"] = None if "test" in scored else VALIDATION_ONLY_NOTE
+    return out
+
+
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:
     """``cm[i, j]`` = number of photos of class ``i`` predicted as class ``j``."""
     cm = np.zeros((n_classes, n_classes), dtype=np.int64)

@@ -9,7 +9,7 @@ A run folder is what ``edge-train`` writes and ``edge-convert`` / ``edge-kit`` r
       splits.json             {"root", "labels", "train", "val", "test"}: [relative path, label index] trainer
       dataset.json            counts per class and split; skipped and ignored files with the reason   trainer
       history.json            {"phase1": [epoch row], "phase2": [epoch row], "timings": {...}}         trainer
-      metrics.json            {"val": classification metrics, "test": ..., "val_top1", ...}            trainer
+      metrics.json            {"val": classification metrics, "test": ..., "val_top1", "evaluation"}  trainer
       training_curves.png, confusion_matrix.png                                                        trainer
       checkpoint/             an interrupted training's state; checkpoint/run.json its settings       trainer
       tflite/model_<variant>.tflite, tflite/report.{json,md,png}                                      converter

@@ -15,10 +15,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from common import figures as figs
 from common import run_folder as rf
 from common.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from common.metrics import SPLIT_ROLES, evaluation_roles
 from pipeline.state import PipelineError, write_or_explain
 
 #: Bump when the report's content or layout changes, so the report stage runs again.
-REPORT_VERSION = 5
+REPORT_VERSION = 6
 FIGURES_DIR = rf.REPORT_FIGURES_DIR
 
 #: Files in the output folder whose content the report depends on (its stage fingerprint hashes them).
@@ -60,12 +61,16 @@ def training_section(out: Path, notes: List[str]) -> Dict[str, Any]:
         phases = figs.training_phases(history)
     metrics = _read_json(out / rf.METRICS)
     summary: Dict[str, Any] = {}
+    accuracy: List[Dict[str, Any]] = []
     if isinstance(metrics, dict):
         for split in ("val", "test"):
             block = metrics.get(split)
             if isinstance(block, dict) and isinstance(block.get("top1"), (int, float)):
                 summary[f"{split}_top1"] = float(block["top1"])
-    return {"phases": phases, "summary": summary,
+                accuracy.append({"split": split, "top1": float(block["top1"]), "count": block.get("count"),
+                                 "role": SPLIT_ROLES[split]})
+    evaluation = evaluation_roles([row["split"] for row in accuracy]) if accuracy else {}
+    return {"phases": phases, "summary": summary, "accuracy": accuracy, "accuracy_note": evaluation.get("note"),
             "epochs": sum(max((len(v) for v in p["metrics"].values()), default=0) for p in phases)}
 
 

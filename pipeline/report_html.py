@@ -6,7 +6,7 @@ import base64
 import html
 from typing import Any, Dict, List, Mapping
 
-from pipeline.report_markdown import mb, num, pct, points
+from pipeline.report_markdown import mb, num, pct, photo_count, points
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
@@ -131,6 +131,12 @@ def _training(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
     if tr["phases"]:
         out.append(f"<p>{tr['epochs']} epochs in {len(tr['phases'])} phase(s): "
                    + ", ".join(_e(p["name"]) for p in tr["phases"]) + ".</p>")
+    if tr.get("accuracy"):
+        items = [f"<li>Keras model top-1 on {photo_count(row)}{_e(row['role'])} photos: {pct(row['top1'])}</li>"
+                 for row in tr["accuracy"]]
+        if tr.get("accuracy_note"):
+            items.append(f"<li>{_e(tr['accuracy_note'])}</li>")
+        out.append('<ul id="accuracy-roles">' + "".join(items) + "</ul>")
     out.append(_fig(images, "training_curves.png", "training curves: loss and accuracy per epoch", "fig-curves"))
     return out
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 
+def photo_count(row: Dict[str, Any]) -> str:
+    """``"N "`` for a metrics row with a photo count, ``""`` without one."""
+    return f"{row['count']} " if isinstance(row.get("count"), int) else ""
+
+
 def pct(value: Optional[float]) -> str:
     """``0.9312`` -> ``"93.1%"``; ``None`` -> ``"n/a"``."""
     return "n/a" if value is None else f"{100 * value:.1f}%"
@@ -52,6 +57,10 @@ def render_markdown(report: Dict[str, Any]) -> str:
     if tr["phases"]:
         lines += [f"{tr['epochs']} epochs in {len(tr['phases'])} phase(s): "
                   + ", ".join(p["name"] for p in tr["phases"]) + ".", ""]
+    for row in tr.get("accuracy", []):
+        lines.append(f"- Keras model top-1 on {photo_count(row)}{row['role']} photos: {pct(row['top1'])}")
+    if tr.get("accuracy"):
+        lines += ([f"- {tr['accuracy_note']}"] if tr.get("accuracy_note") else []) + [""]
     figure("training_curves", "training curves")
 
     var = report["variants"]

@@ -32,7 +32,7 @@ import numpy as np
 from common import figures
 from common import run_folder as rf
 from common.atomic import atomic_path, fsync_dir
-from common.metrics import classification_metrics, nll
+from common.metrics import classification_metrics, evaluation_roles, nll
 from common.paths import check_output_dir
 
 from trainer import checkpoint as ckpt
@@ -539,6 +539,7 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
             probs = _predict_images(parts.full, cache, cache.rows([p for p, _ in items]), config.batch_size)
             metrics[name] = classification_metrics(probs, [label for _, label in items], splits.labels)
     metrics["val_top1"] = metrics["val"]["top1"]
+    metrics["evaluation"] = evaluation_roles([name for name in ("val", "test") if name in metrics])
     metrics["fine_tuned"] = fine_tune
     metrics["best_epoch"] = {"phase1": phase1.best_epoch + 1,
                              "phase2": (phase2.best_epoch + 1) if fine_tune else None}

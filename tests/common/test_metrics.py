@@ -50,3 +50,14 @@ def test_numpy_only():
            "print(sorted(m for m in ('tensorflow', 'matplotlib', 'tf_keras') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_evaluation_roles_say_which_photos_chose_the_model():
+    from common.metrics import VALIDATION_ONLY_NOTE, evaluation_roles
+
+    with_test = evaluation_roles(["val", "test"])
+    assert with_test["roles"] == {"val": "validation (used for selection)", "test": "test (never used for any decision)"}
+    assert with_test["unbiased_split"] == "test" and with_test["note"] is None
+    val_only = evaluation_roles(["val"])
+    assert val_only["unbiased_split"] is None and val_only["note"] == VALIDATION_ONLY_NOTE
+    assert "validation numbers" in val_only["note"]

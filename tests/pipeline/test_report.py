@@ -117,3 +117,24 @@ def test_report_renders_in_headless_chromium(report_dir, tmp_path):
         assert im.size == (1280, 4000)
         colours = im.resize((64, 250)).getcolors(64 * 250)
         assert colours is not None and len(colours) > 200, "the screenshot looks blank"
+
+
+def test_report_labels_selection_photos_and_test_photos(tmp_path, photos_dir):
+    # Validation only: the numbers are labelled as selection numbers and the report says so plainly.
+    out = write_synthetic_run(tmp_path / "val_only", photos_dir)
+    files = write_report(out, grid=0)
+    md, html = files["md"].read_text(encoding="utf-8"), files["html"].read_text(encoding="utf-8")
+    for text in (md, html):
+        assert "validation (used for selection) photos: 80.0%" in text
+        assert "These are validation numbers" in text and "test (never used" not in text
+    # With a test split: both rows, each with its role, and no validation-only warning.
+    out = write_synthetic_run(tmp_path / "with_test", photos_dir)
+    (out / "metrics.json").write_text(json.dumps({"val_top1": 0.8, "val": {"top1": 0.8, "count": 12},
+                                                  "test": {"top1": 0.7, "count": 10}}))
+    files = write_report(out, grid=0)
+    md = files["md"].read_text(encoding="utf-8")
+    assert "top-1 on 12 validation (used for selection) photos: 80.0%" in md
+    assert "top-1 on 10 test (never used for any decision) photos: 70.0%" in md
+    assert "These are validation numbers" not in md
+    data = json.loads(files["json"].read_text(encoding="utf-8"))
+    assert [row["split"] for row in data["training"]["accuracy"]] == ["val", "test"]

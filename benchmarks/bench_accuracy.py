@@ -1,0 +1,253 @@
+"""Accuracy benchmark (#19): edge-kit's trainer beside the two things a user would otherwise do.
+
+On every dataset folder of ``<assets>/datasets/`` (or ``--datasets``), on the same splits and the same
+preprocessing (``device/preprocess.py`` through the trainer's decoder), it runs:
+
+* ``probe``: a linear probe, logistic regression (scikit-learn, features standardised) on the frozen backbone's
+  pooled features; C chosen by 5-fold stratified cross-validation on the training photos only;
+* ``seeds``: the seeds' recipe, frozen MobileNetV2 + Dense 64 (ReLU) + softmax, 10 epochs of Adam (lr 1e-3,
+  batch 32). With the backbone frozen and batch-norm in inference mode this is the same function of the photos as
+  training the two dense layers on the cached pooled features, which is what runs here;
+* ``edge-kit``: ``trainer.train`` as it is (library API, default TrainConfig, same seed, so the same split).
+
+Splits come from the trainer's own splitter (``trainer.dataset.split_dataset`` with TrainConfig's defaults): a
+dataset with ``train/ val/ (test/)`` folders has one fixed split; others get one seeded split per ``--seeds``.
+Every method is scored on the validation photos and, when the split has one, on the test photos. Only edge-kit
+uses the validation photos to choose (early stopping, phase choice); the probe and the seeds' recipe never see them.
+
+The backbone's features of every photo are computed once per dataset and cached in ``--cache-dir``.
+
+    .venv/bin/python -m pip install scikit-learn    # benchmark-only dependency, not in pyproject.toml
+    nice -n 10 .venv/bin/python benchmarks/bench_accuracy.py                       # all datasets, 3 splits
+    nice -n 10 .venv/bin/python benchmarks/bench_accuracy.py --quick               # smoke run (minutes)
+    nice -n 10 .venv/bin/python benchmarks/bench_accuracy.py --datasets flowers --seeds 0 1 2 3 4
+    nice -n 10 .venv/bin/python benchmarks/bench_accuracy.py --methods probe seeds # baselines only (seconds)
+
+Results are also appended, one JSON line per run, to ``--jsonl`` (so an interrupted benchmark keeps what ran);
+``--table-from FILE.jsonl`` prints the table of such a file.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+_spec = importlib.util.spec_from_file_location("edge_kit_test_conftest", REPO / "tests" / "conftest.py")
+_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conftest)  # type: ignore[union-attr]
+ALPHA035_WEIGHTS, find_assets_dir = _conftest.ALPHA035_WEIGHTS, _conftest.find_assets_dir
+
+from common.run_folder import Splits  # noqa: E402
+from trainer import TrainConfig, train  # noqa: E402
+from trainer.dataset import discover, split_dataset  # noqa: E402
+from trainer.images import build_image_cache  # noqa: E402
+from trainer.model import build_model, keras  # noqa: E402
+
+METHODS = ("probe", "seeds", "edge-kit")
+PROBE_CS = tuple(float(c) for c in np.logspace(-4, 1, 11))
+
+
+# ---------------------------------------------------------------------------------------------- features
+
+
+def dataset_features(data_dir: Path, config: TrainConfig, cache_dir: Path) -> Dict[str, Any]:
+    """Pooled features of every usable photo of ``data_dir`` (cached on disk), with the discovery and usable paths."""
+    discovery = discover(data_dir)
+    paths = [p for p, _ in discovery.all_items()]
+    key = json.dumps({"root": str(discovery.root), "paths": paths, "alpha": config.alpha, "weights": config.weights,
+                      "preprocessing": config.preprocessing.to_dict()}, sort_keys=True)
+    tag = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    feat_file = cache_dir / f"{data_dir.name}_{tag}_features.npz"
+    if feat_file.is_file():
+        with np.load(feat_file, allow_pickle=False) as data:
+            return {"discovery": discovery, "usable": list(data["usable"]), "features": data["features"],
+                    "seconds": float(data["seconds"])}
+    t0 = time.perf_counter()
+    images = build_image_cache(discovery.root, paths, config.preprocessing,
+                               cache_dir / f"{data_dir.name}_{tag}_images.npy", verbose=True)
+    usable = images.usable
+    parts = build_model(len(discovery.labels), config.alpha, config.size, config.weights, config.dropout)
+    rows = images.rows(usable)
+    feats = np.concatenate([parts.backbone(batch, training=False).numpy()
+                            for batch in images.batches(rows, 32)])
+    seconds = time.perf_counter() - t0
+    np.savez(feat_file, usable=np.array(usable), features=feats, seconds=seconds)
+    print(f"  features of {len(usable)} photos in {seconds:.0f} s -> {feat_file}", flush=True)
+    return {"discovery": discovery, "usable": usable, "features": feats, "seconds": seconds}
+
+
+def split_arrays(splits: Splits, usable: Sequence[str], feats: np.ndarray) -> Dict[str, Any]:
+    """``{name: (features, labels)}`` for the non-empty splits."""
+    row = {p: i for i, p in enumerate(usable)}
+    out = {}
+    for name in ("train", "val", "test"):
+        items = splits.items(name)
+        if items:
+            out[name] = (feats[[row[p] for p, _ in items]], np.array([y for _, y in items], dtype=np.int64))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- the methods
+
+
+def run_probe(arrays: Dict[str, Any], seed: int, folds: int = 5) -> Dict[str, Any]:
+    """Logistic regression, C by stratified k-fold CV on the training features only."""
+    # scikit-learn is a benchmark-only dependency: imported here so that --methods without probe runs without it.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    x, y = arrays["train"]
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    search = GridSearchCV(pipe, {"logisticregression__C": list(PROBE_CS)}, cv=cv, n_jobs=1)
+    with threadpool_limits(1):  # BLAS threads on a busy 2-core machine make lbfgs tens of times slower
+        search.fit(x, y)
+    scores = {name: float((search.predict(xs) == ys).mean()) for name, (xs, ys) in arrays.items() if name != "train"}
+    return {**scores, "C": float(search.best_params_["logisticregression__C"])}
+
+
+def run_seeds(arrays: Dict[str, Any], n_classes: int, seed: int, epochs: int = 10) -> Dict[str, Any]:
+    """Dense 64 (ReLU) + softmax on the frozen backbone's pooled features, ``epochs`` of Adam, no selection."""
+    k = keras()
+    k.utils.set_random_seed(seed)
+    x, y = arrays["train"]
+    model = k.Sequential([k.Input(shape=(x.shape[1],)), k.layers.Dense(64, activation="relu"),
+                          k.layers.Dense(n_classes, activation="softmax")])
+    model.compile(optimizer=k.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=32, epochs=epochs, shuffle=True, verbose=0)
+    return {name: float((model.predict(xs, verbose=0).argmax(1) == ys).mean())
+            for name, (xs, ys) in arrays.items() if name != "train"}
+
+
+def run_edge_kit(data_dir: Path, base: TrainConfig, seed: int, overrides: Dict[str, Any]) -> Dict[str, Any]:
+    """``trainer.train`` with the default recipe (plus ``overrides``), in a temporary run folder."""
+    with tempfile.TemporaryDirectory(prefix="bench_accuracy_") as tmp:
+        config = TrainConfig(data_dir=str(data_dir), out_dir=str(Path(tmp) / "run"), alpha=base.alpha,
+                             size=base.size, weights=base.weights, seed=seed, verbose=False, **overrides)
+        run = train(config)
+    out = {name: float(run.metrics[name]["top1"]) for name in ("val", "test") if name in run.metrics}
+    out["fine_tuned"] = bool(run.metrics.get("fine_tuned"))
+    out["best_epoch"] = run.metrics.get("best_epoch")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- the table
+
+
+def summarise(results: List[Dict[str, Any]]) -> str:
+    """The table: one row per dataset, method and scored split, mean / spread over the splits, seconds per run."""
+    lines = ["| dataset | method | scored on | splits | mean top-1 | std | min-max | per split | s/run |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    keys = []
+    for r in results:
+        for scored in ("val", "test"):
+            if scored in r and (r["dataset"], r["method"], scored) not in keys:
+                keys.append((r["dataset"], r["method"], scored))
+    keys.sort(key=lambda k: (k[0], k[2], METHODS.index(k[1])))
+    for dataset, method, scored in keys:
+        rows = [r for r in results if r["dataset"] == dataset and r["method"] == method and scored in r]
+        vals = [r[scored] for r in rows]
+        std = statistics.stdev(vals) if len(vals) > 1 else 0.0
+        secs = statistics.mean(r["seconds"] for r in rows)
+        label = scored + (" (used for selection)" if method == "edge-kit" and scored == "val" else "")
+        lines.append(f"| {dataset} | {method} | {label} | {len(vals)} | {statistics.mean(vals):.3f} | {std:.3f} | "
+                     f"{min(vals):.3f}-{max(vals):.3f} | {' / '.join(f'{v:.3f}' for v in vals)} | {secs:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    assets = find_assets_dir()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets-dir", default=str(assets / "datasets"), help="folder of dataset folders")
+    p.add_argument("--datasets", nargs="*", default=None, help="dataset folder names (default: all)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                   help="split seeds for datasets without fixed train/val folders (default 0 1 2)")
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--weights", default=str(assets / "weights" / ALPHA035_WEIGHTS))
+    p.add_argument("--alpha", type=float, default=0.35)
+    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "edge_kit_bench_accuracy"),
+                   help="where decoded photos and backbone features are cached between runs")
+    p.add_argument("--jsonl", default=None, help="append each run's result as a JSON line to this file")
+    p.add_argument("--table-from", default=None, metavar="JSONL",
+                   help="print the table of the runs recorded in a --jsonl file and exit (nothing is trained)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: split seed 0 only, edge-kit with 5 head epochs and 1 fine-tuning epoch")
+    p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                   help="override edge-kit's TrainConfig fields, e.g. --set fine_tune_blocks=6")
+    args = p.parse_args(argv)
+
+    if args.table_from:
+        with open(args.table_from, encoding="utf-8") as f:
+            print(summarise([json.loads(line) for line in f if line.strip()]))
+        return 0
+    overrides: Dict[str, Any] = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key] = json.loads(value) if value[:1] in "0123456789-[{tfn" else value
+    seeds = [args.seeds[0]] if args.quick else args.seeds
+    if args.quick:
+        overrides = {"head_epochs": 5, "fine_tune_epochs": 1, **overrides}
+    root = Path(args.datasets_dir)
+    names = args.datasets or sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    base = TrainConfig(data_dir=str(root), alpha=args.alpha, size=args.size, weights=args.weights)
+    print(f"alpha {args.alpha}, {args.size} px, weights {args.weights}; methods {', '.join(args.methods)}; "
+          f"edge-kit overrides {overrides or 'none'}", flush=True)
+    results: List[Dict[str, Any]] = []
+    for name in names:
+        data_dir = root / name
+        data = dataset_features(data_dir, base, Path(args.cache_dir))
+        discovery = data["discovery"]
+        split_seeds = [seeds[0]] if discovery.explicit and "val" in discovery.files else seeds
+        for seed in split_seeds:
+            splits = split_dataset(discovery, data["usable"], base.val_split, base.test_split, seed,
+                                   base.min_photos_per_class)
+            arrays = split_arrays(splits, data["usable"], data["features"])
+            counts = {k: len(v[1]) for k, v in arrays.items()}
+            split_name = "fixed" if discovery.explicit and "val" in discovery.files else f"seed {seed}"
+            print(f"\n== {name}, {split_name}: " + ", ".join(f"{k} {n}" for k, n in counts.items()), flush=True)
+            for method in args.methods:
+                t0 = time.perf_counter()
+                if method == "probe":
+                    out = run_probe(arrays, seed)
+                elif method == "seeds":
+                    out = run_seeds(arrays, len(discovery.labels), seed)
+                else:
+                    out = run_edge_kit(data_dir, base, seed, overrides)
+                seconds = time.perf_counter() - t0
+                if method != "edge-kit":
+                    seconds += data["seconds"] * counts["train"] / max(1, len(data["usable"]))  # its backbone pass
+                r = {"dataset": name, "split": split_name, "method": method, "seconds": seconds, **out,
+                     "counts": counts, "overrides": overrides if method == "edge-kit" else {}}
+                results.append(r)
+                print(f"  {method:9s} " + ", ".join(f"{k} {out[k]:.3f}" for k in ("val", "test") if k in out)
+                      + f"  ({seconds:.1f} s)" + (f"  C={out['C']:g}" if "C" in out else ""), flush=True)
+                if args.jsonl:
+                    with open(args.jsonl, "a", encoding="utf-8") as f:
+                        f.write(json.dumps(r) + "\n")
+    print("\n" + summarise(results))
+    print("\ns/run: edge-kit is the whole train() call (decode, features, both phases, final evaluation); probe "
+          "and seeds are the fit plus their share of the cached backbone pass over the training photos.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
