@@ -264,7 +264,9 @@ def make_interpreter(
 @contextlib.contextmanager
 def native_info_silenced() -> Iterator[None]:
     """Drop the interpreter's native ``INFO:`` log lines ("Created TensorFlow Lite XNNPACK delegate for CPU"),
-    which no setting turns off and which would break the one-line-message promise of ``edge-classify``.
+    which no setting turns off and which would break the one-line-message promise of ``edge-classify``, and the
+    cpuinfo library's "Error in cpuinfo: failed to parse ..." lines, printed where ``/sys`` is missing (containers,
+    emulated boards): XNNPACK then runs without CPU detection, which changes nothing the user must act on.
 
     The process's stderr (file descriptor 2) goes to a temporary file while the interpreter is built; afterwards
     every other line is written back (warnings stay visible). On an error nothing is written back: the backend's
@@ -285,7 +287,8 @@ def native_info_silenced() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
-            kept = [line for line in captured.read().splitlines(keepends=True) if not line.startswith(b"INFO: ")]
+            kept = [line for line in captured.read().splitlines(keepends=True)
+                    if not line.startswith((b"INFO: ", b"Error in cpuinfo: failed to parse"))]
             if kept and not failed:
                 os.write(2, b"".join(kept))
 
