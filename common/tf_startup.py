@@ -33,7 +33,10 @@ def import_tensorflow_quietly(verbose: bool = False) -> None:
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow  # noqa: F401  (lazy and heavy: imported here, once, with stderr captured)
+            import tensorflow  # (lazy and heavy: imported here, once, with stderr captured)
+
+            # The devices are looked up at the first operation, and that is when cuInit complains: do it here too.
+            tensorflow.config.list_physical_devices()
 
             try:
                 import tf_keras  # noqa: F401
