@@ -23,7 +23,9 @@ MIN_SIZE, MAX_SIZE = 96, 224
 MIN_PHOTOS_PER_CLASS = 5
 
 #: Fields that may change between an interrupted run and its resumption without invalidating the checkpoint.
-RESUME_NEUTRAL_FIELDS = ("out_dir", "verbose", "overwrite")
+#: Settings an interrupted run may be resumed with changed: where it goes, how much it says, and how many epochs
+#: each phase may run (resuming with more epochs continues the run; see ``_Tracker.rebudget``).
+RESUME_NEUTRAL_FIELDS = ("out_dir", "verbose", "overwrite", "head_epochs", "fine_tune_epochs")
 
 
 def imagenet_weights_filename(alpha: float, size: int) -> str:

@@ -245,6 +245,12 @@ class _Tracker:
                    wait=int(state["wait"]), epoch=int(state["epoch"]), done=bool(state["done"]),
                    history=list(state["history"]))
 
+    def rebudget(self, patience: int, max_epochs: int) -> None:
+        """Resumed with another epoch budget (``edge-kit --epochs 80`` after an interrupted 60): a phase that
+        stopped at the old limit goes on to the new one; one already past a lower limit, or out of patience, is
+        done."""
+        self.done = self.wait >= patience or self.epoch >= max_epochs
+
     def update(self, val_loss: float, patience: int, max_epochs: int) -> bool:
         """Record one finished epoch; True when it is the best so far."""
         improved = val_loss < self.best_loss - 1e-6
@@ -285,6 +291,8 @@ def _train_head(parts: ModelParts, feats: Dict[str, np.ndarray], y_train: np.nda
         head.set_weights(w)
         ckpt.set_optimizer_values(optimizer, head.trainable_variables, o)
         best, tracker = b, _Tracker.from_state(state)
+        if not (ck_dir / "phase2.npz").is_file():  # phase 1 is the latest: its epoch budget may have been changed
+            tracker.rebudget(config.head_patience, config.head_epochs)
         say(f"phase 1: resuming after epoch {tracker.epoch}", config.verbose and not tracker.done)
 
     eps = config.label_smoothing
@@ -379,6 +387,7 @@ def _fine_tune(parts: ModelParts, strategy: Any, cache: ImageCache, splits: Spli
         if not ckpt.set_optimizer_values(optimizer, model.trainable_variables, o):
             say("phase 2: optimizer state did not fit; continuing with a fresh optimizer", config.verbose)
         best, tracker = b, _Tracker.from_state(state)
+        tracker.rebudget(config.fine_tune_patience, config.fine_tune_epochs)
         say(f"phase 2: resuming after epoch {tracker.epoch}", config.verbose and not tracker.done)
 
     y_train = np.array([label for _, label in splits.train], dtype=np.int64)
