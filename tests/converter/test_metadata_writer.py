@@ -6,7 +6,6 @@ tflite-support 0.4.4 when they were made); needs TensorFlow only for its model s
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -15,26 +14,15 @@ from converter.errors import ConvertError
 from converter.metadata import ModelCard, add_classifier_metadata, add_metadata, verify_metadata
 from converter.tflite_metadata_fb import metadata_schema_py_generated as md
 from device.metadata import find_metadata_buffer, read_model_info
-from device.preprocess import PreprocessConfig
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "metadata"
-LABELS = ["daisy", "dandelion", "café ☕ rose"]
-CONFIG = PreprocessConfig(24, 32, "center")
-
-
-def _golden(variant: str) -> bytes:
-    return (GOLDEN / f"tiny_{variant}.tflite").read_bytes()
-
-
-def _card(variant: str) -> ModelCard:
-    return ModelCard(name=f"tiny_{variant}", description=f"edge-kit metadata golden model ({variant}, random weights)")
+from tests.converter.tiny_models import CONFIG, LABELS, golden_card, golden_model
 
 
 @pytest.mark.parametrize("variant", ["float32", "int8", "int8_int8io"])
 def test_writing_the_same_metadata_again_gives_the_golden_bytes(variant):
     """Old metadata and packed files are replaced as a whole; the zip is dated 1980, so the bytes are stable."""
-    golden = _golden(variant)
-    assert add_metadata(golden, LABELS, CONFIG, _card(variant)) == golden
+    golden = golden_model(variant)
+    assert add_metadata(golden, LABELS, CONFIG, golden_card(variant)) == golden
     verify_metadata(golden, LABELS, CONFIG, "golden.tflite")  # no interpreter needed
 
 
@@ -42,7 +30,7 @@ def test_foreign_classifier_with_its_own_normalisation():
     """Any classifier: a float input that expects (pixel - 127.5) / 127.5, no edge-kit preprocessing file."""
     card = ModelCard(name="foreign", description="someone else's model", version="2.1", author="A. N. Other",
                      license="MIT")
-    data = add_classifier_metadata(_golden("float32"), ["a", "b", "c"], card, [127.5], [127.5], "RGB image")
+    data = add_classifier_metadata(golden_model("float32"), ["a", "b", "c"], card, [127.5], [127.5], "RGB image")
     info = read_model_info(data)
     meta = info.metadata
     assert (meta.name, meta.version, meta.author, meta.license) == ("foreign", "2.1", "A. N. Other", "MIT")
@@ -54,7 +42,7 @@ def test_foreign_classifier_with_its_own_normalisation():
 
 
 def test_per_channel_normalisation_and_a_uint8_input():
-    data = add_classifier_metadata(_golden("int8"), LABELS, _card("int8"), [123.7, 116.3, 103.5], [58.4, 57.1, 57.4],
+    data = add_classifier_metadata(golden_model("int8"), LABELS, golden_card("int8"), [123.7, 116.3, 103.5], [58.4, 57.1, 57.4],
                                    "RGB image")
     tensor = read_model_info(data).metadata.inputs[0]
     assert tensor.mean == pytest.approx((123.7, 116.3, 103.5)) and tensor.std == pytest.approx((58.4, 57.1, 57.4))
@@ -63,16 +51,16 @@ def test_per_channel_normalisation_and_a_uint8_input():
 
 def test_bad_requests_are_refused_with_the_reason():
     with pytest.raises(ConvertError, match="2 labels for an output of 3 scores"):
-        add_metadata(_golden("float32"), LABELS[:2], CONFIG, _card("float32"))
+        add_metadata(golden_model("float32"), LABELS[:2], CONFIG, golden_card("float32"))
     with pytest.raises(ValueError, match="same, non-zero length"):
-        add_classifier_metadata(_golden("float32"), LABELS, _card("x"), [0, 0], [1], "x")
+        add_classifier_metadata(golden_model("float32"), LABELS, golden_card("x"), [0, 0], [1], "x")
     meta = mw.model_metadata(name="x")
     image = mw.image_input_metadata("image", "x", 0, [0.0], [1.0])
     out = mw.classification_output_metadata("p", "x", 0, [mw.label_file("labels.txt")])
     with pytest.raises(ConvertError, match=r"not given: \['labels.txt'\]"):
-        mw.populate(_golden("float32"), meta, [image], [out], [])
+        mw.populate(golden_model("float32"), meta, [image], [out], [])
     with pytest.raises(ConvertError, match="1 input.* and 1 output.*given for 2 and 1"):
-        mw.populate(_golden("float32"), meta, [image, image], [out], [("labels.txt", b"a\n")])
+        mw.populate(golden_model("float32"), meta, [image, image], [out], [("labels.txt", b"a\n")])
 
 
 def test_min_parser_version_follows_the_schema_history():
@@ -97,8 +85,8 @@ def test_min_parser_version_follows_the_schema_history():
 
 
 def test_generated_bindings_read_the_metadata_with_the_installed_flatbuffers():
-    meta = md.ModelMetadata.GetRootAs(find_metadata_buffer(_golden("int8_int8io")), 0)
+    meta = md.ModelMetadata.GetRootAs(find_metadata_buffer(golden_model("int8_int8io")), 0)
     assert meta.Name() == b"tiny_int8_int8io" and meta.MinParserVersion() == b"1.0.0"
     out = md.ModelMetadataT.InitFromObj(meta).subgraphMetadata[0].outputTensorMetadata[0]
     assert out.associatedFiles[0].type == md.AssociatedFileType.TENSOR_AXIS_LABELS
-    assert json.loads(read_model_info(_golden("int8")).packed_files["edge_kit_preprocessing.json"]) == CONFIG.to_dict()
+    assert json.loads(read_model_info(golden_model("int8")).packed_files["edge_kit_preprocessing.json"]) == CONFIG.to_dict()

@@ -5,29 +5,17 @@ Fast: works on the committed tiny golden models (tests/golden/metadata).
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from converter.compact import append_packed_files, share_quantization_vectors, split_packed_files
 from converter.errors import ConvertError
-from converter.metadata import ModelCard, add_metadata
+from converter.metadata import add_metadata
 from converter.tflite_schema import read_model, schema, write_model
 from device.metadata import read_model_info
-from device.preprocess import PreprocessConfig
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "metadata"
-LABELS = ["daisy", "dandelion", "café ☕ rose"]
-CONFIG = PreprocessConfig(24, 32, "center")
-
-
-def _golden(variant: str) -> bytes:
-    return (GOLDEN / f"tiny_{variant}.tflite").read_bytes()
-
-
-def _card(variant: str) -> ModelCard:
-    return ModelCard(name=f"tiny_{variant}", description=f"edge-kit metadata golden model ({variant}, random weights)")
+from tests.converter.tiny_models import CONFIG, LABELS, golden_card, golden_model
 
 
 def _with_newer_fields(model: bytes) -> bytes:
@@ -57,10 +45,10 @@ def _assert_newer_fields(model: bytes) -> None:
 
 def test_metadata_writing_and_compaction_keep_fields_newer_than_tflite_supports_schema():
     """Fields tflite-support's 2023 schema lacks (Operator.builtin_options_2, debug metadata indices) survive."""
-    data = add_metadata(_with_newer_fields(_golden("float32")), LABELS, CONFIG, _card("float32"))
+    data = add_metadata(_with_newer_fields(golden_model("float32")), LABELS, CONFIG, golden_card("float32"))
     _assert_newer_fields(data)
     assert read_model_info(data).labels == LABELS
-    compact = share_quantization_vectors(_with_newer_fields(_golden("int8")))
+    compact = share_quantization_vectors(_with_newer_fields(golden_model("int8")))
     _assert_newer_fields(compact)
     assert read_model_info(compact).labels == LABELS
 
@@ -70,7 +58,7 @@ def test_compaction_is_lossless_for_int8_with_uint8_and_int8_io():
     import tensorflow as tf
 
     for variant in ("int8", "int8_int8io"):
-        plain = add_metadata(_golden(variant), LABELS, CONFIG, _card(variant))  # the ordinary serialisation
+        plain = add_metadata(golden_model(variant), LABELS, CONFIG, golden_card(variant))  # the ordinary serialisation
         compact = share_quantization_vectors(plain)
         assert len(compact) < len(plain) and share_quantization_vectors(compact) == compact
         assert read_model_info(compact).packed_files == read_model_info(plain).packed_files
@@ -95,7 +83,7 @@ def test_compaction_is_lossless_for_int8_with_uint8_and_int8_io():
 
 
 def test_a_model_with_buffers_outside_the_flatbuffer_is_refused():
-    model_t = read_model(_golden("float32"))
+    model_t = read_model(golden_model("float32"))
     model_t.buffers[1].offset, model_t.buffers[1].size = 4096, 16
     with pytest.raises(ConvertError, match="stores its weights after the FlatBuffer"):
-        add_metadata(write_model(model_t), LABELS, CONFIG, _card("float32"))
+        add_metadata(write_model(model_t), LABELS, CONFIG, golden_card("float32"))

@@ -6,10 +6,12 @@ weights: only the tensor types and the metadata matter here.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Dict
 
 import numpy as np
 
+from converter.metadata import ModelCard
 from device.preprocess import PreprocessConfig
 
 #: Variant name -> (converter variant, int8 input/output type).
@@ -22,6 +24,18 @@ VARIANTS = {
 }
 LABELS = ["daisy", "dandelion", "café ☕ rose"]
 CONFIG = PreprocessConfig(height=24, width=32, crop="center")
+#: The committed golden models (``tests/golden/make_metadata_golden.py``): ``tiny_<variant>.tflite``.
+GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden" / "metadata"
+
+
+def golden_model(variant: str) -> bytes:
+    """The committed golden model of ``variant`` (metadata written by edge-kit's writer)."""
+    return (GOLDEN_DIR / f"tiny_{variant}.tflite").read_bytes()
+
+
+def golden_card(variant: str) -> ModelCard:
+    """The model card the golden model of ``variant`` was written with."""
+    return ModelCard(name=f"tiny_{variant}", description=f"edge-kit metadata golden model ({variant}, random weights)")
 
 
 def raw_variants() -> Dict[str, bytes]:

@@ -33,7 +33,7 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from converter.compact import append_packed_files, split_packed_files
     from converter.metadata import add_metadata
-    from tests.converter.tiny_models import CONFIG, LABELS, raw_variants
+    from tests.converter.tiny_models import CONFIG, LABELS, golden_card as card_for, raw_variants
     from tests.reference import display, reference_python, write_edge_kit_metadata_with_tflite_support
 
     if reference_python() is None:
@@ -54,12 +54,6 @@ def main() -> None:
         (OUT / f"{name}.displayer.json").write_text(json.dumps(shown, indent=1, ensure_ascii=False) + "\n",
                                                     encoding="utf-8")
         print(f"wrote {name}.tflite ({len(models[name])} bytes) and {name}.displayer.json")
-
-
-def card_for(variant: str):
-    from converter.metadata import ModelCard
-
-    return ModelCard(name=f"tiny_{variant}", description=f"edge-kit metadata golden model ({variant}, random weights)")
 
 
 if __name__ == "__main__":
