@@ -46,8 +46,8 @@ PROMISE: Dict[str, Dict[str, float]] = {
     "float32": {"top1": 1.0, "max_diff": 1e-5, "flip_margin": 0.0},
     "float16": {"top1": 1.0, "max_diff": 1e-5, "flip_margin": 0.0},
     "dynamic": {"top1": 0.99, "max_diff": 12 / 256, "flip_margin": 12 / 256},
-    # Measured 114/120 and 113/120 (before and after contract v2's resize): which photos sit near a tie moves with the
-    # pixels; the flip-margin rule is the guarantee, the rate has a margin.
+    # Which photos sit near a tie moves with the pixels (README's Pi section has the measured rates): the flip-margin
+    # rule is the guarantee, the rate has a margin.
     "int8": {"top1": 0.90, "max_diff": 24 / 256, "flip_margin": 12 / 256},
 }
 
