@@ -97,6 +97,28 @@ def io_tensors(flatbuffer: bytes) -> Tuple[List[Tuple[str, int, List[int]]], Lis
             [describe(graph.Outputs(i)) for i in range(graph.OutputsLength())])
 
 
+def operators(flatbuffer: bytes) -> List[Tuple[str, List[int]]]:
+    """The operators of subgraph 0 in execution order: ``(builtin op name, TensorType values of its tensors)``.
+
+    Read from the file itself, so checking a converted model (for example that an int8 model is integer-only)
+    needs no interpreter. Optional inputs (index -1) are skipped; a custom op is named by its custom code."""
+    s = schema()
+    model = s.Model.GetRootAsModel(flatbuffer, 0)
+    graph = model.Subgraphs(0)
+    op_names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
+    result = []
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        builtin = max(int(code.BuiltinCode()), int(code.DeprecatedBuiltinCode()))  # the schema's rule for old files
+        name = op_names.get(builtin, str(builtin))
+        if name == "CUSTOM" and code.CustomCode():
+            name = code.CustomCode().decode("utf-8", "replace")
+        indices = [op.Inputs(j) for j in range(op.InputsLength())] + [op.Outputs(j) for j in range(op.OutputsLength())]
+        result.append((name, [int(graph.Tensors(t).Type()) for t in indices if t >= 0]))
+    return result
+
+
 def tensor_type_name(type_value: int) -> str:
     """``"float32"``, ``"uint8"``, ... for a ``TensorType`` value."""
     names = {v: k.lower() for k, v in vars(schema().TensorType).items() if not k.startswith("_")}

@@ -1,11 +1,11 @@
 """Convert the frozen model into each ``.tflite`` variant, and verify the int8 one is integer-only."""
 from __future__ import annotations
 
-import warnings
 from typing import Any, Callable, Dict, List, Optional
 
 from converter.config import VARIANTS
 from converter.errors import ConvertError
+from converter.tflite_schema import io_tensors, operators, tensor_type_name
 
 #: Tensor types allowed in a full-integer model (int32 for biases and shapes, int64 for some shape ops).
 INTEGER_TYPES = ("int8", "uint8", "int16", "int32", "int64")
@@ -55,22 +55,12 @@ def convert_variant(
 
 
 def tensor_types(model: bytes) -> Dict[str, Any]:
-    """Input/output dtypes and, per operator, the dtypes of its tensors (via the TensorFlow Lite interpreter)."""
-    import tensorflow as tf
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        interp = tf.lite.Interpreter(model_content=model)
-    tensors = {t["index"]: t for t in interp.get_tensor_details()}
-    ops: List[Dict[str, Any]] = []
-    for op in interp._get_ops_details():  # noqa: SLF001 - the only per-op view the Python API offers
-        idx = [i for i in list(op["inputs"]) + list(op["outputs"]) if i >= 0]
-        ops.append({"op": op["op_name"], "types": sorted({tensors[i]["dtype"].__name__ for i in idx if i in tensors})})
-    return {
-        "input": interp.get_input_details()[0]["dtype"].__name__,
-        "output": interp.get_output_details()[0]["dtype"].__name__,
-        "ops": ops,
-    }
+    """Input/output dtypes and, per operator, the dtypes of its tensors, read from the flatbuffer itself."""
+    inputs, outputs = io_tensors(model)
+    ops: List[Dict[str, Any]] = [
+        {"op": name, "types": sorted({tensor_type_name(t) for t in types})} for name, types in operators(model)
+    ]
+    return {"input": tensor_type_name(inputs[0][1]), "output": tensor_type_name(outputs[0][1]), "ops": ops}
 
 
 def check_integer_only(model: bytes, int8_io: str = "uint8") -> None:
