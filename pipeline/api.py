@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from common import defaults, exit_codes
 from common import run_folder as rf
 from common.errors import EdgeKitError
-from common.paths import OutputLocationError, check_output_dir
+from common.paths import OutputLocationError, check_output_dir, user_path
 from converter.config import VARIANTS, parse_variants
 from trainer.config import normalize_weights
 from pipeline.stages import AUTO, MATERIAL, RUNNERS, STAGES, ExportChoice, StageBlocked, StageContext, \
@@ -112,7 +112,7 @@ class PipelineConfig:
         if self.max_accuracy_drop is not None and self.max_accuracy_drop < 0:
             raise PipelineError(f"--max-accuracy-drop must be >= 0 points, got {self.max_accuracy_drop}")
         if self.android_assets is None and self.export and ANDROID_ASSETS.parent.is_dir():
-            self.android_assets = str(ANDROID_ASSETS)
+            self.android_assets = str(user_path(ANDROID_ASSETS))  # printed and written as a full path
         if self.android_assets is not None:
             self.android_assets = str(self.android_assets)
 
