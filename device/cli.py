@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, TextIO
 
+from common.console import never_crash_on_encoding
 from common.errors import EdgeKitError
 from device.records import FORMATS, csv_header, label_indices, make_record, write_record
 
@@ -155,17 +156,6 @@ def is_stream(path: str) -> bool:
     return p.exists() and not p.is_file() and not p.is_dir()
 
 
-def _never_crash_on_encoding(*streams: TextIO) -> None:
-    """Characters the terminal's encoding lacks (non-ASCII labels under ``PYTHONIOENCODING=ascii``, undecodable
-    file names) are written as backslash escapes instead of raising ``UnicodeEncodeError``."""
-    for stream in streams:
-        if hasattr(stream, "reconfigure") and getattr(stream, "errors", None) == "strict":
-            try:
-                stream.reconfigure(errors="backslashreplace")
-            except (ValueError, OSError):  # a closed or detached stream: nothing to protect
-                pass
-
-
 def _is_unicode(stream: TextIO) -> bool:
     try:
         return codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name.startswith("utf")
@@ -178,7 +168,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: TextIO = None, stderr: Te
     read, 2 bad model, input or arguments, 130 interrupted."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    _never_crash_on_encoding(stdout, stderr)
+    never_crash_on_encoding(stdout, stderr)
     try:
         return _main(argv, stdout, stderr)
     except KeyboardInterrupt:  # Ctrl-C while loading the model or listing folders (later ones are handled inside)
