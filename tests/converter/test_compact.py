@@ -1,10 +1,10 @@
 """converter/compact.py: shared quantization vectors make int8 files smaller and change nothing a reader sees."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
+
+from tests.converter.tiny_models import model_outputs
 
 pytestmark = pytest.mark.slow
 
@@ -33,22 +33,6 @@ def _quantization(model: bytes):
     return out
 
 
-def _outputs(model: bytes, inputs):
-    import tensorflow as tf
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        interp = tf.lite.Interpreter(model_content=model)
-    interp.allocate_tensors()
-    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
-    results = []
-    for x in inputs:
-        interp.set_tensor(inp["index"], x.astype(inp["dtype"]))
-        interp.invoke()
-        results.append(interp.get_tensor(out["index"]).copy())
-    return results
-
-
 def test_shared_vectors_shrink_int8_and_change_nothing_a_reader_sees(converted):
     from converter.compact import share_quantization_vectors, split_packed_files
 
@@ -61,8 +45,7 @@ def test_shared_vectors_shrink_int8_and_change_nothing_a_reader_sees(converted):
     assert _quantization(compact) == _quantization(plain)
     packed = [[(info.filename, data) for info, data in split_packed_files(m)[1]] for m in (compact, plain)]
     assert packed[0] == packed[1] and [name for name, _ in packed[0]] == ["labels.txt", "edge_kit_preprocessing.json"]
-    inputs = [np.random.default_rng(i).integers(0, 256, (1, 96, 96, 3)) for i in range(3)]
-    for a, b in zip(_outputs(compact, inputs), _outputs(plain, inputs)):
+    for a, b in zip(model_outputs(compact, 3), model_outputs(plain, 3)):
         assert np.array_equal(a, b)
 
 

@@ -7,7 +7,8 @@ weights: only the tensor types and the metadata matter here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict
+import warnings
+from typing import Dict, List
 
 import numpy as np
 
@@ -63,3 +64,25 @@ def raw_variants() -> Dict[str, bytes]:
 
     return {name: convert_variant(frozen.function, variant, calibration, io)
             for name, (variant, io) in VARIANTS.items()}
+
+
+def model_outputs(model: bytes, n_inputs: int = 4) -> List[np.ndarray]:
+    """The outputs of a ``.tflite`` model on ``n_inputs`` seeded random inputs of its own shape and type (0-255,
+    shifted by -128 for int8 input), run with TensorFlow's interpreter: for checking that a rewrite of a model
+    changes no output bit."""
+    import tensorflow as tf
+
+    with warnings.catch_warnings():  # tf.lite.Interpreter's deprecation notice
+        warnings.simplefilter("ignore")
+        interp = tf.lite.Interpreter(model_content=model)
+    interp.allocate_tensors()
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    results = []
+    for seed in range(n_inputs):
+        x = np.random.default_rng(seed).integers(0, 256, inp["shape"])
+        if inp["dtype"] == np.int8:
+            x = x - 128
+        interp.set_tensor(inp["index"], x.astype(inp["dtype"]))
+        interp.invoke()
+        results.append(interp.get_tensor(out["index"]).copy())
+    return results
