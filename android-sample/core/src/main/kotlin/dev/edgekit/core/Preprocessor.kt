@@ -101,13 +101,11 @@ object Preprocessor {
      */
     fun reduceMultiplier(n: Int): Long = (4294967296.0f / (256 * n).toFloat()).toLong()
 
-    /** Per-thread scratch: one unpacked (or box-reduced) crop row and the box step's sums, horizontally resampled
-     *  rows (a ring), the vertical pass's sums, the taps last used. */
+    /** Per-thread scratch: one unpacked (or box-reduced) crop row, horizontally resampled rows (a ring), the
+     *  vertical pass's sums, the taps last used. */
     private class Scratch {
         var rb = LongArray(0)
         var g = IntArray(0)
-        var sumRB = LongArray(0)
-        var sumG = IntArray(0)
         var ring = IntArray(0)
         var acc = IntArray(0)
         var tapsX: TentTaps? = null
@@ -160,10 +158,6 @@ object Preprocessor {
         val len = 3 * outW // one resampled row: r plane, g plane, b plane
         if (s.rb.size < cw) s.rb = LongArray(cw)
         if (s.g.size < cw) s.g = IntArray(cw)
-        if ((kx > 1 || ky > 1) && s.sumG.size < cw) {
-            s.sumRB = LongArray(cw)
-            s.sumG = IntArray(cw)
-        }
         if (s.ring.size < slots * len) s.ring = IntArray(slots * len)
         if (s.acc.size < len) s.acc = IntArray(len)
         val ring = s.ring
@@ -284,8 +278,8 @@ object Preprocessor {
     /**
      * One row of `width` box-reduced pixels into `s.rb` / `s.g` (as [unpackRow]): the block of `kx x ky` upright
      * crop pixels from column `x0 + q * kx`, row `y`, alpha on the background, summed per channel, then Pillow's
-     * rounding `((sum + n / 2) * multiplier) >> 24` with `n = kx * ky`. Red and blue sums share one Long (each
-     * below `255 * MAX_REDUCE^2`, far from 2^32).
+     * rounding `((sum + n / 2) * multiplier) >> 24` with `n = kx * ky`. Within a block row red and blue share one
+     * Int (`red shl 16 | blue`, each sum below `255 * MAX_REDUCE < 2^16`); over the block, one Long.
      */
     private fun reduceRow(
         argb: IntArray, o: Orientation, x0: Int, y: Int, kx: Int, ky: Int, width: Int, background: IntArray, s: Scratch
@@ -293,47 +287,68 @@ object Preprocessor {
         val bgR = background[0]
         val bgG = background[1]
         val bgB = background[2]
-        val sumRB = s.sumRB
-        val sumG = s.sumG
-        java.util.Arrays.fill(sumRB, 0, width, 0L)
-        java.util.Arrays.fill(sumG, 0, width, 0)
-        val step = o.stepX
-        for (r in 0 until ky) {
-            var idx = o.index(x0, y + r)
-            for (q in 0 until width) {
-                var rb = 0L
-                var green = 0
-                for (j in 0 until kx) {
-                    val p = argb[idx]
-                    val a = p ushr 24
-                    var red = (p shr 16) and 0xFF
-                    var gr = (p shr 8) and 0xFF
-                    var blue = p and 0xFF
-                    if (a != 255) {
-                        val na = 255 - a
-                        red = (red * a + bgR * na + 127) / 255
-                        gr = (gr * a + bgG * na + 127) / 255
-                        blue = (blue * a + bgB * na + 127) / 255
-                    }
-                    rb += red.toLong() or (blue.toLong() shl 32)
-                    green += gr
-                    idx += step
-                }
-                sumRB[q] += rb
-                sumG[q] += green
-            }
-        }
         val n = kx * ky
         val amend = (n / 2).toLong()
         val m = reduceMultiplier(n)
         val rbOut = s.rb
         val gOut = s.g
+        val step = o.stepX
+        val rowStep = o.stepY
+        var idx = o.index(x0, y)
         for (q in 0 until width) {
-            val v = sumRB[q]
-            val red = (((v and 0xFFFFFFFFL) + amend) * m) ushr 24
-            val blue = (((v ushr 32) + amend) * m) ushr 24
+            var sumRB = 0L
+            var sumG = 0L
+            var rowAt = idx
+            for (r in 0 until ky) {
+                var rb = 0
+                var green = 0
+                var all = -1 // the alpha of every pixel ANDed: opaque block rows skip the composite
+                var at = rowAt
+                if (kx == 2) { // the common camera case (a frame about twice the model's size), unrolled
+                    val p0 = argb[at]
+                    val p1 = argb[at + step]
+                    rb = (p0 and 0xFF00FF) + (p1 and 0xFF00FF)
+                    green = ((p0 ushr 8) and 0xFF) + ((p1 ushr 8) and 0xFF)
+                    all = p0 and p1
+                } else {
+                    for (j in 0 until kx) {
+                        val p = argb[at]
+                        rb += p and 0xFF00FF
+                        green += (p ushr 8) and 0xFF
+                        all = all and p
+                        at += step
+                    }
+                }
+                if ((all ushr 24) != 255) {
+                    rb = 0
+                    green = 0
+                    at = rowAt
+                    for (j in 0 until kx) {
+                        val p = argb[at]
+                        val a = p ushr 24
+                        var red = (p shr 16) and 0xFF
+                        var gr = (p shr 8) and 0xFF
+                        var blue = p and 0xFF
+                        if (a != 255) {
+                            val na = 255 - a
+                            red = (red * a + bgR * na + 127) / 255
+                            gr = (gr * a + bgG * na + 127) / 255
+                            blue = (blue * a + bgB * na + 127) / 255
+                        }
+                        rb += (red shl 16) or blue
+                        green += gr
+                        at += step
+                    }
+                }
+                sumRB += (rb ushr 16).toLong() or ((rb and 0xFFFF).toLong() shl 32)
+                sumG += green
+                rowAt += rowStep
+            }
+            val red = (((sumRB and 0xFFFFFFFFL) + amend) * m) ushr 24
+            val blue = (((sumRB ushr 32) + amend) * m) ushr 24
             rbOut[q] = red or (blue shl 32)
-            gOut[q] = (((sumG[q] + amend) * m) ushr 24).toInt()
+            gOut[q] = (((sumG + amend) * m) ushr 24).toInt()
+            idx += kx * step
         }
     }
 

@@ -33,7 +33,7 @@ fun main(args: Array<String>) {
     for (filter in filters) {
         val t = times.getValue(filter).sorted()
         medians[filter] = t[t.size / 2]
-        println(String.format("  %-18s %.3f ms  (%.3f-%.3f)", filter, t[t.size / 2], t.first(), t.last()))
+        println(String.format("  %-22s %.3f ms  (%.3f-%.3f)", filter, t[t.size / 2], t.first(), t.last()))
     }
     for (older in filters.dropLast(1)) {
         val speedup = medians.getValue(older) / medians.getValue(PreprocessConfig.RESIZE_FILTER)
