@@ -252,6 +252,10 @@ def cases() -> List[Case]:
         w, h = 40 * kx + 1 + kx // 2, 40 * ky + 3 * (ky > 1)  # reduced to 40 or 41 per axis
         add(f"reduce_{kx}x{ky}_{w}x{h}_40", lambda w=w, h=h, seed=seed: Image.fromarray(noise(h, w, seed)),
             height=40, width=40, crop="stretch")
+    # The box step on rotated and mirrored photos (the Kotlin port walks the stored pixels in every direction).
+    for orientation in range(1, 9):
+        add(f"reduce_exif_orientation_{orientation}_263x167_64", lambda: Image.fromarray(arrow(167, 263)),
+            orientation=orientation, height=64, width=64)
     # The cap: 300 // 3 = 100 > MAX_REDUCE, so 64x64 blocks of the centred 256x256, then the bilinear 4 -> 3.
     assert 300 // 3 > MAX_REDUCE
     add("reduce_capped_300x300_3", lambda: Image.fromarray(noise(300, 300, 24)), height=3, width=3)
