@@ -101,13 +101,11 @@ object Preprocessor {
      */
     fun reduceMultiplier(n: Int): Long = (4294967296.0f / (256 * n).toFloat()).toLong()
 
-    /** Per-thread scratch: one unpacked (or box-reduced) crop row, the box step's column sums, horizontally
-     *  resampled rows (a ring), the vertical pass's sums, the taps last used. */
+    /** Per-thread scratch: one unpacked (or box-reduced) crop row, horizontally resampled rows (a ring), the
+     *  vertical pass's sums, the taps last used. */
     private class Scratch {
         var rb = LongArray(0)
         var g = IntArray(0)
-        var colRB = IntArray(0)
-        var colG = IntArray(0)
         var ring = IntArray(0)
         var acc = IntArray(0)
         var tapsX: TentTaps? = null
@@ -280,97 +278,77 @@ object Preprocessor {
     /**
      * One row of `width` box-reduced pixels into `s.rb` / `s.g` (as [unpackRow]): the block of `kx x ky` upright
      * crop pixels from column `x0 + q * kx`, row `y`, alpha on the background, summed per channel, then Pillow's
-     * rounding `((sum + n / 2) * multiplier) >> 24` with `n = kx * ky`. The `ky` rows are first added column by
-     * column (red and blue in one Int, `red shl 16 | blue`: each sum below `255 * MAX_REDUCE < 2^16`; a loop over
-     * plain arrays that the JIT vectorises when the row is opaque and stored left to right), then every `kx`
-     * columns (still one Int while `n <= 257`, else one Long).
+     * rounding `((sum + n / 2) * multiplier) >> 24` with `n = kx * ky`. Within a block row red and blue share one
+     * Int (`red shl 16 | blue`, each sum below `255 * MAX_REDUCE < 2^16`); over the block, one Long.
      */
     private fun reduceRow(
         argb: IntArray, o: Orientation, x0: Int, y: Int, kx: Int, ky: Int, width: Int, background: IntArray, s: Scratch
     ) {
-        val wide = width * kx
-        if (s.colRB.size < wide) {
-            s.colRB = IntArray(wide)
-            s.colG = IntArray(wide)
-        }
-        val colRB = s.colRB
-        val colG = s.colG
-        java.util.Arrays.fill(colRB, 0, wide, 0)
-        java.util.Arrays.fill(colG, 0, wide, 0)
-        val step = o.stepX
-        for (r in 0 until ky) {
-            val start = o.index(x0, y + r)
-            var all = -1 // the alpha of every pixel ANDed: opaque rows skip the composite
-            var at = start
-            for (x in 0 until wide) {
-                all = all and argb[at]
-                at += step
-            }
-            if ((all ushr 24) == 255 && step == 1) {
-                for (x in 0 until wide) {
-                    val p = argb[start + x]
-                    colRB[x] += p and 0xFF00FF
-                    colG[x] += (p ushr 8) and 0xFF
-                }
-                continue
-            }
-            val bgR = background[0]
-            val bgG = background[1]
-            val bgB = background[2]
-            at = start
-            for (x in 0 until wide) {
-                val p = argb[at]
-                val a = p ushr 24
-                var red = (p shr 16) and 0xFF
-                var green = (p shr 8) and 0xFF
-                var blue = p and 0xFF
-                if (a != 255) {
-                    val na = 255 - a
-                    red = (red * a + bgR * na + 127) / 255
-                    green = (green * a + bgG * na + 127) / 255
-                    blue = (blue * a + bgB * na + 127) / 255
-                }
-                colRB[x] += (red shl 16) or blue
-                colG[x] += green
-                at += step
-            }
-        }
+        val bgR = background[0]
+        val bgG = background[1]
+        val bgB = background[2]
         val n = kx * ky
         val amend = (n / 2).toLong()
         val m = reduceMultiplier(n)
         val rbOut = s.rb
         val gOut = s.g
-        if (n <= 257) { // block sums below 255 * 257 < 2^16: red and blue stay packed in one Int
-            var x = 0
-            for (q in 0 until width) {
-                var sumRB = colRB[x]
-                var sumG = colG[x]
-                for (j in 1 until kx) {
-                    sumRB += colRB[x + j]
-                    sumG += colG[x + j]
-                }
-                x += kx
-                val red = (((sumRB ushr 16) + amend) * m) ushr 24
-                val blue = (((sumRB and 0xFFFF) + amend) * m) ushr 24
-                rbOut[q] = red or (blue shl 32)
-                gOut[q] = (((sumG + amend) * m) ushr 24).toInt()
-            }
-            return
-        }
-        var x = 0
+        val step = o.stepX
+        val rowStep = o.stepY
+        var idx = o.index(x0, y)
         for (q in 0 until width) {
             var sumRB = 0L
             var sumG = 0L
-            for (j in 0 until kx) {
-                val v = colRB[x]
-                sumRB += (v ushr 16).toLong() or ((v and 0xFFFF).toLong() shl 32)
-                sumG += colG[x]
-                x++
+            var rowAt = idx
+            for (r in 0 until ky) {
+                var rb = 0
+                var green = 0
+                var all = -1 // the alpha of every pixel ANDed: opaque block rows skip the composite
+                var at = rowAt
+                if (kx == 2) { // the common camera case (a frame about twice the model's size), unrolled
+                    val p0 = argb[at]
+                    val p1 = argb[at + step]
+                    rb = (p0 and 0xFF00FF) + (p1 and 0xFF00FF)
+                    green = ((p0 ushr 8) and 0xFF) + ((p1 ushr 8) and 0xFF)
+                    all = p0 and p1
+                } else {
+                    for (j in 0 until kx) {
+                        val p = argb[at]
+                        rb += p and 0xFF00FF
+                        green += (p ushr 8) and 0xFF
+                        all = all and p
+                        at += step
+                    }
+                }
+                if ((all ushr 24) != 255) {
+                    rb = 0
+                    green = 0
+                    at = rowAt
+                    for (j in 0 until kx) {
+                        val p = argb[at]
+                        val a = p ushr 24
+                        var red = (p shr 16) and 0xFF
+                        var gr = (p shr 8) and 0xFF
+                        var blue = p and 0xFF
+                        if (a != 255) {
+                            val na = 255 - a
+                            red = (red * a + bgR * na + 127) / 255
+                            gr = (gr * a + bgG * na + 127) / 255
+                            blue = (blue * a + bgB * na + 127) / 255
+                        }
+                        rb += (red shl 16) or blue
+                        green += gr
+                        at += step
+                    }
+                }
+                sumRB += (rb ushr 16).toLong() or ((rb and 0xFFFF).toLong() shl 32)
+                sumG += green
+                rowAt += rowStep
             }
             val red = (((sumRB and 0xFFFFFFFFL) + amend) * m) ushr 24
             val blue = (((sumRB ushr 32) + amend) * m) ushr 24
             rbOut[q] = red or (blue shl 32)
             gOut[q] = (((sumG + amend) * m) ushr 24).toInt()
+            idx += kx * step
         }
     }
 
