@@ -74,8 +74,9 @@ class PreprocessConfig:
 
     @property
     def version(self) -> int:
-        """The contract version that defines :attr:`resize` (1 for ``box-bilinear-int``, 2 for ``pillow-bilinear``),
-        so that a model made with an older filter stays readable by runtimes that know only that version."""
+        """The contract version that defines :attr:`resize` (1 for ``box-bilinear-int``, 2 for ``pillow-bilinear``,
+        3 for ``pillow-reduce-bilinear``), so that a model made with an older filter stays readable by runtimes
+        that know only that version."""
         return VERSION_OF_FILTER[self.resize]
 
     def to_dict(self) -> Dict[str, Any]:

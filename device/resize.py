@@ -43,7 +43,8 @@ LEGACY_RESIZE_FILTER = "box-bilinear-int"
 RESIZE_FILTERS = (RESIZE_FILTER, V2_RESIZE_FILTER, LEGACY_RESIZE_FILTER)
 
 #: Largest per-axis factor of ``pillow-reduce-bilinear``'s box step: Pillow's 32-bit sums of ``kx * ky`` pixels
-#: times its reciprocal stay exact only up to ``kx * ky`` of about 32000 (the tent filter after it does the rest).
+#: times its reciprocal stay exact only up to ``kx * ky`` of about 32000, and 64 x 64 is well inside; only crops
+#: over 64 times the model's size reach it, and the tent filter after the box step does the rest.
 MAX_REDUCE = 64
 
 #: Crop modes: "center" keeps the largest centred region with the model's aspect ratio; "stretch" keeps everything.
