@@ -1,10 +1,12 @@
 """Device runtime benchmark: prints latency/throughput numbers and the ratios of the issue #4 targets.
 
-    python benchmarks/bench_device.py [--model M] [--photos N] [--repeats R] [--threads T]
+    python benchmarks/bench_device.py [--model M] [--photos N] [--repeats R] [--threads T] [--resize FILTER]
 
 1. Single 640x480 JPEG end to end vs (decode alone + invoke alone): target <= 1.2x; and the contract's crop +
    resize of a 640x480 RGB frame (a camera frame: no JPEG to scale down while decoding) vs invoke: target <= 0.5x
-   (with contract version 1's resize, still applied to version-1 models, for comparison).
+   (with contract version 1's resize, still applied to version-1 models, for comparison). The resize is the
+   model's own unless ``--resize`` names another filter of the contract (e.g. ``pillow-reduce-bilinear``, version
+   3, with a model made under version 2).
 2. Folder of flowers photos: worker processes with a 1-thread interpreter each (``device.process_pool``, what
    ``edge-classify`` runs on 1000 photos or more; their start is timed apart, as it is paid once per run) and the
    threaded pipeline ``classify_many`` as ``edge-classify`` runs smaller folders (a 1-thread interpreter and a
@@ -24,6 +26,7 @@ Uses the shared test assets (``$EDGE_KIT_ASSETS`` or ``../shared/assets``); writ
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import os
 import statistics
@@ -44,7 +47,7 @@ from device.heap import keep_heap_pad  # noqa: E402
 from device.process_pool import MIN_PHOTOS_FOR_PROCESSES, ProcessPoolClassifier, default_processes  # noqa: E402
 from device.benchmark import time_ms  # noqa: E402
 from device.preprocess import PreprocessConfig, decode_image, preprocess  # noqa: E402
-from device.resize import LEGACY_RESIZE_FILTER  # noqa: E402
+from device.resize import LEGACY_RESIZE_FILTER, RESIZE_FILTERS  # noqa: E402
 
 
 def assets() -> Path:
@@ -73,6 +76,8 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--runs", type=int, default=40)
+    p.add_argument("--resize", choices=RESIZE_FILTERS, default=None,
+                   help="the resize filter of part 1 (default: the one the model's metadata names)")
     args = p.parse_args()
 
     # As edge-classify does (classify_many leaves it to its caller): freed memory is kept for the next photo (device/heap.py). Done
@@ -87,6 +92,9 @@ def main() -> None:
     photo = tmp / "photo_640x480.jpg"
     with Image.open(src) as im:
         im.convert("RGB").resize((640, 480), Image.BILINEAR).save(photo, quality=90)
+    model_config = clf.config
+    if args.resize:  # part 1 only: the folder benchmarks run the model's own contract
+        clf.config = dataclasses.replace(clf.config, resize=args.resize)
     rgb = decode_image(photo)
     pixels = preprocess(rgb, clf.config)
     raw = clf.interpreter.raw
@@ -128,6 +136,7 @@ def main() -> None:
     print(f"    end to end / (contract decode + invoke) = {ratio_c:.2f}x ({spread(7)})   (the stricter reading: overhead beyond the "
           "decode it really needs)")
 
+    clf.config = model_config
     # 2. folder: pipelined vs sequential ----------------------------------------------------------------------
     flowers = sorted((assets() / "datasets" / "flowers").rglob("*.jpg"))
     step = max(1, len(flowers) // args.photos)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Time the Kotlin core's preprocessing of a 640x480 frame on the JVM, both resize filters interleaved
+# Time the Kotlin core's preprocessing of a 640x480 frame on the JVM, the resize filters of contract versions 1-3 interleaved
 # (android-sample/core/src/test/kotlin/dev/edgekit/core/PreprocessBenchmark.kt). Needs kotlinc and java.
 # Usage: benchmarks/bench_kotlin_preprocess.sh [ROUNDS] [CALLS_PER_ROUND]
 set -euo pipefail

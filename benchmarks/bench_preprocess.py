@@ -2,8 +2,9 @@
 
     python benchmarks/bench_preprocess.py --model M [--repeats R] [--runs N]
 
-Times the contract's resize (``pillow-bilinear``), version 1's (``box-bilinear-int``), and the invoke with the
-interpreter's default threads and with one thread, interleaved (``R`` repeats of ``N`` calls each). CPU time
+Times the contract's resize (version 3, ``pillow-reduce-bilinear``), version 2's (``pillow-bilinear``) and
+version 1's (``box-bilinear-int``) at the model's input size, crop and background (whatever version the model was
+made with), and the invoke with the interpreter's default threads and with one thread, interleaved (``R`` repeats of ``N`` calls each). CPU time
 (``time.process_time``, all threads of the process) is printed beside wall time because other processes on a
 shared CPU disturb it less; a multi-threaded invoke's CPU time is the sum over its threads.
 """
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from device import Classifier  # noqa: E402
 from device.heap import keep_heap_pad  # noqa: E402
 from device.preprocess import PreprocessConfig, preprocess  # noqa: E402
-from device.resize import LEGACY_RESIZE_FILTER  # noqa: E402
+from device.resize import LEGACY_RESIZE_FILTER, RESIZE_FILTER, V2_RESIZE_FILTER  # noqa: E402
 
 
 def main() -> None:
@@ -36,8 +37,8 @@ def main() -> None:
     single = Classifier.from_file(args.model, num_threads=1)
     y, x = np.mgrid[0:480, 0:640]
     frame = np.ascontiguousarray(np.dstack([x * 255 // 639, y * 255 // 479, (x ^ y) & 255]).astype(np.uint8))
-    legacy = PreprocessConfig(clf.config.height, clf.config.width, clf.config.crop, clf.config.background,
-                              LEGACY_RESIZE_FILTER)
+    configs = {f: PreprocessConfig(clf.config.height, clf.config.width, clf.config.crop, clf.config.background, f)
+               for f in (RESIZE_FILTER, V2_RESIZE_FILTER, LEGACY_RESIZE_FILTER)}
     pixels = preprocess(frame, clf.config)
 
     def invoke(c: Classifier):
@@ -48,9 +49,8 @@ def main() -> None:
             raw.invoke()
         return run
 
-    calls = {f"crop+resize {clf.config.resize}": lambda: preprocess(frame, clf.config),
-             f"crop+resize {LEGACY_RESIZE_FILTER}": lambda: preprocess(frame, legacy),
-             f"invoke, {clf.interpreter.num_threads} threads": invoke(clf), "invoke, 1 thread": invoke(single)}
+    calls = {f"crop+resize {f}": (lambda config=config: preprocess(frame, config)) for f, config in configs.items()}
+    calls.update({f"invoke, {clf.interpreter.num_threads} threads": invoke(clf), "invoke, 1 thread": invoke(single)})
     wall = {k: [] for k in calls}
     cpu = {k: [] for k in calls}
     for _ in range(args.repeats):  # interleaved: a busy spell of a shared CPU hits every call
@@ -65,14 +65,15 @@ def main() -> None:
                 c.append(time.process_time() - u)
             wall[name].append(1000 * statistics.median(w))
             cpu[name].append(1000 * statistics.mean(c))  # process_time is coarse: the mean, not the median
-    print(f"{clf}\nmedian of {args.repeats} interleaved repeats x {args.runs} calls (min-max of the repeats)")
+    print(f"{clf} (made with contract version {clf.config.version})")
+    print(f"median of {args.repeats} interleaved repeats x {args.runs} calls (min-max of the repeats)")
     for name in calls:
         print(f"  {name:32s} wall {statistics.median(wall[name]):.3f} ms ({min(wall[name]):.3f}-{max(wall[name]):.3f})"
               f" | CPU {statistics.median(cpu[name]):.3f} ms ({min(cpu[name]):.3f}-{max(cpu[name]):.3f})")
     names = list(calls)
-    for resize in names[:2]:
-        ratios = [a / b for a, b in zip(wall[resize], wall[names[2]])]
-        print(f"  {resize} / {names[2]}: {statistics.median(ratios):.2f}x wall ({min(ratios):.2f}-{max(ratios):.2f})"
+    for resize in names[:3]:
+        ratios = [a / b for a, b in zip(wall[resize], wall[names[3]])]
+        print(f"  {resize} / {names[3]}: {statistics.median(ratios):.2f}x wall ({min(ratios):.2f}-{max(ratios):.2f})"
               f" (target <= 0.5x)")
 
 

@@ -4,7 +4,7 @@ Training, evaluation, int8 calibration, the device runtime and the Android app a
 byte-identical Kotlin port, tested against ``tests/golden/``). Specification: ``docs/preprocessing.md``.
 
     decode (EXIF orientation, RGB, alpha on background)  ->  crop (center | stretch)  ->  resize (Pillow's
-    fixed-point bilinear)  ->  H x W x 3 uint8, values 0-255
+    fixed-point box reduction, then its bilinear)  ->  H x W x 3 uint8, values 0-255
 
 Normalisation is *not* part of it: every edge-kit model takes 0-255 RGB and normalises inside itself.
 """
@@ -16,15 +16,26 @@ from typing import Any, Dict, Mapping, Tuple
 import numpy as np
 
 from device.image_decode import DEFAULT_MAX_PIXELS, ImageSource, decode_image
-from device.resize import CROP_MODES, LEGACY_RESIZE_FILTER, RESIZE_FILTER, RESIZE_FILTERS, crop_box, resize_uint8
+from device.resize import (
+    CROP_MODES,
+    LEGACY_RESIZE_FILTER,
+    RESIZE_FILTER,
+    RESIZE_FILTERS,
+    V2_RESIZE_FILTER,
+    crop_box,
+    resize_uint8,
+)
 
 CONTRACT_NAME = "edge-kit-preprocess"
-#: Version 2 changed the resize to ``pillow-bilinear`` and converts ICC-profiled colour photos to sRGB (step 2);
-#: version 1 (``box-bilinear-int``) is still read and applied. The ICC rule is a decoding rule and applies to models of
-#: every version: it makes the photo's pixels those the phone's decoder shows.
-CONTRACT_VERSION = 2
+#: Version 3 puts Pillow's box reduction before the bilinear (``pillow-reduce-bilinear``); version 2 changed the
+#: resize to ``pillow-bilinear`` and converts ICC-profiled colour photos to sRGB (step 2); version 1
+#: (``box-bilinear-int``). Models of every version are read and keep their resize. The ICC rule is a decoding rule
+#: and applies to models of every version: it makes the photo's pixels those the phone's decoder shows.
+CONTRACT_VERSION = 3
 #: The resize filter each contract version defines (what a block without a ``resize`` field means).
-FILTER_OF_VERSION = {1: LEGACY_RESIZE_FILTER, 2: RESIZE_FILTER}
+FILTER_OF_VERSION = {1: LEGACY_RESIZE_FILTER, 2: V2_RESIZE_FILTER, 3: RESIZE_FILTER}
+#: The contract version that defines each filter (what :meth:`PreprocessConfig.to_dict` records).
+VERSION_OF_FILTER = {name: version for version, name in FILTER_OF_VERSION.items()}
 
 
 @dataclass(frozen=True)
@@ -63,9 +74,10 @@ class PreprocessConfig:
 
     @property
     def version(self) -> int:
-        """The contract version that defines :attr:`resize` (1 for ``box-bilinear-int``, so that a model made
-        with it stays readable by runtimes that know only version 1)."""
-        return 1 if self.resize == LEGACY_RESIZE_FILTER else CONTRACT_VERSION
+        """The contract version that defines :attr:`resize` (1 for ``box-bilinear-int``, 2 for ``pillow-bilinear``,
+        3 for ``pillow-reduce-bilinear``), so that a model made with an older filter stays readable by runtimes
+        that know only that version."""
+        return VERSION_OF_FILTER[self.resize]
 
     def to_dict(self) -> Dict[str, Any]:
         """The JSON form: ``{"contract", "version", "height", "width", "crop", "resize", "background"}``."""
@@ -83,7 +95,7 @@ class PreprocessConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> "PreprocessConfig":
         """Parse :meth:`to_dict` output; refuses other contracts and newer versions with a clear message.
 
-        A version-1 block (models made before the resize changed) gets version 1's filter, so its model keeps
+        A block of an older version without a ``resize`` field gets its version's filter, so its model keeps
         seeing the pixels it was trained on."""
         if data.get("contract", CONTRACT_NAME) != CONTRACT_NAME:
             raise ValueError(f"not an edge-kit preprocessing block (contract={data.get('contract')!r})")

@@ -1,20 +1,26 @@
 """Steps 5 and 6 of the preprocessing contract: crop to the model's aspect, then resize to the model's input.
 
-The resize of contract version 2, ``pillow-bilinear``, is Pillow's own fixed-point resampler with its BILINEAR
-filter (``Image.resize(size, Image.BILINEAR, reducing_gap=None)`` on the cropped region): a tent filter whose
-support grows with the reduction factor, so that every source pixel contributes (no aliasing on large
-reductions); coefficients computed in double precision and rounded to 22-bit fixed point; two passes with 8-bit
-rounding and clipping, the horizontal one first (one Pillow call per pass, so that the order is the same on every
-Pillow version). Its exact rules are in ``docs/preprocessing.md``, the Kotlin
-port follows them, and ``tests/golden/`` is made by Pillow. Using the library makes the resize run in C on every
-device that has Pillow (already a dependency), with no extension of our own to build.
+The resize of contract version 3, ``pillow-reduce-bilinear``, runs two of Pillow's fixed-point resamplers in C on
+the cropped pixels: first ``Image.reduce((kx, ky))``, a box average over whole blocks of ``kx x ky`` pixels with
+``k = min(max(1, crop // model), MAX_REDUCE)`` per axis (the crop trimmed, centred, to a multiple of ``k``), then
+version 2's bilinear passes from the reduced size (between once and twice the model's) to the model's size. The
+box average does most of a large reduction with a few additions per pixel, so the tent filter that follows only
+spans two or three pixels; both steps are integer arithmetic with fixed rules, so the Kotlin port reproduces the
+bytes. The exact rules are in ``docs/preprocessing.md`` and ``tests/golden/`` is made by Pillow. Using the library
+makes the resize run in C on every device that has Pillow (already a dependency), with no extension of our own.
 
-The crop is made *before* handing the pixels to Pillow (not with ``resize(box=...)``): with the crop's origin at
-0, none of Pillow's double-precision expressions has a multiply-add whose fused and unfused results could differ,
-so the bytes do not depend on the compiler that built the wheel.
+Version 2's ``pillow-bilinear`` is the same without the reduction: Pillow's BILINEAR filter
+(``Image.resize(size, Image.BILINEAR, reducing_gap=None)``), a tent whose support grows with the reduction factor,
+coefficients computed in double precision and rounded to 22-bit fixed point; two passes with 8-bit rounding and
+clipping, the horizontal one first (one Pillow call per pass, so that the order is the same on every Pillow
+version).
 
-Contract version 1's filter, ``box-bilinear-int`` (exact integer box reduction then bilinear), stays available for
-models made with it: :func:`resize_uint8` takes the filter's name.
+The crop is made *before* handing the pixels to Pillow (not with ``resize(box=...)`` or ``reduce(box=...)``): with
+the crop's origin at 0, none of Pillow's double-precision expressions has a multiply-add whose fused and unfused
+results could differ, so the bytes do not depend on the compiler that built the wheel.
+
+Contract version 1's filter, ``box-bilinear-int`` (exact integer box reduction then bilinear), and version 2's stay
+available for models made with them: :func:`resize_uint8` takes the filter's name.
 """
 from __future__ import annotations
 
@@ -24,14 +30,22 @@ from typing import Tuple
 import numpy as np
 from PIL import Image
 
-#: Name of the contract's resize filter (version 2), as stored in run folders and model metadata.
-RESIZE_FILTER = "pillow-bilinear"
+#: Name of the contract's resize filter (version 3), as stored in run folders and model metadata.
+RESIZE_FILTER = "pillow-reduce-bilinear"
+
+#: The filter of contract version 2 (Pillow's bilinear without the reduction), still applied to models naming it.
+V2_RESIZE_FILTER = "pillow-bilinear"
 
 #: The filter of contract version 1, still applied to models whose metadata names it.
 LEGACY_RESIZE_FILTER = "box-bilinear-int"
 
 #: Every filter this version implements.
-RESIZE_FILTERS = (RESIZE_FILTER, LEGACY_RESIZE_FILTER)
+RESIZE_FILTERS = (RESIZE_FILTER, V2_RESIZE_FILTER, LEGACY_RESIZE_FILTER)
+
+#: Largest per-axis factor of ``pillow-reduce-bilinear``'s box step: Pillow's 32-bit sums of ``kx * ky`` pixels
+#: times its reciprocal stay exact only up to ``kx * ky`` of about 32000, and 64 x 64 is well inside; only crops
+#: over 64 times the model's size reach it, and the tent filter after the box step does the rest.
+MAX_REDUCE = 64
 
 #: Crop modes: "center" keeps the largest centred region with the model's aspect ratio; "stretch" keeps everything.
 CROP_MODES = ("center", "stretch")
@@ -76,10 +90,18 @@ def box_factor(src: int, dst: int) -> int:
     return max(1, src // dst)
 
 
+def reduce_factor(src: int, dst: int) -> int:
+    """The box step's factor of one axis in ``pillow-reduce-bilinear``: ``min(max(1, src // dst), MAX_REDUCE)``.
+
+    The reduced size ``src // k`` is then at least ``dst`` (and below ``2 * dst`` unless the factor was capped), so
+    the tent filter that follows only removes what is left of the reduction."""
+    return min(max(1, src // dst), MAX_REDUCE)
+
+
 def resize_uint8(pixels: np.ndarray, out_height: int, out_width: int, filter: str = RESIZE_FILTER) -> np.ndarray:
     """Resize ``H x W x C`` uint8 pixels to ``out_height x out_width x C`` with one of :data:`RESIZE_FILTERS`.
 
-    ``pillow-bilinear`` takes 3-channel RGB; any view with 3-byte pixels (a crop of a frame, a reversed-channel
+    ``pillow-reduce-bilinear`` and ``pillow-bilinear`` take 3-channel RGB; any view with 3-byte pixels (a crop of a frame, a reversed-channel
     view of a BGR camera frame) is handed to Pillow without a copy. Returns a new C-contiguous array.
     """
     if pixels.ndim != 3 or pixels.dtype != np.uint8:
@@ -87,17 +109,30 @@ def resize_uint8(pixels: np.ndarray, out_height: int, out_width: int, filter: st
     if out_height < 1 or out_width < 1:
         raise ValueError(f"output size must be positive, got {out_height}x{out_width}")
     if filter == RESIZE_FILTER:
-        return _resize_pillow_bilinear(pixels, out_height, out_width)
+        return _resize_pillow(pixels, out_height, out_width, reduce=True)
+    if filter == V2_RESIZE_FILTER:
+        return _resize_pillow(pixels, out_height, out_width, reduce=False)
     if filter == LEGACY_RESIZE_FILTER:
         return _resize_box_bilinear_int(pixels, out_height, out_width)
     raise ValueError(f"unknown resize filter {filter!r}; use one of {', '.join(RESIZE_FILTERS)}")
 
 
-def _resize_pillow_bilinear(pixels: np.ndarray, out_height: int, out_width: int) -> np.ndarray:
+def _resize_pillow(pixels: np.ndarray, out_height: int, out_width: int, reduce: bool) -> np.ndarray:
+    """``pillow-reduce-bilinear`` (``reduce=True``) or ``pillow-bilinear``: the optional box step, then the two
+    bilinear passes, each one Pillow call on the previous result."""
     if pixels.shape[2] != 3:
-        raise ValueError(f"{RESIZE_FILTER} resizes RGB pixels (H x W x 3), got {pixels.shape}")
+        raise ValueError(f"Pillow's filters resize RGB pixels (H x W x 3), got {pixels.shape}")
     height, width = pixels.shape[:2]
+    ky = kx = 1
+    if reduce:
+        ky, kx = reduce_factor(height, out_height), reduce_factor(width, out_width)
+        # Whole blocks only (a view, centred): Pillow's reduce then never averages a partial block at the edges.
+        top, left = (height % ky) // 2, (width % kx) // 2
+        height, width = height // ky, width // kx
+        pixels = pixels[top : top + height * ky, left : left + width * kx]
     image = pillow_rgb(pixels)
+    if ky > 1 or kx > 1:
+        image = image.reduce((kx, ky))
     # One pass per call, horizontal first (the order of Pillow's single call up to Pillow 12, and of the plain
     # script users write): Pillow 13 picks the order itself, and the rounding between the passes makes the order
     # visible in the bytes.

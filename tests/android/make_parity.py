@@ -173,7 +173,7 @@ def write_parity() -> None:
             f"background_index\t{clf.background_index if clf.background_index is not None else -1}",
             f"preprocessing\t{json.dumps(info.preprocessing, sort_keys=True) if info.preprocessing else 'none'}",
             f"config\t{clf.config.height}\t{clf.config.width}\t{clf.config.crop}\t"
-            + " ".join(str(c) for c in clf.config.background),
+            + " ".join(str(c) for c in clf.config.background) + f"\t{clf.config.resize}",
             f"encoding\t{clf.encoding.dtype.name}\t{clf.encoding.mode}\t{clf.encoding.offset}",
             "input\t{}\t{}\t{!r}\t{}".format(
                 np.dtype(in_detail["dtype"]).name, " ".join(str(int(d)) for d in in_detail["shape"]), *in_quant

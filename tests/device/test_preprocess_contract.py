@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import io
 import json
+import struct
 from pathlib import Path
 from typing import Optional
 
@@ -15,7 +16,17 @@ from PIL import Image, ImageCms, ImageOps
 from device.errors import ImageError
 from device.image_decode import apply_orientation, composite_rgba, decode_image, decode_rgba
 from device.preprocess import CONTRACT_VERSION, PreprocessConfig, load_and_preprocess, preprocess
-from device.resize import LEGACY_RESIZE_FILTER, RESIZE_FILTER, box_factor, crop_box, pillow_rgb, resize_uint8
+from device.resize import (
+    LEGACY_RESIZE_FILTER,
+    MAX_REDUCE,
+    RESIZE_FILTER,
+    V2_RESIZE_FILTER,
+    box_factor,
+    crop_box,
+    pillow_rgb,
+    reduce_factor,
+    resize_uint8,
+)
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 MANIFEST = json.loads((GOLDEN / "manifest.json").read_text())
@@ -63,9 +74,32 @@ def reference_pillow_bilinear(img: np.ndarray, out_h: int, out_w: int) -> np.nda
     return out
 
 
+def reduce_multiplier(n: int) -> int:
+    """docs/preprocessing.md step 6, version 3: ``trunc(float32(2^32 / float32(256 n)))``."""
+    def f32(v: float) -> float:
+        return struct.unpack("f", struct.pack("f", v))[0]
+    return int(f32(float(2**32) / f32(256.0 * n)))
+
+
+def reference_pillow_reduce_bilinear(img: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """The contract's resize (version 3) as written in docs/preprocessing.md: trim to whole blocks (centred), box
+    sums with Pillow's fixed-point rounding, then version 2's bilinear; independent of Pillow."""
+    h, w = img.shape[:2]
+    ky, kx = min(max(1, h // out_h), MAX_REDUCE), min(max(1, w // out_w), MAX_REDUCE)
+    top, left = (h % ky) // 2, (w % kx) // 2
+    rows, cols = h // ky, w // kx
+    blocks = img[top : top + rows * ky, left : left + cols * kx].astype(np.int64)
+    sums = blocks.reshape(rows, ky, cols, kx, 3).sum(axis=(1, 3))
+    n = kx * ky
+    reduced = (((sums + n // 2) * reduce_multiplier(n)) >> 24).astype(np.uint8)
+    return reference_pillow_bilinear(reduced, out_h, out_w)
+
+
 def reference_resize(img: np.ndarray, out_h: int, out_w: int, filter: str = RESIZE_FILTER) -> np.ndarray:
     """The written definition of ``filter``."""
     if filter == RESIZE_FILTER:
+        return reference_pillow_reduce_bilinear(img, out_h, out_w)
+    if filter == V2_RESIZE_FILTER:
         return reference_pillow_bilinear(img, out_h, out_w)
     return reference_box_bilinear_int(img, out_h, out_w)
 
@@ -96,7 +130,7 @@ def reference_box_bilinear_int(img: np.ndarray, out_h: int, out_w: int) -> np.nd
     return ((num + den // 2) // den).astype(np.uint8)
 
 
-@pytest.mark.parametrize("filter", [RESIZE_FILTER, LEGACY_RESIZE_FILTER])
+@pytest.mark.parametrize("filter", [RESIZE_FILTER, V2_RESIZE_FILTER, LEGACY_RESIZE_FILTER])
 @pytest.mark.parametrize(
     "shape,out",
     [((7, 5), (3, 4)), ((100, 37), (17, 50)), ((31, 300), (96, 96)), ((5, 5), (9, 2)), ((1, 1), (3, 3)),
@@ -114,8 +148,31 @@ def test_pillow_bilinear_equals_the_written_definition_on_many_sizes():
     for _ in range(60):
         h, w, out_h, out_w = (int(v) for v in rng.integers(1, 90, 4))
         img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-        assert np.array_equal(resize_uint8(img, out_h, out_w), reference_pillow_bilinear(img, out_h, out_w)), (
+        assert np.array_equal(resize_uint8(img, out_h, out_w, V2_RESIZE_FILTER),
+                              reference_pillow_bilinear(img, out_h, out_w)), (h, w, out_h, out_w)
+
+
+def test_pillow_reduce_bilinear_equals_the_written_definition_for_every_block_shape():
+    """Every block shape Pillow's reduce has its own code for (1x2 ... 5x5, 1xN, Nx1, NxM), with remainders to
+    trim on either axis: Pillow's bytes are the documented ones."""
+    rng = np.random.default_rng(22)
+    for _ in range(120):
+        kx, ky = (int(v) for v in rng.integers(1, 12, 2))
+        out_h, out_w = (int(v) for v in rng.integers(1, 24, 2))
+        h, w = ky * out_h + int(rng.integers(0, out_h)), kx * out_w + int(rng.integers(0, out_w))
+        assert (reduce_factor(h, out_h), reduce_factor(w, out_w)) == (ky, kx)
+        img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        assert np.array_equal(resize_uint8(img, out_h, out_w), reference_pillow_reduce_bilinear(img, out_h, out_w)), (
             h, w, out_h, out_w)
+
+
+def test_reduce_factor_is_capped_where_pillows_sums_stay_exact():
+    """Pillow's reduce sums a block in 32 bits and multiplies by its reciprocal: below the cap nothing overflows."""
+    assert reduce_factor(10_000, 3) == MAX_REDUCE and reduce_factor(479, 224) == 2 and reduce_factor(100, 224) == 1
+    n = MAX_REDUCE * MAX_REDUCE
+    assert (255 * n + n // 2) * reduce_multiplier(n) < 2**32
+    img = np.random.default_rng(4).integers(0, 256, (300, 290, 3), dtype=np.uint8)
+    assert np.array_equal(resize_uint8(img, 2, 3), reference_pillow_reduce_bilinear(img, 2, 3))
 
 
 def test_views_are_read_in_place_with_the_same_result():
@@ -129,14 +186,14 @@ def test_views_are_read_in_place_with_the_same_result():
         assert np.array_equal(np.asarray(pillow_rgb(view)), view)
 
 
-@pytest.mark.parametrize("filter", [RESIZE_FILTER, LEGACY_RESIZE_FILTER])
+@pytest.mark.parametrize("filter", [RESIZE_FILTER, V2_RESIZE_FILTER, LEGACY_RESIZE_FILTER])
 def test_resize_keeps_flat_colours_exact_even_for_huge_downscales(filter):
     for value in (0, 1, 128, 254, 255):
         img = np.full((3001, 4003, 3), value, np.uint8)
         assert np.all(resize_uint8(img, 224, 224, filter) == value)
 
 
-@pytest.mark.parametrize("filter", [RESIZE_FILTER, LEGACY_RESIZE_FILTER])
+@pytest.mark.parametrize("filter", [RESIZE_FILTER, V2_RESIZE_FILTER, LEGACY_RESIZE_FILTER])
 def test_large_downscale_does_not_alias(filter):
     """A 1-pixel checkerboard must become flat grey, not a moire pattern (the plain-bilinear failure)."""
     y, x = np.mgrid[0:3000, 0:4000]
@@ -206,10 +263,14 @@ def test_golden_covers_what_the_contract_promises():
     names = " ".join(c["name"] for c in MANIFEST["cases"])
     assert {c["orientation"] for c in MANIFEST["cases"]} == set(range(1, 9))
     for needed in ("rgba", "grayscale_8bit", "grayscale_16bit", "palette_transparent", "stretch", "upscale",
-                   "large_downscale", "checker_1px", "jpeg", "v1_"):
+                   "large_downscale", "checker_1px", "jpeg", "v1_", "v2_", "reduce_capped"):
         assert needed in names
+    for shape in ("2x2", "3x3", "4x4", "5x5", "7x7", "2x1", "1x2", "3x1", "1x3", "9x1", "1x9", "4x3"):
+        assert f"reduce_{shape}_" in names
     assert MANIFEST["version"] == CONTRACT_VERSION
-    assert {c["config"]["resize"] for c in MANIFEST["cases"]} == {RESIZE_FILTER, LEGACY_RESIZE_FILTER}
+    assert {c["config"]["resize"] for c in MANIFEST["cases"]} == {RESIZE_FILTER, V2_RESIZE_FILTER, LEGACY_RESIZE_FILTER}
+    for case in MANIFEST["cases"]:
+        assert case["config"]["version"] == {"v1_": 1, "v2_": 2}.get(case["name"][:3], CONTRACT_VERSION)
 
 
 def _save(path: Path, image: Image.Image, fmt: str = "PNG") -> Path:
@@ -289,11 +350,11 @@ def test_config_round_trip_and_validation():
         PreprocessConfig(resize="bicubic")
 
 
-def test_models_of_contract_version_1_keep_their_resize():
-    """A model made before the resize changed says version 1: it gets version 1's filter (the pixels it was
-    trained on) and keeps saying version 1; new models say version 2 and Pillow's filter."""
+def test_models_of_older_contract_versions_keep_their_resize():
+    """A model made before the resize changed says version 1 or 2: it gets its version's filter (the pixels it was
+    trained on) and keeps saying its version; new models say version 3 and Pillow's reduce + bilinear."""
     new = PreprocessConfig()
-    assert new.to_dict()["version"] == CONTRACT_VERSION == 2 and new.to_dict()["resize"] == RESIZE_FILTER
+    assert new.to_dict()["version"] == CONTRACT_VERSION == 3 and new.to_dict()["resize"] == RESIZE_FILTER
     old_block = {"contract": "edge-kit-preprocess", "version": 1, "height": 224, "width": 224, "crop": "center",
                  "resize": "box-bilinear-int", "background": [255, 255, 255]}
     old = PreprocessConfig.from_dict(old_block)
@@ -301,9 +362,15 @@ def test_models_of_contract_version_1_keep_their_resize():
     assert PreprocessConfig.from_dict({k: v for k, v in old_block.items() if k != "resize"}).resize == LEGACY_RESIZE_FILTER
     frame = np.random.default_rng(3).integers(0, 256, (480, 640, 3), dtype=np.uint8)
     assert np.array_equal(preprocess(frame, old), reference_box_bilinear_int(frame[:, 80:560], 224, 224))
-    assert np.array_equal(preprocess(frame, new), reference_pillow_bilinear(frame[:, 80:560], 224, 224))
-    with pytest.raises(ValueError, match="version 3 is newer than this edge-kit"):
-        PreprocessConfig.from_dict({**old_block, "version": 3})
+    v2_block = {**old_block, "version": 2, "resize": "pillow-bilinear"}
+    v2 = PreprocessConfig.from_dict(v2_block)
+    assert v2.resize == V2_RESIZE_FILTER and v2.to_dict() == v2_block
+    assert PreprocessConfig.from_dict({k: v for k, v in v2_block.items() if k != "resize"}).resize == V2_RESIZE_FILTER
+    assert np.array_equal(preprocess(frame, v2), reference_pillow_bilinear(frame[:, 80:560], 224, 224))
+    assert np.array_equal(preprocess(frame, new), reference_pillow_reduce_bilinear(frame[:, 80:560], 224, 224))
+    assert not np.array_equal(preprocess(frame, new), preprocess(frame, v2))
+    with pytest.raises(ValueError, match="version 4 is newer than this edge-kit"):
+        PreprocessConfig.from_dict({**old_block, "version": 4})
 
 
 def test_atomic_writes_leave_complete_files_with_normal_permissions(tmp_path):
@@ -343,7 +410,7 @@ def _jpeg_with_profile(path: Path, icc: bytes, image: Optional[Image.Image] = No
 def test_display_p3_golden_is_converted_to_srgb():
     """The P3 golden's stored pixels are the sRGB conversion (littlecms) of what a profile-blind decoder gives."""
     case = next(c for c in MANIFEST["cases"] if c["name"] == "jpeg_display_p3_320x240_224")
-    assert case["icc_profile"] == "display_p3" and case["config"]["version"] == CONTRACT_VERSION == 2
+    assert case["icc_profile"] == "display_p3" and case["config"]["version"] == CONTRACT_VERSION == 3
     with Image.open(GOLDEN / case["source"]) as image:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
         converted = ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"),
@@ -403,9 +470,9 @@ def test_version_1_parameters_still_load():
     old = {"contract": "edge-kit-preprocess", "version": 1, "height": 96, "width": 128, "crop": "stretch"}
     config = PreprocessConfig.from_dict(old)
     assert (config.height, config.width, config.crop) == (96, 128, "stretch")
-    # A version-1 model keeps its resize and says so when written again; today's models are version 2.
+    # A version-1 model keeps its resize and says so when written again; today's models are version 3.
     assert config.to_dict()["version"] == 1 and config.resize == LEGACY_RESIZE_FILTER
-    assert PreprocessConfig(96, 128).to_dict()["version"] == CONTRACT_VERSION == 2
+    assert PreprocessConfig(96, 128).to_dict()["version"] == CONTRACT_VERSION == 3
 
 
 def test_profile_transforms_are_cached_and_shared_by_threads():

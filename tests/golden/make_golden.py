@@ -10,10 +10,12 @@ decoder-dependent cases; one JPEG carries a Display P3 ICC profile built here, :
 * ``<case>.out``: the contract's output (raw out_h x out_w x 3 bytes);
 * ``manifest.json``: sizes, orientation, crop, background and SHA-256 of each output.
 
-The expected outputs come from ``device.preprocess`` (whose resize is Pillow's: ``pillow-bilinear``);
+The expected outputs come from ``device.preprocess`` (whose resize is Pillow's: ``pillow-reduce-bilinear``);
 ``tests/device/test_preprocess_contract.py`` checks them against an independent reference written from
-``docs/preprocessing.md``, so a regression cannot hide behind regenerated files. Cases named ``v1_*`` use contract
-version 1's resize (``box-bilinear-int``), which runtimes still apply to models made with it.
+``docs/preprocessing.md``, so a regression cannot hide behind regenerated files. Cases named ``v1_*`` and ``v2_*``
+use contract version 1's resize (``box-bilinear-int``) and version 2's (``pillow-bilinear``), which runtimes still
+apply to models made with them; ``reduce_*`` cases cover every block shape of version 3's box step (Pillow has
+special code for 1x2, 2x1, 2x2, 1x3, 3x1, 3x3, 4x4, 5x5, 1xN, Nx1 and NxM) and its cap.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ sys.path.insert(0, str(HERE.parent.parent))
 
 from device.image_decode import apply_orientation, composite_rgba, decode_rgba  # noqa: E402
 from device.preprocess import CONTRACT_VERSION, PreprocessConfig, load_and_preprocess, preprocess  # noqa: E402
-from device.resize import LEGACY_RESIZE_FILTER  # noqa: E402
+from device.resize import LEGACY_RESIZE_FILTER, MAX_REDUCE, V2_RESIZE_FILTER  # noqa: E402
 
 
 def zone_plate(h: int, w: int) -> np.ndarray:
@@ -227,6 +229,36 @@ def cases() -> List[Case]:
     add("v1_noise_upscale_37x23_224", lambda: Image.fromarray(noise(23, 37)), height=224, width=224, **v1)
     add("v1_exif_orientation_6_123x77_64_center", lambda: Image.fromarray(arrow(77, 123)), orientation=6,
         height=64, width=64, **v1)
+    # Contract version 2's resize: the cases that cover its paths (both axes, one axis, upscale, orientation, alpha,
+    # stretch, a large downscale).
+    v2 = dict(resize=V2_RESIZE_FILTER)
+    add("v2_checker_1px_640x480_224", lambda: Image.fromarray(checker(480, 640)), height=224, width=224, **v2)
+    add("v2_checker_large_downscale_1999x2503_224", lambda: Image.fromarray(checker(2503, 1999, 2)), height=224,
+        width=224, **v2)
+    add("v2_lines_extreme_aspect_2000x45_128_stretch", lambda: Image.fromarray(lines(45, 2000)), height=128,
+        width=128, crop="stretch", **v2)
+    add("v2_lines_prime_331x199_96", lambda: Image.fromarray(lines(199, 331)), height=96, width=96, **v2)
+    add("v2_noise_upscale_37x23_224", lambda: Image.fromarray(noise(23, 37)), height=224, width=224, **v2)
+    add("v2_noise_nonsquare_model_200x120_80x64", lambda: Image.fromarray(noise(120, 200, 3)), height=64,
+        width=80, **v2)
+    add("v2_exif_orientation_6_123x77_64_center", lambda: Image.fromarray(arrow(77, 123)), orientation=6,
+        height=64, width=64, **v2)
+    add("v2_rgba_partial_alpha_301x211_96", lambda: rgba_image(211, 301), height=96, width=96, **v2)
+    # Version 3's box step: every block shape Pillow's reduce has its own code for (noise: every rounding case of
+    # the block sums), with sizes that leave a remainder to trim; the reduced size equal to the model's (no
+    # bilinear pass) or not. Stretch crops give different factors per axis.
+    for kx, ky, seed in ((2, 2, 11), (3, 3, 12), (4, 4, 13), (5, 5, 14), (7, 7, 15), (2, 1, 16), (1, 2, 17),
+                         (3, 1, 18), (1, 3, 19), (9, 1, 20), (1, 9, 21), (4, 3, 22), (6, 11, 23)):
+        w, h = 40 * kx + 1 + kx // 2, 40 * ky + 3 * (ky > 1)  # reduced to 40 or 41 per axis
+        add(f"reduce_{kx}x{ky}_{w}x{h}_40", lambda w=w, h=h, seed=seed: Image.fromarray(noise(h, w, seed)),
+            height=40, width=40, crop="stretch")
+    # The box step on rotated and mirrored photos (the Kotlin port walks the stored pixels in every direction).
+    for orientation in range(1, 9):
+        add(f"reduce_exif_orientation_{orientation}_263x167_64", lambda: Image.fromarray(arrow(167, 263)),
+            orientation=orientation, height=64, width=64)
+    # The cap: 300 // 3 = 100 > MAX_REDUCE, so 64x64 blocks of the centred 256x256, then the bilinear 4 -> 3.
+    assert 300 // 3 > MAX_REDUCE
+    add("reduce_capped_300x300_3", lambda: Image.fromarray(noise(300, 300, 24)), height=3, width=3)
     return out
 
 

@@ -28,16 +28,18 @@ class PreprocessConfig(
 ) {
     init {
         require(height >= 1 && width >= 1) { "input size must be positive integers, got ${height}x$width" }
-        require(resize == RESIZE_FILTER || resize == LEGACY_RESIZE_FILTER) {
-            "unknown resize filter '$resize'; this version implements '$RESIZE_FILTER', '$LEGACY_RESIZE_FILTER'"
+        require(resize in FILTER_OF_VERSION.values) {
+            "unknown resize filter '$resize'; this version implements " +
+                FILTER_OF_VERSION.values.reversed().joinToString(", ") { "'$it'" }
         }
         require(background.size == 3 && background.all { it in 0..255 }) {
             "background must be three values 0-255, got ${background.joinToString()}"
         }
     }
 
-    /** The contract version that defines [resize]: 1 for `box-bilinear-int` (models made before version 2). */
-    val version: Int get() = if (resize == LEGACY_RESIZE_FILTER) 1 else CONTRACT_VERSION
+    /** The contract version that defines [resize]: 1 for `box-bilinear-int`, 2 for `pillow-bilinear` (models made
+     *  before version 3), 3 for `pillow-reduce-bilinear`. */
+    val version: Int get() = FILTER_OF_VERSION.entries.first { it.value == resize }.key
 
     override fun toString(): String =
         "PreprocessConfig(${height}x$width, crop=${crop.jsonName}, resize=$resize, background=${background.joinToString()})"
@@ -51,19 +53,25 @@ class PreprocessConfig(
     companion object {
         const val CONTRACT_NAME = "edge-kit-preprocess"
         /**
-         * Version 2 made Pillow's fixed-point bilinear the resize and converts ICC-profiled photos to sRGB (step 2);
-         * version 1 blocks are still read and applied (their resize; the ICC rule applies to every version).
+         * Version 3 puts Pillow's box reduction before its bilinear; version 2 made Pillow's fixed-point bilinear
+         * the resize and converts ICC-profiled photos to sRGB (step 2); blocks of versions 1 and 2 are still read
+         * and applied (their resize; the ICC rule applies to every version).
          */
-        const val CONTRACT_VERSION = 2
-        /** The resize of contract version 2. */
-        const val RESIZE_FILTER = "pillow-bilinear"
+        const val CONTRACT_VERSION = 3
+        /** The resize of contract version 3. */
+        const val RESIZE_FILTER = "pillow-reduce-bilinear"
+        /** The resize of contract version 2, still applied to models whose metadata names it. */
+        const val V2_RESIZE_FILTER = "pillow-bilinear"
         /** The resize of contract version 1, still applied to models whose metadata names it. */
         const val LEGACY_RESIZE_FILTER = "box-bilinear-int"
+        /** The resize each contract version defines (what a block without a `resize` field means). */
+        val FILTER_OF_VERSION: Map<Int, String> =
+            linkedMapOf(1 to LEGACY_RESIZE_FILTER, 2 to V2_RESIZE_FILTER, 3 to RESIZE_FILTER)
 
         /**
          * Parse the JSON form (`{"contract", "version", "height", "width", "crop", "resize", "background"}`).
-         * Refuses other contracts and newer versions, like `PreprocessConfig.from_dict`; a version-1 block without
-         * a `resize` field gets version 1's filter.
+         * Refuses other contracts and newer versions, like `PreprocessConfig.from_dict`; a block of an older
+         * version without a `resize` field gets its version's filter.
          */
         fun fromJson(text: String): PreprocessConfig {
             val parsed = MiniJson.parse(text)
@@ -86,7 +94,7 @@ class PreprocessConfig(
                 width = intOf(data["width"] ?: throw IllegalArgumentException("missing 'width'"), "width"),
                 crop = CropMode.fromJson((data["crop"] ?: "center").toString()),
                 background = IntArray(bg.size) { intOf(bg[it], "background") },
-                resize = (data["resize"] ?: if (version == 1) LEGACY_RESIZE_FILTER else RESIZE_FILTER).toString()
+                resize = (data["resize"] ?: FILTER_OF_VERSION[version] ?: RESIZE_FILTER).toString()
             )
         }
 

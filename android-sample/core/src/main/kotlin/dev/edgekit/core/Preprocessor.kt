@@ -6,9 +6,10 @@ package dev.edgekit.core
  *
  * Input pixels are what Android's `Bitmap.getPixels` gives: one `Int` per pixel, `0xAARRGGBB`, straight
  * (non-premultiplied) alpha, row-major, `width * height` values, as stored (before EXIF orientation).
- * The resize is the contract's `pillow-bilinear` (Pillow's fixed-point filter: [TentTaps], integer passes on
- * `Int`), or version 1's `box-bilinear-int` (exact `Long` arithmetic) for models that name it; either way the
- * bytes equal Python's on every device. Scratch buffers are kept per thread, so a camera analyzer that calls
+ * The resize is the contract's `pillow-reduce-bilinear` (Pillow's fixed-point box reduction over whole blocks,
+ * then its fixed-point bilinear: [TentTaps], integer passes on `Int`), version 2's `pillow-bilinear` (the same
+ * without the reduction) or version 1's `box-bilinear-int` (exact `Long` arithmetic) for models that name them;
+ * either way the bytes equal Python's on every device. Scratch buffers are kept per thread, so a camera analyzer that calls
  * [preprocessInto] for every frame allocates nothing after its first frame.
  */
 object Preprocessor {
@@ -46,10 +47,10 @@ object Preprocessor {
         }
         val o = Orientation.of(orientation, width, height)
         val box = cropBox(o.uprightWidth, o.uprightHeight, outW, outH, config.crop)
-        if (config.resize == PreprocessConfig.LEGACY_RESIZE_FILTER) {
-            resizeBoxBilinearInt(argb, o, box, config, out)
-        } else {
-            resizePillowBilinear(argb, o, box, config, out)
+        when (config.resize) {
+            PreprocessConfig.LEGACY_RESIZE_FILTER -> resizeBoxBilinearInt(argb, o, box, config, out)
+            PreprocessConfig.V2_RESIZE_FILTER -> resizePillow(argb, o, box, config, out, reduce = false)
+            else -> resizePillow(argb, o, box, config, out, reduce = true)
         }
         return out
     }
@@ -85,8 +86,23 @@ object Preprocessor {
         }
     }
 
-    /** Per-thread scratch: one unpacked crop row, horizontally resampled rows (a ring), the vertical pass's sums,
-     *  the taps last used. */
+    /**
+     * Step 6's box factor of one axis in `pillow-reduce-bilinear`: `min(max(1, src / dst), MAX_REDUCE)` (Python's
+     * `device.resize.reduce_factor`).
+     */
+    fun reduceFactor(src: Int, dst: Int): Int = Math.min(Math.max(1, src / dst), MAX_REDUCE)
+
+    /** Largest per-axis box factor: Pillow's 32-bit block sums times its reciprocal stay exact below it. */
+    const val MAX_REDUCE = 64
+
+    /**
+     * Pillow's reciprocal of a block of `n` pixels: `trunc(float32(2^32 / float32(256 n)))`; a block's value is
+     * `((sum + n / 2) * multiplier) >> 24`, computed in 32 bits unsigned (below 2^32 for `n <= MAX_REDUCE^2`).
+     */
+    fun reduceMultiplier(n: Int): Long = (4294967296.0f / (256 * n).toFloat()).toLong()
+
+    /** Per-thread scratch: one unpacked (or box-reduced) crop row, horizontally resampled rows (a ring), the
+     *  vertical pass's sums, the taps last used. */
     private class Scratch {
         var rb = LongArray(0)
         var g = IntArray(0)
@@ -102,19 +118,26 @@ object Preprocessor {
     private val scratch = ThreadLocal.withInitial { Scratch() }
 
     /**
-     * `pillow-bilinear`, Pillow's arithmetic in a streaming order: each crop row the vertical pass needs is
-     * unpacked once (alpha on the background, EXIF orientation) and resampled horizontally (8-bit rounding and
-     * clipping) into a ring of `outW`-pixel rows kept as r, g, b planes; as soon as output row `i`'s rows are
-     * there, the vertical pass combines them, a loop over whole planes that the JIT vectorises. An axis already at
-     * the model's size is not resampled (Pillow skips it too; its taps would be the identity).
+     * `pillow-reduce-bilinear` ([reduce]) or `pillow-bilinear`, Pillow's arithmetic in a streaming order: each
+     * crop row the vertical pass needs is unpacked once (alpha on the background, EXIF orientation), or with
+     * [reduce] each row of `kx x ky` blocks is summed from its `ky` crop rows and rounded as Pillow's reduce does,
+     * and resampled horizontally (8-bit rounding and clipping) into a ring of `outW`-pixel rows kept as r, g, b
+     * planes; as soon as output row `i`'s rows are there, the vertical pass combines them, a loop over whole
+     * planes that the JIT vectorises. An axis already at the model's size is not resampled (Pillow skips it too;
+     * its taps would be the identity).
      */
-    private fun resizePillowBilinear(argb: IntArray, o: Orientation, box: IntArray, config: PreprocessConfig, out: ByteArray) {
-        val cx0 = box[0]
-        val cy0 = box[1]
-        val cw = box[2]
-        val ch = box[3]
+    private fun resizePillow(
+        argb: IntArray, o: Orientation, box: IntArray, config: PreprocessConfig, out: ByteArray, reduce: Boolean
+    ) {
         val outW = config.width
         val outH = config.height
+        // The box step works on whole blocks only: the crop is trimmed, centred, to a multiple of the factor.
+        val kx = if (reduce) reduceFactor(box[2], outW) else 1
+        val ky = if (reduce) reduceFactor(box[3], outH) else 1
+        val cx0 = box[0] + (box[2] % kx) / 2
+        val cy0 = box[1] + (box[3] % ky) / 2
+        val cw = box[2] / kx // the sizes the bilinear passes start from
+        val ch = box[3] / ky
         val s = scratch.get()
         val tx = if (cw != outW) s.taps(s.tapsX, cw, outW).also { s.tapsX = it } else null
         val ty = if (ch != outH) s.taps(s.tapsY, ch, outH).also { s.tapsY = it } else null
@@ -147,7 +170,11 @@ object Preprocessor {
             val count = if (ty == null) 1 else ty.count[i]
             while (next < first + count) {
                 if (next >= first || !monotone) {
-                    unpackRow(argb, o, cx0, cy0 + next, cw, config.background, s.rb, s.g)
+                    if (kx == 1 && ky == 1) {
+                        unpackRow(argb, o, cx0, cy0 + next, cw, config.background, s.rb, s.g)
+                    } else {
+                        reduceRow(argb, o, cx0, cy0 + next * ky, kx, ky, cw, config.background, s)
+                    }
                     horizontal(s.rb, s.g, cw, tx, ring, (next % slots) * len, outW)
                 }
                 next++
@@ -245,6 +272,83 @@ object Preprocessor {
             rb[q] = red.toLong() or (blue.toLong() shl 32)
             g[q] = green
             idx += step
+        }
+    }
+
+    /**
+     * One row of `width` box-reduced pixels into `s.rb` / `s.g` (as [unpackRow]): the block of `kx x ky` upright
+     * crop pixels from column `x0 + q * kx`, row `y`, alpha on the background, summed per channel, then Pillow's
+     * rounding `((sum + n / 2) * multiplier) >> 24` with `n = kx * ky`. Within a block row red and blue share one
+     * Int (`red shl 16 | blue`, each sum below `255 * MAX_REDUCE < 2^16`); over the block, one Long.
+     */
+    private fun reduceRow(
+        argb: IntArray, o: Orientation, x0: Int, y: Int, kx: Int, ky: Int, width: Int, background: IntArray, s: Scratch
+    ) {
+        val bgR = background[0]
+        val bgG = background[1]
+        val bgB = background[2]
+        val n = kx * ky
+        val amend = (n / 2).toLong()
+        val m = reduceMultiplier(n)
+        val rbOut = s.rb
+        val gOut = s.g
+        val step = o.stepX
+        val rowStep = o.stepY
+        var idx = o.index(x0, y)
+        for (q in 0 until width) {
+            var sumRB = 0L
+            var sumG = 0L
+            var rowAt = idx
+            for (r in 0 until ky) {
+                var rb = 0
+                var green = 0
+                var all = -1 // the alpha of every pixel ANDed: opaque block rows skip the composite
+                var at = rowAt
+                if (kx == 2) { // the common camera case (a frame about twice the model's size), unrolled
+                    val p0 = argb[at]
+                    val p1 = argb[at + step]
+                    rb = (p0 and 0xFF00FF) + (p1 and 0xFF00FF)
+                    green = ((p0 ushr 8) and 0xFF) + ((p1 ushr 8) and 0xFF)
+                    all = p0 and p1
+                } else {
+                    for (j in 0 until kx) {
+                        val p = argb[at]
+                        rb += p and 0xFF00FF
+                        green += (p ushr 8) and 0xFF
+                        all = all and p
+                        at += step
+                    }
+                }
+                if ((all ushr 24) != 255) {
+                    rb = 0
+                    green = 0
+                    at = rowAt
+                    for (j in 0 until kx) {
+                        val p = argb[at]
+                        val a = p ushr 24
+                        var red = (p shr 16) and 0xFF
+                        var gr = (p shr 8) and 0xFF
+                        var blue = p and 0xFF
+                        if (a != 255) {
+                            val na = 255 - a
+                            red = (red * a + bgR * na + 127) / 255
+                            gr = (gr * a + bgG * na + 127) / 255
+                            blue = (blue * a + bgB * na + 127) / 255
+                        }
+                        rb += (red shl 16) or blue
+                        green += gr
+                        at += step
+                    }
+                }
+                sumRB += (rb ushr 16).toLong() or ((rb and 0xFFFF).toLong() shl 32)
+                sumG += green
+                rowAt += rowStep
+            }
+            val red = (((sumRB and 0xFFFFFFFFL) + amend) * m) ushr 24
+            val blue = (((sumRB ushr 32) + amend) * m) ushr 24
+            rbOut[q] = red or (blue shl 32)
+            gOut[q] = (((sumG + amend) * m) ushr 24).toInt()
+            idx += kx * step
         }
     }
 

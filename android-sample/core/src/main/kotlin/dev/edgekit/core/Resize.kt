@@ -34,8 +34,9 @@ class AxisTaps(val src: Int, val dst: Int) {
 }
 
 /**
- * Step 6 of the contract (version 2), `pillow-bilinear`, for one axis: Pillow's fixed-point coefficients of its
- * BILINEAR filter (a tent whose support grows with the reduction factor), computed exactly as Pillow's
+ * Step 6b of the contract (versions 2 and 3: `pillow-bilinear`, and after the box step `pillow-reduce-bilinear`),
+ * for one axis: Pillow's fixed-point coefficients of its BILINEAR filter (a tent whose support grows with the
+ * reduction factor), computed exactly as Pillow's
  * `precompute_coeffs` and `normalize_coeffs_8bpc` do, in IEEE double arithmetic in the same order. Output `i` is
  * `clip(((1 shl 21) + sum_j coefficients[i * stride + j] * source[first[i] + j]) shr 22, 0, 255)` for
  * `j < count[i]`. Coefficients that round to 0 at either end are left out (adding 0 changes nothing).

@@ -31,7 +31,9 @@ class MetadataTest {
     fun edgeKitModelCarriesItsPreprocessing() {
         val info = MetadataReader.read(File(TestFiles.parity, "tiny_probs.tflite").readBytes())
         val config = PreprocessConfig.fromMap(info.preprocessing!!)
-        assertEquals(PreprocessConfig(40, 56, CropMode.STRETCH, intArrayOf(0, 0, 0)), config)
+        // Made under contract version 2 (and kept): its block names version 2's resize, which the app applies.
+        assertEquals(PreprocessConfig(40, 56, CropMode.STRETCH, intArrayOf(0, 0, 0), PreprocessConfig.V2_RESIZE_FILTER), config)
+        assertEquals(2, config.version)
         assertEquals("tiny_probs", info.metadata!!.name)
         assertEquals(listOf("daisy", "dandelion", "café ☕ rose"), info.labels)
         assertEquals("DESCRIPTIONS", info.metadata?.associatedFiles!!.first { it.name == MetadataReader.PREPROCESSING_FILE }.type)

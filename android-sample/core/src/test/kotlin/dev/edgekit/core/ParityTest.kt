@@ -57,7 +57,7 @@ class ParityTest {
             assertEquals("$name: background", TestFiles.one(m, "background_index")[0].toInt(), core.backgroundIndex ?: -1)
             val cfg = TestFiles.one(m, "config")
             val expected = PreprocessConfig(cfg[0].toInt(), cfg[1].toInt(), CropMode.fromJson(cfg[2]),
-                cfg[3].split(" ").map { it.toInt() }.toIntArray())
+                cfg[3].split(" ").map { it.toInt() }.toIntArray(), cfg[4])
             assertEquals("$name: preprocessing", expected, core.config)
             val packed = TestFiles.one(m, "preprocessing")[0]
             assertEquals("$name: packed preprocessing present", packed != "none", core.info.preprocessing != null)

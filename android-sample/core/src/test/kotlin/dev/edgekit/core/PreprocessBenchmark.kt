@@ -2,7 +2,7 @@ package dev.edgekit.core
 
 /**
  * JVM benchmark of the contract's preprocessing of one 640x480 camera frame to 224x224 (crop + resize), for each
- * resize filter: prints the median and spread of several rounds. Not a test; run by
+ * resize filter (versions 1, 2 and 3 of the contract): prints the median and spread of several rounds. Not a test; run by
  * `benchmarks/bench_kotlin_preprocess.sh` (arguments: rounds, calls per round).
  */
 fun main(args: Array<String>) {
@@ -15,7 +15,8 @@ fun main(args: Array<String>) {
         val y = i / width
         (0xFF shl 24) or ((x * 255 / (width - 1)) shl 16) or ((y * 255 / (height - 1)) shl 8) or ((x xor y) and 0xFF)
     }
-    val filters = listOf(PreprocessConfig.LEGACY_RESIZE_FILTER, PreprocessConfig.RESIZE_FILTER)
+    val filters = listOf(PreprocessConfig.LEGACY_RESIZE_FILTER, PreprocessConfig.V2_RESIZE_FILTER,
+        PreprocessConfig.RESIZE_FILTER)
     val configs = filters.map { PreprocessConfig(224, 224, resize = it) }
     val out = ByteArray(224 * 224 * 3)
     for (config in configs) repeat(300) { Preprocessor.preprocessInto(frame, width, height, 1, config, out) } // JIT
@@ -32,9 +33,10 @@ fun main(args: Array<String>) {
     for (filter in filters) {
         val t = times.getValue(filter).sorted()
         medians[filter] = t[t.size / 2]
-        println(String.format("  %-18s %.3f ms  (%.3f-%.3f)", filter, t[t.size / 2], t.first(), t.last()))
+        println(String.format("  %-22s %.3f ms  (%.3f-%.3f)", filter, t[t.size / 2], t.first(), t.last()))
     }
-    val speedup = medians.getValue(PreprocessConfig.LEGACY_RESIZE_FILTER) / medians.getValue(PreprocessConfig.RESIZE_FILTER)
-    println(String.format("  %s is %.2fx faster than %s", PreprocessConfig.RESIZE_FILTER, speedup,
-        PreprocessConfig.LEGACY_RESIZE_FILTER))
+    for (older in filters.dropLast(1)) {
+        val speedup = medians.getValue(older) / medians.getValue(PreprocessConfig.RESIZE_FILTER)
+        println(String.format("  %s is %.2fx faster than %s", PreprocessConfig.RESIZE_FILTER, speedup, older))
+    }
 }

@@ -85,21 +85,35 @@ class RulesTest {
 
     @Test
     fun eachContractVersionGetsItsResize() {
-        // Models made before version 2 keep version 1's resize (the pixels they were trained on); new ones get
-        // Pillow's filter. A block without "resize" means its version's filter.
+        // Models made before version 3 keep their version's resize (the pixels they were trained on); new ones get
+        // Pillow's reduce + bilinear. A block without "resize" means its version's filter.
         assertEquals(PreprocessConfig.LEGACY_RESIZE_FILTER,
             PreprocessConfig.fromJson("""{"version": 1, "height": 8, "width": 8}""").resize)
+        assertEquals("pillow-bilinear", PreprocessConfig.fromJson("""{"version": 2, "height": 8, "width": 8}""").resize)
+        assertEquals(2, PreprocessConfig.fromJson("""{"version": 2, "height": 8, "width": 8}""").version)
         assertEquals(PreprocessConfig.RESIZE_FILTER,
-            PreprocessConfig.fromJson("""{"version": 2, "height": 8, "width": 8}""").resize)
-        assertEquals(2, PreprocessConfig().version)
-        assertEquals("pillow-bilinear", PreprocessConfig().resize)
+            PreprocessConfig.fromJson("""{"version": 3, "height": 8, "width": 8}""").resize)
+        assertEquals(3, PreprocessConfig().version)
+        assertEquals("pillow-reduce-bilinear", PreprocessConfig().resize)
+    }
+
+    @Test
+    fun reduceFactorsAndMultipliersFollowPillow() {
+        assertEquals(2, Preprocessor.reduceFactor(480, 224))
+        assertEquals(1, Preprocessor.reduceFactor(100, 224))
+        assertEquals(Preprocessor.MAX_REDUCE, Preprocessor.reduceFactor(10_000, 3))
+        // Pillow's reciprocals: exact for powers of two, float32-rounded otherwise (3: 2^24 / 3 = 5592405.33).
+        assertEquals(1L shl 22, Preprocessor.reduceMultiplier(4))
+        assertEquals(5592405L, Preprocessor.reduceMultiplier(3))
+        val n = Preprocessor.MAX_REDUCE * Preprocessor.MAX_REDUCE
+        assertTrue((255L * n + n / 2) * Preprocessor.reduceMultiplier(n) < (1L shl 32))
     }
 
     @Test
     fun invalidPreprocessingIsRefusedWithTheReason() {
         val cases = mapOf(
             """{"contract": "other", "height": 1, "width": 1}""" to "not an edge-kit preprocessing block",
-            """{"version": 3, "height": 1, "width": 1}""" to "newer than this app",
+            """{"version": 4, "height": 1, "width": 1}""" to "version 4 is newer than this app (3); update the app's core",
             """{"height": 1, "width": 1, "crop": "zoom"}""" to "unknown crop mode",
             """{"height": 1, "width": 1, "resize": "bicubic"}""" to "unknown resize filter",
             """{"height": 0, "width": 1}""" to "input size must be positive",
@@ -146,7 +160,7 @@ class RulesTest {
     }
 
     @Test
-    fun version1ModelsStillLoadUnderContractVersion2() {
+    fun version1ModelsStillLoadUnderContractVersion3() {
         val old = PreprocessConfig.fromJson("""{"contract": "edge-kit-preprocess", "version": 1, "height": 40, "width": 56, "crop": "stretch"}""")
         // Same parameters, and version 1's resize: the model keeps seeing the pixels it was trained on.
         assertEquals(PreprocessConfig(40, 56, CropMode.STRETCH, resize = PreprocessConfig.LEGACY_RESIZE_FILTER), old)
