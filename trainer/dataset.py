@@ -7,12 +7,14 @@ Two layouts are accepted::
       rose/   c.jpg ...            val/    daisy/ ...  rose/ ...
                                    test/   daisy/ ...  rose/ ...   (optional)
 
-In the first, each class is split at random (seeded, stratified: the same fraction of every class) into train and
-validation (and optionally test). In the second the folders say which photo goes where; a ``train/`` folder without
-``val/`` is split like the first layout. Hidden files and folders (``.name``) are ignored.
+In the first, each class is split at random (seeded, stratified: the same fraction of every class) into train,
+validation and, when every class has enough photos, test (:func:`resolve_test_split`). In the second the folders say
+which photo goes where; a ``train/`` folder without ``val/`` is split like the first layout. Hidden files and folders
+(``.name``) are ignored.
 
-The split is saved as ``splits.json`` so that evaluation later uses the very same held-out photos. Nothing here
-imports TensorFlow.
+The split is made on the file list, before any photo is decoded: the test photos are then read only for the final
+evaluation, never by a decision (early stopping, phase choice, variant choice, calibration). It is saved as
+``splits.json`` so that evaluation later uses the very same held-out photos. Nothing here imports TensorFlow.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from common import defaults
 from common.run_folder import SPLIT_NAMES, Item, Splits  # noqa: F401  (Splits: the splits.json format)
 from trainer.errors import DatasetError
 
@@ -163,20 +166,36 @@ def check_class_counts(
         )
 
 
+def resolve_test_split(discovery: Discovery, test_split: Optional[float] = None,
+                       min_photos: int = defaults.TEST_SPLIT_MIN_PHOTOS,
+                       fraction: float = defaults.TEST_SPLIT) -> float:
+    """The test fraction a split uses: ``test_split`` when given (0 = no test split); None = automatic:
+    ``fraction`` when there is no ``test/`` folder and every class has at least ``min_photos`` photos (files found,
+    all folders counted), else 0 (too few photos for a test split that means anything)."""
+    if test_split is not None:
+        return float(test_split)
+    if discovery.files.get("test"):
+        return 0.0  # a test/ folder wins
+    counts = Counter(label for _, label in discovery.all_items())
+    return fraction if all(counts.get(i, 0) >= min_photos for i in range(len(discovery.labels))) else 0.0
+
+
 def split_dataset(
     discovery: Discovery,
     usable: Optional[Iterable[str]] = None,
     val_split: float = 0.2,
-    test_split: float = 0.0,
+    test_split: Optional[float] = 0.0,
     seed: int = 0,
     min_per_class: int = 5,
 ) -> Splits:
-    """Seeded, stratified split of the usable photos (``usable``: relative paths that decoded; default all).
+    """Seeded, stratified split of the photos (``usable``: relative paths to keep; default all files found).
 
     Explicit ``val/``/``test/`` folders are used as they are. Otherwise every class is shuffled with
     ``numpy.random.default_rng(seed)`` (class by class, in label order) and ``round(n * fraction)`` photos, at least
-    one, go to validation (and test, when ``test_split`` > 0); the rest train. Same files + same seed = same split.
+    one, go to validation (and test, when the test fraction is > 0; ``test_split=None``: automatic, see
+    :func:`resolve_test_split`); the rest train. Same files + same seed = same split.
     """
+    test_split = resolve_test_split(discovery, test_split)
     keep = None if usable is None else set(usable)
 
     def filt(items: List[Item]) -> List[Item]:
@@ -229,6 +248,23 @@ def _stratified(items: List[Item], n_labels: int, fraction: float, seed: int) ->
         out += sorted(members[i] for i in order[:n_out])
         keep += sorted(members[i] for i in order[n_out:])
     return keep, out
+
+
+def drop_unusable(splits: Splits, skipped: Iterable[str], names: Sequence[str], min_per_class: int = 5) -> Splits:
+    """``splits`` without the ``skipped`` photos (relative paths that could not be decoded) in the splits ``names``.
+
+    When "train"/"val" are among ``names``, every class must keep at least one training and one validation photo
+    and ``min_per_class`` of both together; otherwise :class:`DatasetError` names the classes and the fix.
+    """
+    bad = set(skipped)
+    parts = {name: [it for it in splits.items(name) if name not in names or it[0] not in bad] for name in SPLIT_NAMES}
+    out = Splits(splits.root, list(splits.labels), parts["train"], parts["val"], parts["test"])
+    if "train" in names and "val" in names:
+        labels = out.labels
+        check_class_counts(labels, out.train + out.val, min_per_class, splits.root)
+        check_class_counts(labels, out.train, 1, splits.root, "training photos")
+        check_class_counts(labels, out.val, 1, splits.root, "validation photos")
+    return out
 
 
 def load_splits(path: "str | Path") -> Splits:
