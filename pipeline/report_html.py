@@ -187,8 +187,8 @@ def _held_out(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
     out = ['<h2 id="held-out">Held-out photos on the device runtime</h2>']
     if not held:
         return out + ['<p class="muted">Not run.</p>']
-    out.append(f"<p><code>{_e(held['model'])}</code> classified {held['photos']} photos of the {_e(held['split'])} "
-               f"split ({_e(held.get('role') or held['split'])}) through <code>python -m device</code> (the runtime a board runs): top-1 "
+    out.append(f"<p><code>{_e(held['model'])}</code> classified {held['photos']} "
+               f"{_e(held.get('role') or held['split'])} photos through <code>python -m device</code> (the runtime a board runs): top-1 "
                f"{pct(held.get('top1'))}, {held['mistakes']} mistake(s), {held.get('ms_per_photo')} ms per photo "
                "including decoding and preprocessing.</p>")
     out.append(_fig(images, "confusion_matrix.png", "confusion matrix of the shipped model", "fig-confusion"))

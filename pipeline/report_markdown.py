@@ -91,8 +91,8 @@ def render_markdown(report: Dict[str, Any]) -> str:
     held = report.get("held_out") or {}
     lines += ["## Held-out photos on the device runtime", ""]
     if held:
-        lines += [f"`{held['model']}` ({held['variant']}) classified {held['photos']} photos of the {held['split']} "
-                  f"split ({held.get('role') or held['split']}) with `python -m device`: top-1 {pct(held.get('top1'))}, {held['mistakes']} mistakes, "
+        lines += [f"`{held['model']}` ({held['variant']}) classified {held['photos']} "
+                  f"{held.get('role') or held['split']} photos with `python -m device`: top-1 {pct(held.get('top1'))}, {held['mistakes']} mistakes, "
                   f"{held.get('ms_per_photo')} ms per photo (decode + preprocess + inference).", ""]
         figure("confusion_matrix", "confusion matrix")
         figure("held_out_grid", "held-out photos, worst mistakes first")
