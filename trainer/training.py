@@ -41,8 +41,8 @@ from common.paths import check_output_dir
 
 from trainer import checkpoint as ckpt
 from trainer.config import TrainConfig
-from trainer.dataset import Discovery, Splits, check_class_counts, class_weights, discover, drop_unusable, \
-    resolve_test_split, split_dataset
+from trainer.dataset import Discovery, Splits, check_class_counts, class_weights, discover, hold_out_test, \
+    resolve_test_split, split_dataset, without
 from trainer.errors import SkippedFilesWarning, TrainerError
 from trainer.images import ImageCache, build_image_cache
 from trainer.model import ModelParts, build_model, keras, training_model, unfreeze_top
@@ -509,20 +509,21 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
     timings: Dict[str, float] = {}
     say(f"{discovery.root}: {len(discovery.labels)} classes, {len(discovery.all_items())} files", verbose)
 
-    # Split the file list before decoding anything, so that the test photos are read by nothing but the final
-    # evaluation. The split as made is staged: a resumed run continues with the very same photos.
-    planned = _resumed_splits(staging, discovery)
-    if planned is None:
-        planned = split_dataset(discovery, None, config.val_split, resolve_test_split(discovery, config.test_split),
-                                config.seed, config.min_photos_per_class)
-        rf.write_splits(staging, planned)
+    # The test photos are chosen on the file list and not decoded here: nothing but the final evaluation reads them.
+    # A resumed run continues with the very split it staged.
+    test_split = resolve_test_split(discovery, config.test_split)
+    staged = _resumed_splits(staging, discovery)
+    test = staged.test if staged is not None else hold_out_test(discovery, config.test_split, config.seed)
+    held = {p for p, _ in test}
     t = time.perf_counter()
     prep = config.preprocessing
-    cache = build_image_cache(discovery.root, [p for name in ("train", "val") for p, _ in planned.items(name)], prep,
+    cache = build_image_cache(discovery.root, [p for p, _ in discovery.all_items() if p not in held], prep,
                               ck_dir / f"images_{prep.height}x{prep.width}.npy", verbose=verbose)
     timings["decode_s"] = time.perf_counter() - t
     _warn_skipped(cache.skipped)
-    splits = drop_unusable(planned, [p for p, _ in cache.skipped], ("train", "val"), config.min_photos_per_class)
+    splits = staged if staged is not None else split_dataset(
+        discovery, cache.usable, config.val_split, config.test_split, config.seed, config.min_photos_per_class, test)
+    rf.write_splits(staging, splits)
     skipped = list(cache.skipped)
     dataset = _dataset_summary(splits, skipped, discovery.ignored, discovery.explicit)
     say("split: " + ", ".join(f"{name} {sum(c.values())}" for name, c in splits.counts().items())
@@ -576,7 +577,7 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
                                        label="decoding test photos")
         timings["decode_test_s"] = time.perf_counter() - t
         _warn_skipped(test_cache.skipped)
-        splits = drop_unusable(splits, [p for p, _ in test_cache.skipped], ("test",))
+        splits = without(splits, [p for p, _ in test_cache.skipped], "test")
         skipped += test_cache.skipped
         dataset = _dataset_summary(splits, skipped, discovery.ignored, discovery.explicit)
         if splits.test:
@@ -589,7 +590,7 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
     metrics["best_epoch"] = {"phase1": phase1.best_epoch + 1,
                              "phase2": (phase2.best_epoch + 1) if fine_tune else None}
 
-    _save_run(staging, parts, config, splits, history, metrics, dataset, fine_tune, weights)
+    _save_run(staging, parts, config, splits, history, metrics, dataset, fine_tune, weights, test_split)
     timings["total_s"] = time.perf_counter() - t_start
     rf.write_history(staging, history, timings)
     _publish(staging, out)
@@ -603,7 +604,7 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
 
 def _save_run(out: Path, parts: ModelParts, config: TrainConfig, splits: Splits,
               history: Dict[str, List[Dict[str, float]]], metrics: Dict[str, Any], dataset: Dict[str, Any],
-              fine_tune: bool, weights: np.ndarray) -> None:
+              fine_tune: bool, weights: np.ndarray, test_split: float) -> None:
     parts.mobilenet.trainable = False  # the saved model is for inference; its layers carry no training state
     with atomic_path(out / rf.MODEL, suffix=".keras") as tmp:
         tmp.unlink()  # Keras refuses to overwrite silently in some versions
@@ -611,7 +612,7 @@ def _save_run(out: Path, parts: ModelParts, config: TrainConfig, splits: Splits,
     rf.write_labels(out, splits.labels)
     rf.write_splits(out, splits)
     cfg = config.to_dict()
-    cfg["resolved"] = {"fine_tune": fine_tune, "class_weights": {splits.labels[i]: float(w) for i, w in
+    cfg["resolved"] = {"fine_tune": fine_tune, "test_split": test_split, "class_weights": {splits.labels[i]: float(w) for i, w in
                                                                  enumerate(weights)}}
     rf.write_json(out, rf.CONFIG, cfg)
     rf.write_json(out, rf.METRICS, metrics)

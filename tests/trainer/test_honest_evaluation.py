@@ -54,6 +54,8 @@ def test_test_photos_are_read_only_by_the_final_evaluation(tmp_path: Path, monke
     saved = json.loads((run.path / "splits.json").read_text())
     assert len(saved["test"]) == 8 and [broken, 0] not in saved["test"]
     assert sorted(map(tuple, saved["train"])) == sorted(expected.train)  # the very split that was planned
+    config_json = json.loads((run.path / "config.json").read_text())
+    assert config_json["test_split"] is None and config_json["resolved"]["test_split"] == defaults.TEST_SPLIT
 
 
 def test_the_automatic_test_split_needs_enough_photos_in_every_class(tmp_path: Path) -> None:
@@ -70,6 +72,13 @@ def test_the_automatic_test_split_needs_enough_photos_in_every_class(tmp_path: P
     assert not split_dataset(few, None, 0.2, None, seed=7).test
     names = [set(p for p, _ in one.items(n)) for n in ("train", "val", "test")]
     assert not (names[0] & names[1] or names[0] & names[2] or names[1] & names[2])
+    # The test photos are chosen on the file list: an unreadable training photo (known only once decoded) changes
+    # neither them nor the number of validation photos.
+    unreadable = sorted(names[0])[0]
+    usable = [p for p, _ in enough.all_items() if p != unreadable]
+    again = split_dataset(enough, usable, 0.2, None, seed=7)
+    assert again.test == one.test and again.counts()["val"] == one.counts()["val"]
+    assert unreadable not in {p for p, _ in again.train + again.val}
 
 
 def test_a_test_folder_wins_over_the_automatic_split(tmp_path: Path) -> None:
