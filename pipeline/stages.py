@@ -119,6 +119,8 @@ def run_train(ctx: StageContext) -> Outputs:
     _require(ctx.out, RUN_FILES, "the trainer did not write a complete run folder")
     outputs = [ctx.out / n for n in RUN_FILES + RUN_EXTRAS if (ctx.out / n).is_file()]
     summary: Dict[str, Any] = {"val_top1": run.val_top1}
+    if isinstance(run.metrics.get("test"), dict):  # the number no decision saw
+        summary["test_top1"] = float(run.metrics["test"]["top1"])
     return outputs, summary
 
 

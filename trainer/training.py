@@ -4,7 +4,7 @@
    ``splits.json``.
 2. **Decode** the training and validation photos once through the preprocessing contract into an on-disk uint8
    cache; unusable files are skipped with one warning and listed in ``dataset.json``. The test photos are not read
-   until step 6.
+   until step 5.
 3. **Phase 1**: compute the frozen backbone's pooled features of the train and val photos ONCE (batched), then
    train the softmax head on them for many cheap epochs (label smoothing, class weights, early stopping on the
    validation loss with the best weights restored).
