@@ -127,6 +127,7 @@ class TrainConfig:
                 continue  # automatic (see the field)
             if not 0.0 <= value < 1.0:
                 raise TrainerError(f"{name}={value} must be a fraction in [0, 1), e.g. 0.2 for 20%.")
+            setattr(self, name, float(value))
         test_split = defaults.TEST_SPLIT if self.test_split is None else self.test_split
         if self.val_split + test_split >= 0.9:
             raise TrainerError("val_split + test_split leave too little to train on; keep them below 0.9 together.")
