@@ -151,9 +151,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"edge-train: error: {explain_os_error(exc, exc.filename or args.out)} A finished run in {args.out} "
               "is kept; run the same command again to resume.", file=sys.stderr)
         return exit_codes.FAILED
-    for line in accuracy_lines(run.metrics):
-        print(line)
-    print(f"run folder: {run.path}")
+    if args.quiet:  # otherwise the training has just said it
+        for line in accuracy_lines(run.metrics):
+            print(line)
+        print(f"run folder: {run.path}")
     return 0
 
 
