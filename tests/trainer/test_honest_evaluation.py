@@ -90,3 +90,18 @@ def test_a_test_folder_wins_over_the_automatic_split(tmp_path: Path) -> None:
     assert resolve_test_split(found) == 0.0
     splits = split_dataset(found, None, 0.2, None)
     assert splits.counts()["test"] == {"a": 2, "b": 2} and len(splits.train) == 2 * PER_CLASS
+
+
+def test_an_interrupted_run_from_before_the_automatic_test_split_says_how_to_resume_it(tmp_path: Path) -> None:
+    from common import run_folder as rf
+    from trainer.errors import TrainerError
+    from trainer.training import _prepare_out_dir
+
+    data = make_class_folders(tmp_path / "photos", {"a": 6, "b": 6})
+    out = tmp_path / "run"
+    old = TrainConfig(data_dir=str(data), out_dir=str(out), weights=None, test_split=0.0)
+    rf.write_checkpoint_key(out, json.loads(json.dumps(old.resume_key())))
+    (out / rf.CHECKPOINT_DIR / "phase1.npz").write_bytes(b"an epoch")
+    with pytest.raises(TrainerError, match=r"started with --test-split 0\.0; pass that to resume it"):
+        _prepare_out_dir(TrainConfig(data_dir=str(data), out_dir=str(out), weights=None))
+    assert _prepare_out_dir(old) == out.resolve()  # and with it, it resumes
