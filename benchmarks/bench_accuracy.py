@@ -96,7 +96,7 @@ def split_arrays(splits: Splits, usable: Sequence[str], feats: np.ndarray) -> Di
     row = {p: i for i, p in enumerate(usable)}
     out = {}
     for name in ("train", "val", "test"):
-        items = splits.items(name)
+        items = [it for it in splits.items(name) if it[0] in row]  # test photos are chosen before decoding
         if items:
             out[name] = (feats[[row[p] for p, _ in items]], np.array([y for _, y in items], dtype=np.int64))
     return out

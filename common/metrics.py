@@ -13,7 +13,7 @@ The vocabulary, used in every JSON file edge-kit writes (``metrics.json``, ``his
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -34,6 +34,19 @@ def evaluation_roles(scored: Sequence[str]) -> Dict[str, Any]:
     out["unbiased_split"] = "test" if "test" in scored else None
     out["note"] = None if "test" in scored else VALIDATION_ONLY_NOTE
     return out
+
+
+def accuracy_lines(metrics: Mapping[str, Any]) -> List[str]:
+    """The accuracy lines ``edge-train`` and ``edge-kit`` print from ``metrics.json``: each split's top-1 with its
+    role, and without a test split :data:`VALIDATION_ONLY_NOTE`."""
+    lines = []
+    for name in ("val", "test"):
+        block = metrics.get(name)
+        if isinstance(block, Mapping) and isinstance(block.get("top1"), (int, float)):
+            lines.append(f"top-1 on {block.get('count')} {SPLIT_ROLES[name]} photos: {block['top1']:.4f}")
+    if lines and not isinstance(metrics.get("test"), Mapping):
+        lines.append(VALIDATION_ONLY_NOTE)
+    return lines
 
 
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:

@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from common import defaults, exit_codes
 from common import run_folder as rf
 from common.errors import EdgeKitError
+from common.metrics import accuracy_lines
 from common.paths import OutputLocationError, check_output_dir, user_path
 from converter.config import VARIANTS, parse_variants
 from trainer.config import normalize_weights
@@ -302,6 +303,13 @@ def _print_summary(result: PipelineResult, say: Callable[[str], None]) -> None:
         say("outputs:")
         for key, path in files.items():
             say(f"  {key:<16} {path}")
+    metrics = rf.read_optional_json(result.out_dir / rf.METRICS)
+    lines = accuracy_lines(metrics) if isinstance(metrics, dict) else []
+    if lines:
+        say("")
+        say("accuracy of the trained (Keras) model:")
+        for line in lines:
+            say(f"  {line}")
     choice = result.export_choice
     if choice is not None and choice.fallback:
         say(f"notice: {choice.reason}")

@@ -68,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--epochs", type=int, default=None, help="classifier-head epochs (trainer default if omitted)")
     g.add_argument("--fine-tune-epochs", type=int, default=None, help="fine-tuning epochs (0 disables fine-tuning)")
     g.add_argument("--val-split", type=float, default=None, help="fraction of each class held out (default 0.2)")
-    g.add_argument("--test-split", type=float, default=None, help="fraction held out for a final test (default 0)")
+    g.add_argument("--test-split", type=float, default=None,
+                   help=f"fraction of each class held out for the final test, read by no decision (default "
+                        f"{defaults.TEST_SPLIT:g} when every class has {defaults.TEST_SPLIT_MIN_PHOTOS}+ photos and "
+                        "there is no test/ folder, else none: the report then says its numbers are validation "
+                        "numbers; 0: off)")
     g.add_argument("--seed", type=int, default=None, help="random seed of the split and training")
     g.add_argument("--config", default=None, metavar="FILE.toml",
                    help="every trainer/converter option: [train] and [convert] tables with the field names of "

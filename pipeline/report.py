@@ -19,13 +19,16 @@ from common.metrics import SPLIT_ROLES, evaluation_roles
 from pipeline.state import PipelineError, write_or_explain
 
 #: Bump when the report's content or layout changes, so the report stage runs again.
-REPORT_VERSION = 6
+REPORT_VERSION = 7
 FIGURES_DIR = rf.REPORT_FIGURES_DIR
 
 #: Files in the output folder whose content the report depends on (its stage fingerprint hashes them).
 REPORT_INPUTS = (rf.SPLITS, rf.DATASET, rf.HISTORY, rf.METRICS, rf.CONVERSION_REPORT, rf.CLASSIFY, rf.EXPORT)
 
 _read_json = rf.read_optional_json
+#: Why the variant table's numbers are validation numbers.
+VARIANTS_ROLE_NOTE = ("These photos also chose the variant: the accuracy gate and --export-variant auto compare "
+                      "the variants on them.")
 
 
 # --------------------------------------------------------------------------- gathering the parts' JSON files
@@ -94,7 +97,8 @@ def variants_section(out: Path, notes: List[str]) -> Dict[str, Any]:
         if isinstance(v.get("per_class_change_vs_float32"), dict):
             change[name] = dict(v["per_class_change_vs_float32"])
     return {"rows": rows, "labels": labels, "per_class_change": change, "keras_top1": report.get("keras_top1"),
-            "validation_photos": report.get("validation_photos"), "num_threads": report.get("num_threads"),
+            "validation_photos": report.get("validation_photos"), "role": SPLIT_ROLES["val"],
+            "role_note": VARIANTS_ROLE_NOTE, "num_threads": report.get("num_threads"),
             "int8_io": report.get("int8_io"), "interpreter": report.get("interpreter", "tensorflow")}
 
 
@@ -114,6 +118,7 @@ def held_out_section(out: Path, notes: List[str], grid: int) -> Tuple[Dict[str, 
     ranked = rank_worst_first(list(data.get("photos", [])))
     section = {k: data.get(k) for k in ("model", "variant", "split", "labels", "top1", "correct", "confusion",
                                         "unreadable", "ms_per_photo", "data_root")}
+    section["role"] = SPLIT_ROLES.get(str(data.get("split")), str(data.get("split")))
     section["photos"] = len(data.get("photos", []))
     section["mistakes"] = sum(not p.get("correct") for p in ranked)
     section["grid"] = ranked[:grid]
@@ -160,7 +165,7 @@ def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
     if held.get("confusion"):
         add("confusion_matrix", "confusion_matrix.png", figs.confusion_matrix_png(
             held["labels"], held["confusion"],
-            f"{held.get('variant')} model, device runtime, {held.get('photos')} held-out photos ({held.get('split')})"))
+            f"{held.get('variant')} model, device runtime, {held.get('photos')} {held.get('role')} photos"))
     rows = data["variants"]["rows"]
     if rows:
         add("variants", "variants.png", figs.variants_png(rows))

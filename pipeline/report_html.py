@@ -94,12 +94,17 @@ def _cards(report: Dict[str, Any]) -> str:
     shipped = rows.get(export.get("variant") or held.get("variant") or "", {})
     cards = [
         (f"{report['dataset']['total']}", f"photos, {len(report['dataset']['labels'])} classes"),
-        (pct(shipped.get("top1")), f"top-1 of the {_e(export.get('variant') or held.get('variant') or '?')} model"),
+        (pct(shipped.get("top1")), f"validation top-1 of the {_e(export.get('variant') or held.get('variant') or '?')} "
+                                   "model (these photos chose it)"),
         (mb(shipped.get("size_bytes")), "model file"),
         (num(shipped.get("latency_median_ms"), unit=" ms"), "median inference (interpreter)"),
     ]
+    test = next((r for r in report["training"].get("accuracy", []) if r.get("split") == "test"), None)
+    if test:
+        cards.insert(2, (pct(test["top1"]), "test top-1 of the Keras model (photos no decision saw)"))
     if held:
-        cards.append((f"{held.get('correct')}/{held.get('photos')}", "held-out photos right on the device runtime"))
+        cards.append((f"{held.get('correct')}/{held.get('photos')}",
+                      f"{_e(held.get('role') or 'held-out')} photos right on the device runtime"))
     html_cards = "".join(f'<div class="card"><b>{value}</b><span>{label}</span></div>' for value, label in cards)
     where = ""
     if export.get("destination"):
@@ -148,8 +153,9 @@ def _variants(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
     if not var["rows"]:
         return out + ['<p class="muted">Not converted yet.</p>']
     out.append(f"<p>Every variant evaluated with the TensorFlow Lite interpreter ({_e(var.get('interpreter'))}, "
-               f"{var.get('num_threads')} threads) on {var.get('validation_photos')} validation photos. Keras model top-1: "
-               f"{pct(var.get('keras_top1'))}.</p>")
+               f"{var.get('num_threads')} threads) on {var.get('validation_photos')} "
+               f"{_e(var.get('role') or 'validation')} photos. Keras model top-1: {pct(var.get('keras_top1'))}. "
+               f"{_e(var.get('role_note') or '')}</p>")
     out.append('<table id="variant-table"><tr><th>variant</th><th class="n">size</th><th class="n">top-1</th>'
                '<th class="n">vs float32 (points)</th><th class="n">agreement with Keras</th>'
                '<th class="n">latency median</th><th class="n">p90</th></tr>')
@@ -181,8 +187,8 @@ def _held_out(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
     out = ['<h2 id="held-out">Held-out photos on the device runtime</h2>']
     if not held:
         return out + ['<p class="muted">Not run.</p>']
-    out.append(f"<p><code>{_e(held['model'])}</code> classified {held['photos']} photos of the {_e(held['split'])} "
-               f"split through <code>python -m device</code> (the runtime a board runs): top-1 "
+    out.append(f"<p><code>{_e(held['model'])}</code> classified {held['photos']} "
+               f"{_e(held.get('role') or held['split'])} photos through <code>python -m device</code> (the runtime a board runs): top-1 "
                f"{pct(held.get('top1'))}, {held['mistakes']} mistake(s), {held.get('ms_per_photo')} ms per photo "
                "including decoding and preprocessing.</p>")
     out.append(_fig(images, "confusion_matrix.png", "confusion matrix of the shipped model", "fig-confusion"))

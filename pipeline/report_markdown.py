@@ -67,8 +67,9 @@ def render_markdown(report: Dict[str, Any]) -> str:
     lines += ["## Variants", ""]
     if var["rows"]:
         lines += [f"Evaluated with the TensorFlow Lite interpreter ({var.get('interpreter')}) on "
-                  f"{var.get('validation_photos')} validation "
-                  f"photos; Keras model top-1 {pct(var.get('keras_top1'))}.", "",
+                  f"{var.get('validation_photos')} {var.get('role') or 'validation'} "
+                  f"photos; Keras model top-1 {pct(var.get('keras_top1'))}. {var.get('role_note') or ''}".rstrip(),
+                  "",
                   "| variant | size | top-1 | vs float32 | agreement with Keras | latency median | p90 |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
         for r in var["rows"]:
@@ -90,8 +91,8 @@ def render_markdown(report: Dict[str, Any]) -> str:
     held = report.get("held_out") or {}
     lines += ["## Held-out photos on the device runtime", ""]
     if held:
-        lines += [f"`{held['model']}` ({held['variant']}) classified {held['photos']} photos of the {held['split']} "
-                  f"split with `python -m device`: top-1 {pct(held.get('top1'))}, {held['mistakes']} mistakes, "
+        lines += [f"`{held['model']}` ({held['variant']}) classified {held['photos']} "
+                  f"{held.get('role') or held['split']} photos with `python -m device`: top-1 {pct(held.get('top1'))}, {held['mistakes']} mistakes, "
                   f"{held.get('ms_per_photo')} ms per photo (decode + preprocess + inference).", ""]
         figure("confusion_matrix", "confusion matrix")
         figure("held_out_grid", "held-out photos, worst mistakes first")
@@ -116,11 +117,17 @@ def summary_lines(report: Dict[str, Any]) -> List[str]:
     rows = {r["name"]: r for r in report["variants"]["rows"]}
     if export:
         row = rows.get(export.get("variant"), {})
-        lines.append(f"**Shipped:** `{export.get('variant')}` model ({mb(row.get('size_bytes'))}, top-1 "
+        lines.append(f"**Shipped:** `{export.get('variant')}` model ({mb(row.get('size_bytes'))}, validation top-1 "
                      f"{pct(row.get('top1'))}) copied to `{export.get('destination')}`.")
+    test = next((r for r in report["training"].get("accuracy", []) if r.get("split") == "test"), None)
+    if test:
+        lines.append(f"**Test top-1** (Keras model, {photo_count(test)}{test['role']} photos): {pct(test['top1'])}.")
+    elif report["training"].get("accuracy_note"):
+        lines.append(f"**Validation numbers only:** {report['training']['accuracy_note']}")
     if held:
-        lines.append(f"**Device runtime check:** {held.get('correct')}/{held.get('photos')} held-out photos correct "
-                     f"({pct(held.get('top1'))}) with `{held.get('variant')}`.")
+        lines.append(f"**Device runtime check:** {held.get('correct')}/{held.get('photos')} "
+                     f"{held.get('role') or 'held-out'} photos correct ({pct(held.get('top1'))}) with "
+                     f"`{held.get('variant')}`.")
     if report.get("stage_seconds"):
         lines.append("**Stage times:** " + ", ".join(f"{k} {v:.1f} s" for k, v in report["stage_seconds"].items())
                      + ".")

@@ -20,6 +20,7 @@ from pipeline.state import PipelineError, PipelineState, explain_os_error, file_
 from common import run_folder as rf
 from common.atomic import atomic_write_json
 from common.gates import drop_points, within_limit
+from common.metrics import SPLIT_ROLES
 
 STAGES: Tuple[str, ...] = ("train", "convert", "classify", "export", "report")
 
@@ -119,6 +120,8 @@ def run_train(ctx: StageContext) -> Outputs:
     _require(ctx.out, RUN_FILES, "the trainer did not write a complete run folder")
     outputs = [ctx.out / n for n in RUN_FILES + RUN_EXTRAS if (ctx.out / n).is_file()]
     summary: Dict[str, Any] = {"val_top1": run.val_top1}
+    if isinstance(run.metrics.get("test"), dict):  # the number no decision saw
+        summary["test_top1"] = float(run.metrics["test"]["top1"])
     return outputs, summary
 
 
@@ -273,7 +276,8 @@ def run_classify(ctx: StageContext) -> Outputs:
             f"{data['data_root']}: none of the {len(data['unreadable'])} held-out photos could be classified (first: "
             f"{first['file']}: {first['reason']}); restore the photo folder that {ctx.out / rf.SPLITS} lists, or "
             f"train again on the photos you have. The previous {rf.CLASSIFY} is kept.")
-    ctx.log(f"  device runtime: {data['correct']}/{len(data['photos'])} held-out photos right "
+    role = SPLIT_ROLES.get(data["split"], "held-out")
+    ctx.log(f"  device runtime: {data['correct']}/{len(data['photos'])} {role} photos right "
             f"({100 * (data['top1'] or 0):.1f}%), {data['ms_per_photo']} ms per photo")
     path = ctx.out / rf.CLASSIFY
     write_or_explain(lambda: atomic_write_json(path, data), path)

@@ -5,8 +5,9 @@ import argparse
 import sys
 from typing import List, Optional
 
-from common import exit_codes
+from common import defaults, exit_codes
 from common.errors import EdgeKitError
+from common.metrics import accuracy_lines
 from common.console import never_crash_on_encoding
 from common.paths import explain_os_error, user_path
 from common.requirements import require
@@ -14,9 +15,10 @@ from common.tf_startup import import_tensorflow_quietly
 from trainer.config import ALPHAS, MAX_SIZE, MIN_SIZE, TrainConfig, normalize_weights
 from trainer.errors import TrainerError
 
-EPILOG = """\
+EPILOG = f"""\
 the photo folder:
-  one sub-folder per class (split 80/20 at random, seeded and stratified):
+  one sub-folder per class (split at random, seeded and stratified: 20% validation, and
+  {defaults.TEST_SPLIT:.0%} test when every class has at least {defaults.TEST_SPLIT_MIN_PHOTOS} photos):
       photos/daisy/*.jpg  photos/rose/*.jpg  ...
   or your own split (test/ is optional):
       photos/train/daisy/*.jpg  photos/val/daisy/*.jpg  photos/test/daisy/*.jpg  ...
@@ -91,7 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not weight rare classes up")
     s = p.add_argument_group("data split")
     s.add_argument("--val-split", type=float, default=d.val_split, help="validation fraction (default: %(default)s)")
-    s.add_argument("--test-split", type=float, default=d.test_split, help="test fraction (default: %(default)s)")
+    s.add_argument("--test-split", type=float, default=d.test_split,
+                   help="fraction of each class held out for the final test, read only for the final numbers "
+                        f"(default: {defaults.TEST_SPLIT:g} when every class has at least "
+                        f"{defaults.TEST_SPLIT_MIN_PHOTOS} photos and there is no test/ folder, else none: the "
+                        "numbers are then validation numbers; 0: no test split)")
     s.add_argument("--seed", type=int, default=d.seed, help="seed of the split and training (default: %(default)s)")
     s.add_argument("--min-photos", type=int, default=d.min_photos_per_class,
                    help="fewest usable photos a class may have (default: %(default)s)")
@@ -145,11 +151,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"edge-train: error: {explain_os_error(exc, exc.filename or args.out)} A finished run in {args.out} "
               "is kept; run the same command again to resume.", file=sys.stderr)
         return exit_codes.FAILED
-    val = run.metrics["val"]
-    print(f"validation accuracy: {val['top1']:.4f} ({val['count']} photos)")
-    if "test" in run.metrics:
-        print(f"test accuracy: {run.metrics['test']['top1']:.4f} ({run.metrics['test']['count']} photos)")
-    print(f"run folder: {run.path}")
+    if args.quiet:  # otherwise the training has just said it
+        for line in accuracy_lines(run.metrics):
+            print(line)
+        print(f"run folder: {run.path}")
     return 0
 
 

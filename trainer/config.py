@@ -68,7 +68,10 @@ class TrainConfig:
     crop: str = "center"  # the preprocessing contract's crop mode
     # Data
     val_split: float = 0.2  # fraction of each class held out for validation (when there is no val/ folder)
-    test_split: float = 0.0  # fraction of each class held out for a final test (when there is no test/ folder)
+    # Fraction of each class held out for the final test (when there is no test/ folder); its photos are decoded
+    # and read only for the final numbers. None = automatic: defaults.TEST_SPLIT when every class has at least
+    # defaults.TEST_SPLIT_MIN_PHOTOS photos, else none (the numbers are then validation numbers). 0 turns it off.
+    test_split: Optional[float] = None
     seed: int = 0
     min_photos_per_class: int = MIN_PHOTOS_PER_CLASS
     class_weights: bool = True  # weight the loss so every class counts the same, however many photos it has
@@ -120,9 +123,13 @@ class TrainConfig:
             raise TrainerError(f"crop={self.crop!r} is unknown; use one of: {', '.join(CROP_MODES)}.")
         for name in ("val_split", "test_split"):
             value = getattr(self, name)
+            if name == "test_split" and value is None:
+                continue  # automatic (see the field)
             if not 0.0 <= value < 1.0:
                 raise TrainerError(f"{name}={value} must be a fraction in [0, 1), e.g. 0.2 for 20%.")
-        if self.val_split + self.test_split >= 0.9:
+            setattr(self, name, float(value))
+        test_split = defaults.TEST_SPLIT if self.test_split is None else self.test_split
+        if self.val_split + test_split >= 0.9:
             raise TrainerError("val_split + test_split leave too little to train on; keep them below 0.9 together.")
         if not 0.0 <= self.dropout < 1.0:
             raise TrainerError(f"dropout={self.dropout} must be in [0, 1).")

@@ -7,12 +7,14 @@ Two layouts are accepted::
       rose/   c.jpg ...            val/    daisy/ ...  rose/ ...
                                    test/   daisy/ ...  rose/ ...   (optional)
 
-In the first, each class is split at random (seeded, stratified: the same fraction of every class) into train and
-validation (and optionally test). In the second the folders say which photo goes where; a ``train/`` folder without
-``val/`` is split like the first layout. Hidden files and folders (``.name``) are ignored.
+In the first, each class is split at random (seeded, stratified: the same fraction of every class) into train,
+validation and, when every class has enough photos, test (:func:`resolve_test_split`). In the second the folders say
+which photo goes where; a ``train/`` folder without ``val/`` is split like the first layout. Hidden files and folders
+(``.name``) are ignored.
 
-The split is saved as ``splits.json`` so that evaluation later uses the very same held-out photos. Nothing here
-imports TensorFlow.
+The split is made on the file list, before any photo is decoded: the test photos are then read only for the final
+evaluation, never by a decision (early stopping, phase choice, variant choice, calibration). It is saved as
+``splits.json`` so that evaluation later uses the very same held-out photos. Nothing here imports TensorFlow.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from common import defaults
 from common.run_folder import SPLIT_NAMES, Item, Splits  # noqa: F401  (Splits: the splits.json format)
 from trainer.errors import DatasetError
 
@@ -163,59 +166,85 @@ def check_class_counts(
         )
 
 
+def resolve_test_split(discovery: Discovery, test_split: Optional[float] = None,
+                       min_photos: int = defaults.TEST_SPLIT_MIN_PHOTOS,
+                       fraction: float = defaults.TEST_SPLIT) -> float:
+    """The test fraction a split uses: ``test_split`` when given (0 = no test split); None = automatic:
+    ``fraction`` when there is no ``test/`` folder and every class has at least ``min_photos`` photos (files found,
+    all folders counted), else 0 (too few photos for a test split that means anything)."""
+    if test_split is not None:
+        return float(test_split)
+    if discovery.files.get("test"):
+        return 0.0  # a test/ folder wins
+    counts = Counter(label for _, label in discovery.all_items())
+    return fraction if all(counts.get(i, 0) >= min_photos for i in range(len(discovery.labels))) else 0.0
+
+
+def hold_out_test(discovery: Discovery, test_split: Optional[float] = None, seed: int = 0) -> List[Item]:
+    """The test photos, chosen on the file list alone (nothing is decoded, so nothing reads them before the final
+    evaluation): the ``test/`` folder's, else a seeded, stratified fraction (:func:`resolve_test_split`; at least one
+    photo of each class, none at 0) of every class's photos."""
+    if discovery.files.get("test"):
+        return list(discovery.files["test"])
+    fraction = resolve_test_split(discovery, test_split)
+    if fraction <= 0:
+        return []
+    return _stratified(discovery.files["train"], len(discovery.labels), fraction, seed + 1)[1]
+
+
 def split_dataset(
     discovery: Discovery,
     usable: Optional[Iterable[str]] = None,
     val_split: float = 0.2,
-    test_split: float = 0.0,
+    test_split: Optional[float] = 0.0,
     seed: int = 0,
     min_per_class: int = 5,
+    test: Optional[List[Item]] = None,
 ) -> Splits:
-    """Seeded, stratified split of the usable photos (``usable``: relative paths that decoded; default all).
+    """Seeded, stratified split: ``test`` (default :func:`hold_out_test` with ``test_split``; ``None``: automatic)
+    first, on the file list; then the other photos that are ``usable`` (relative paths that decoded; default all)
+    into train and validation.
 
-    Explicit ``val/``/``test/`` folders are used as they are. Otherwise every class is shuffled with
-    ``numpy.random.default_rng(seed)`` (class by class, in label order) and ``round(n * fraction)`` photos, at least
-    one, go to validation (and test, when ``test_split`` > 0); the rest train. Same files + same seed = same split.
+    Explicit ``val/`` folders are used as they are. Otherwise every class is shuffled with
+    ``numpy.random.default_rng(seed)`` (class by class, in label order) and ``round(n * val_split)`` photos (``n``:
+    the class's photos, test ones included), at least one, go to validation; the rest train. Same files + same seed =
+    same split; without a test split it is the split earlier versions made.
     """
+    if test is None:
+        test = hold_out_test(discovery, test_split, seed)
+    held = {path for path, _ in test}
     keep = None if usable is None else set(usable)
 
     def filt(items: List[Item]) -> List[Item]:
-        return [it for it in items if keep is None or it[0] in keep]
+        return [it for it in items if it[0] not in held and (keep is None or it[0] in keep)]
 
-    files = {name: filt(items) for name, items in discovery.files.items()}
+    labels = list(discovery.labels)
+    pool = filt(discovery.files["train"])
     where = discovery.root / "train" if discovery.explicit else discovery.root
-    if "val" in files:
-        check_class_counts(discovery.labels, files["train"], max(1, min_per_class - 1), where, "training photos")
-        check_class_counts(discovery.labels, files["val"], 1, discovery.root / "val", "validation photos")
-        train, val = files["train"], files["val"]
-        test = files.get("test", [])
-        if not test and test_split > 0:
-            train, test = _stratified(train, len(discovery.labels), test_split, seed + 1)
-        return Splits(discovery.root, list(discovery.labels), train, val, test)
+    if "val" in discovery.files:
+        val = filt(discovery.files["val"])
+        check_class_counts(labels, pool, max(1, min_per_class - 1), where, "training photos")
+        check_class_counts(labels, val, 1, discovery.root / "val", "validation photos")
+        return Splits(discovery.root, labels, pool, val, list(test))
 
-    check_class_counts(discovery.labels, files["train"], min_per_class, where)
+    n_test = Counter(label for _, label in test)
+    check_class_counts(labels, pool + list(test), min_per_class, where)
     rng = np.random.default_rng(seed)
     train: List[Item] = []
     val: List[Item] = []
-    test: List[Item] = list(files.get("test", []))
-    split_test = test_split > 0 and not test  # a test/ folder wins over test_split
-    for label in range(len(discovery.labels)):
-        members = [it for it in files["train"] if it[1] == label]
-        order = rng.permutation(len(members))
-        shuffled = [members[i] for i in order]
+    for label in range(len(labels)):
+        members = [it for it in pool if it[1] == label]
+        shuffled = [members[i] for i in rng.permutation(len(members))]
         n = len(shuffled)
-        n_val = max(1, int(round(n * val_split)))
-        n_test = max(1, int(round(n * test_split))) if split_test else 0
-        if n - n_val - n_test < 1:
+        n_val = max(1, int(round((n + n_test[label]) * val_split)))
+        if n - n_val < 1:
             raise DatasetError(
-                f"{where}: class {discovery.labels[label]!r} has {n} photos, too few for this split; add photos "
-                "or lower val_split/test_split."
+                f"{where}: class {labels[label]!r} has {n + n_test[label]} photos, too few for this split; add "
+                "photos or lower val_split/test_split."
             )
         val += sorted(shuffled[:n_val])
-        if n_test:
-            test += sorted(shuffled[n_val : n_val + n_test])
-        train += sorted(shuffled[n_val + n_test :])
-    return Splits(discovery.root, list(discovery.labels), train, val, test)
+        train += sorted(shuffled[n_val:])
+    return Splits(discovery.root, labels, train, val, list(test))
 
 
 def _stratified(items: List[Item], n_labels: int, fraction: float, seed: int) -> Tuple[List[Item], List[Item]]:
@@ -229,6 +258,13 @@ def _stratified(items: List[Item], n_labels: int, fraction: float, seed: int) ->
         out += sorted(members[i] for i in order[:n_out])
         keep += sorted(members[i] for i in order[n_out:])
     return keep, out
+
+
+def without(splits: Splits, paths: Iterable[str], name: str) -> Splits:
+    """``splits`` with the photos ``paths`` (relative) removed from the split ``name`` (e.g. unreadable test photos)."""
+    bad = set(paths)
+    parts = {n: [it for it in splits.items(n) if n != name or it[0] not in bad] for n in SPLIT_NAMES}
+    return Splits(splits.root, list(splits.labels), parts["train"], parts["val"], parts["test"])
 
 
 def load_splits(path: "str | Path") -> Splits:

@@ -1,4 +1,5 @@
-"""Decode every photo once, up front, into an on-disk uint8 cache.
+"""Decode photos once into an on-disk uint8 cache (the training and validation photos up front; the test photos
+only for the final evaluation).
 
 Each photo goes through ``device.preprocess.load_and_preprocess`` (the contract: EXIF orientation, any mode to RGB,
 crop, integer resize) exactly once. Files that cannot be decoded are skipped and reported, so nothing can fail
@@ -71,9 +72,10 @@ def build_image_cache(
     cache_file: Path,
     verbose: bool = True,
     workers: Optional[int] = None,
+    label: str = "decoding photos",
 ) -> ImageCache:
     """Decode all ``relative_paths`` under ``root`` into ``cache_file`` (+ ``.json`` index), or reuse that cache
-    when it holds exactly these files at this preprocessing."""
+    when it holds exactly these files at this preprocessing. ``label``: the progress line's name."""
     index_file = cache_file.with_suffix(".json")
     key = {"root": str(root), "paths": list(relative_paths), "preprocessing": config.to_dict()}
     if cache_file.is_file() and index_file.is_file():
@@ -86,7 +88,7 @@ def build_image_cache(
         except (OSError, ValueError, KeyError):
             pass  # unreadable or stale cache: decode again
     n = len(relative_paths)
-    progress = Progress("decoding photos", n, enabled=verbose)
+    progress = Progress(label, n, enabled=verbose)
     skipped: List[Tuple[str, str]] = []
     workers = workers or min(4, os.cpu_count() or 1)
     with atomic_path(cache_file, suffix=".npy") as tmp:

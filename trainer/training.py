@@ -1,15 +1,19 @@
 """Training: photos folder -> fine-tuned MobileNetV2 classifier in a run folder.
 
-1. **Decode** every photo once through the preprocessing contract into an on-disk uint8 cache; unusable files are
-   skipped with one warning and listed in ``dataset.json``.
-2. **Split** (seeded, stratified) and save ``splits.json``.
+1. **Split** the file list (seeded, stratified; a test split when every class has enough photos) and save
+   ``splits.json``.
+2. **Decode** the training and validation photos once through the preprocessing contract into an on-disk uint8
+   cache; unusable files are skipped with one warning and listed in ``dataset.json``. The test photos are not read
+   until step 5.
 3. **Phase 1**: compute the frozen backbone's pooled features of the train and val photos ONCE (batched), then
    train the softmax head on them for many cheap epochs (label smoothing, class weights, early stopping on the
    validation loss with the best weights restored).
 4. **Phase 2** (fine-tuning, automatic when every class has enough photos): unfreeze the top backbone blocks
    (batch-norm stays frozen, in inference mode), train at a low learning rate with augmentation (flip, rotation,
    zoom, brightness, contrast; training only), early stopping on the validation loss.
-5. **Save** the run folder: ``model.keras``, ``labels.txt``, ``config.json``, ``splits.json``, ``history.json``,
+5. **Evaluate** the chosen model on the validation photos (they chose it: best epoch, phase 1 or 2) and only now
+   decode the test photos and evaluate on them (an unreadable one is skipped and listed, like any other).
+6. **Save** the run folder: ``model.keras``, ``labels.txt``, ``config.json``, ``splits.json``, ``history.json``,
    ``metrics.json``, ``training_curves.png``, ``confusion_matrix.png``, ``dataset.json``.
 
 Every epoch writes a checkpoint (weights, optimizer, epoch, phase); the decoded photos and features are cached in
@@ -32,12 +36,13 @@ import numpy as np
 from common import figures
 from common import run_folder as rf
 from common.atomic import atomic_path, fsync_dir
-from common.metrics import classification_metrics, evaluation_roles, nll
+from common.metrics import accuracy_lines, classification_metrics, evaluation_roles, nll
 from common.paths import check_output_dir
 
 from trainer import checkpoint as ckpt
 from trainer.config import TrainConfig
-from trainer.dataset import Splits, check_class_counts, class_weights, discover, split_dataset
+from trainer.dataset import Discovery, Splits, check_class_counts, class_weights, discover, hold_out_test, \
+    resolve_test_split, split_dataset, without
 from trainer.errors import SkippedFilesWarning, TrainerError
 from trainer.images import ImageCache, build_image_cache
 from trainer.model import ModelParts, build_model, keras, training_model, unfreeze_top
@@ -106,9 +111,12 @@ def _prepare_out_dir(config: TrainConfig) -> Path:
     if ck.exists() and saved != key:
         if saved and not config.overwrite and _has_progress(ck):
             changed = sorted(k for k in set(saved) | set(key) if saved.get(k) != key.get(k))
+            hint = ""
+            if "test_split" in changed and key.get("test_split") is None:  # started before the automatic test split
+                hint = f" (it was started with --test-split {saved.get('test_split')}; pass that to resume it)"
             raise TrainerError(
-                f"{out}: holds an interrupted run with different settings ({', '.join(changed)}). Run again with "
-                f"the same settings to resume it, choose another --out, or pass --overwrite to start over."
+                f"{out}: holds an interrupted run with different settings ({', '.join(changed)}){hint}. Run again "
+                f"with the same settings to resume it, choose another --out, or pass --overwrite to start over."
             )
         shutil.rmtree(ck)  # another run's leftovers with nothing to resume, or replaced on purpose (--overwrite)
     elif saved is not None:
@@ -431,7 +439,7 @@ def _fine_tune(parts: ModelParts, strategy: Any, cache: ImageCache, splits: Spli
 # The run
 
 
-def _dataset_summary(splits: Splits, cache: ImageCache, discovery_ignored: List[Tuple[str, str]],
+def _dataset_summary(splits: Splits, skipped: List[Tuple[str, str]], discovery_ignored: List[Tuple[str, str]],
                      explicit: bool) -> Dict[str, Any]:
     counts = splits.counts()
     per_class = {label: sum(c.get(label, 0) for c in counts.values()) for label in splits.labels}
@@ -442,8 +450,8 @@ def _dataset_summary(splits: Splits, cache: ImageCache, discovery_ignored: List[
         "counts": counts,
         "per_class": per_class,
         "total": int(sum(per_class.values())),
-        "skipped_count": len(cache.skipped),
-        "skipped": [{"path": p, "reason": r} for p, r in cache.skipped],
+        "skipped_count": len(skipped),
+        "skipped": [{"path": p, "reason": r} for p, r in skipped],
         "ignored": [{"path": p, "reason": r} for p, r in discovery_ignored],
     }
 
@@ -457,6 +465,16 @@ def _warn_skipped(skipped: List[Tuple[str, str]]) -> None:
         f"skipped {len(skipped)} file(s) that are not usable photos (listed in dataset.json):\n{lines}{more}",
         SkippedFilesWarning, stacklevel=3,
     )
+
+
+def _resumed_splits(staging: Path, discovery: Discovery) -> "Splits | None":
+    """The split an interrupted run staged (its checkpoint key matched, or the staging folder would be gone), when
+    it still fits the photo folder (same labels, every photo still there); None otherwise."""
+    splits = rf.read_splits(staging)
+    if splits is None or splits.labels != discovery.labels or splits.root != discovery.root:
+        return None
+    found = set(discovery.all_items())
+    return splits if all(item in found for name in rf.SPLIT_NAMES for item in splits.items(name)) else None
 
 
 def fine_tune_enabled(config: TrainConfig, splits: Splits) -> bool:
@@ -491,18 +509,25 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
     timings: Dict[str, float] = {}
     say(f"{discovery.root}: {len(discovery.labels)} classes, {len(discovery.all_items())} files", verbose)
 
+    # The test photos are chosen on the file list and not decoded here: nothing but the final evaluation reads them.
+    # A resumed run continues with the very split it staged.
+    test_split = resolve_test_split(discovery, config.test_split)
+    staged = _resumed_splits(staging, discovery)
+    test = staged.test if staged is not None else hold_out_test(discovery, config.test_split, config.seed)
+    held = {p for p, _ in test}
     t = time.perf_counter()
     prep = config.preprocessing
-    cache = build_image_cache(discovery.root, [p for p, _ in discovery.all_items()], prep,
+    cache = build_image_cache(discovery.root, [p for p, _ in discovery.all_items() if p not in held], prep,
                               ck_dir / f"images_{prep.height}x{prep.width}.npy", verbose=verbose)
     timings["decode_s"] = time.perf_counter() - t
     _warn_skipped(cache.skipped)
-    splits = split_dataset(discovery, cache.usable, config.val_split, config.test_split, config.seed,
-                           config.min_photos_per_class)
-    dataset = _dataset_summary(splits, cache, discovery.ignored, discovery.explicit)
+    splits = staged if staged is not None else split_dataset(
+        discovery, cache.usable, config.val_split, config.test_split, config.seed, config.min_photos_per_class, test)
     rf.write_splits(staging, splits)
-    rf.write_json(staging, rf.DATASET, dataset)
-    say("split: " + ", ".join(f"{name} {sum(c.values())}" for name, c in splits.counts().items()), verbose)
+    skipped = list(cache.skipped)
+    dataset = _dataset_summary(splits, skipped, discovery.ignored, discovery.explicit)
+    say("split: " + ", ".join(f"{name} {sum(c.values())}" for name, c in splits.counts().items())
+        + ("" if splits.test else " (no test split: the reported numbers will be validation numbers)"), verbose)
 
     _seed_everything(config)
     strategy = _strategy()
@@ -540,40 +565,54 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
         say(f"phase 2 skipped: fine-tuning needs at least {config.fine_tune_min_per_class} training photos in every "
             "class (force it with --fine-tune)", verbose)
 
-    # Final evaluation with the full model on the decoded photos (the same pixels the device will see).
+    # Every decision is made. Final evaluation with the full model on the decoded photos (the same pixels the device
+    # will see): the validation photos, then the test photos, decoded only now.
     metrics: Dict[str, Any] = {}
-    for name in ("val", "test"):
-        items = splits.items(name)
-        if items:
-            probs = _predict_images(parts.full, cache, cache.rows([p for p, _ in items]), config.batch_size)
-            metrics[name] = classification_metrics(probs, [label for _, label in items], splits.labels)
+    probs = _predict_images(parts.full, cache, cache.rows([p for p, _ in splits.val]), config.batch_size)
+    metrics["val"] = classification_metrics(probs, [label for _, label in splits.val], splits.labels)
+    if splits.test:
+        t = time.perf_counter()
+        test_cache = build_image_cache(discovery.root, [p for p, _ in splits.test], prep,
+                                       ck_dir / f"test_images_{prep.height}x{prep.width}.npy", verbose=verbose,
+                                       label="decoding test photos")
+        timings["decode_test_s"] = time.perf_counter() - t
+        _warn_skipped(test_cache.skipped)
+        splits = without(splits, [p for p, _ in test_cache.skipped], "test")
+        skipped += test_cache.skipped
+        dataset = _dataset_summary(splits, skipped, discovery.ignored, discovery.explicit)
+        if splits.test:
+            probs = _predict_images(parts.full, test_cache, test_cache.rows([p for p, _ in splits.test]),
+                                    config.batch_size)
+            metrics["test"] = classification_metrics(probs, [label for _, label in splits.test], splits.labels)
     metrics["val_top1"] = metrics["val"]["top1"]
     metrics["evaluation"] = evaluation_roles([name for name in ("val", "test") if name in metrics])
     metrics["fine_tuned"] = fine_tune
     metrics["best_epoch"] = {"phase1": phase1.best_epoch + 1,
                              "phase2": (phase2.best_epoch + 1) if fine_tune else None}
 
-    _save_run(staging, parts, config, splits, history, metrics, dataset, fine_tune, weights)
+    _save_run(staging, parts, config, splits, history, metrics, dataset, fine_tune, weights, test_split)
     timings["total_s"] = time.perf_counter() - t_start
     rf.write_history(staging, history, timings)
     _publish(staging, out)
     shutil.rmtree(ck_dir, ignore_errors=True)
-    say(f"validation accuracy {metrics['val']['top1']:.4f} on {metrics['val']['count']} photos; "
-        f"run folder {out} ({timings['total_s']:.0f} s)", verbose)
+    for line in accuracy_lines(metrics):
+        say(line, verbose)
+    say(f"run folder {out} ({timings['total_s']:.0f} s)", verbose)
     return Run(path=out, labels=list(splits.labels), metrics=metrics, history=history, config=config,
                dataset=dataset, timings=timings, model=parts.full)
 
 
 def _save_run(out: Path, parts: ModelParts, config: TrainConfig, splits: Splits,
               history: Dict[str, List[Dict[str, float]]], metrics: Dict[str, Any], dataset: Dict[str, Any],
-              fine_tune: bool, weights: np.ndarray) -> None:
+              fine_tune: bool, weights: np.ndarray, test_split: float) -> None:
     parts.mobilenet.trainable = False  # the saved model is for inference; its layers carry no training state
     with atomic_path(out / rf.MODEL, suffix=".keras") as tmp:
         tmp.unlink()  # Keras refuses to overwrite silently in some versions
         parts.full.save(tmp)
     rf.write_labels(out, splits.labels)
+    rf.write_splits(out, splits)
     cfg = config.to_dict()
-    cfg["resolved"] = {"fine_tune": fine_tune, "class_weights": {splits.labels[i]: float(w) for i, w in
+    cfg["resolved"] = {"fine_tune": fine_tune, "test_split": test_split, "class_weights": {splits.labels[i]: float(w) for i, w in
                                                                  enumerate(weights)}}
     rf.write_json(out, rf.CONFIG, cfg)
     rf.write_json(out, rf.METRICS, metrics)

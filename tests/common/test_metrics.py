@@ -61,3 +61,15 @@ def test_evaluation_roles_say_which_photos_chose_the_model():
     val_only = evaluation_roles(["val"])
     assert val_only["unbiased_split"] is None and val_only["note"] == VALIDATION_ONLY_NOTE
     assert "validation numbers" in val_only["note"]
+
+
+def test_accuracy_lines_print_each_number_with_its_role():
+    from common.metrics import VALIDATION_ONLY_NOTE, accuracy_lines
+
+    val = {"top1": 0.9, "count": 20}
+    assert accuracy_lines({"val": val}) == ["top-1 on 20 validation (used for selection) photos: 0.9000",
+                                            VALIDATION_ONLY_NOTE]
+    assert accuracy_lines({"val": val, "test": {"top1": 0.85, "count": 10}}) == [
+        "top-1 on 20 validation (used for selection) photos: 0.9000",
+        "top-1 on 10 test (never used for any decision) photos: 0.8500"]
+    assert accuracy_lines({}) == []

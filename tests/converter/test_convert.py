@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,16 +190,37 @@ def test_export_of_a_missing_variant_says_convert_first(run_folder, tmp_path, ca
     assert "convert first" in capsys.readouterr().err
 
 
-def test_qat_exports_an_integer_only_int8_model(run_folder, tmp_path):
+def _with_test_split(run_folder, dest, per_class: int = 2):
+    """A copy of ``run_folder`` whose splits.json also lists ``per_class`` test photos of each class."""
+    import shutil
+
+    shutil.copytree(run_folder, dest)
+    splits = json.loads((dest / "splits.json").read_text())
+    root = Path(splits["root"])
+    used = {p for name in ("train", "val") for p, _ in splits[name]}
+    for index, label in enumerate(splits["labels"]):
+        spare = [f"{label}/{f.name}" for f in sorted((root / label).iterdir()) if f"{label}/{f.name}" not in used]
+        splits["test"] += [[rel, index] for rel in spare[:per_class]]
+    (dest / "splits.json").write_text(json.dumps(splits))
+    return dest, [root / rel for rel, _ in splits["test"]], [root / rel for rel in used]
+
+
+def test_qat_exports_an_integer_only_int8_model_without_reading_the_test_photos(run_folder, tmp_path, monkeypatch):
     from converter import ConvertConfig, convert
     from converter.variants import tensor_types
+    from tests.read_spy import record_reads
 
-    result = convert(run_folder, ConvertConfig(variants="int8", qat=True, calibration_size=20, verbose=False,
-                                               max_accuracy_drop=None, output_dir=str(tmp_path / "qat")))
+    run, test_photos, other_photos = _with_test_split(run_folder, tmp_path / "run")
+    log = record_reads(monkeypatch)
+    result = convert(run, ConvertConfig(variants="int8", qat=True, calibration_size=20, verbose=False,
+                                        max_accuracy_drop=None, output_dir=str(tmp_path / "qat")))
     info = tensor_types(result.files["int8"].read_bytes())
     assert info["input"] == "uint8" and all(set(op["types"]) <= {"int8", "uint8", "int32"} for op in info["ops"])
     assert result.report["qat"] is True and "qat" in result.timings
     assert 0.0 <= result.report["variants"]["int8"]["top1"] <= 1.0
+    # Calibration, QAT and the evaluation that the accuracy gate and --export-variant auto decide on read the
+    # training and validation photos, never the test photos.
+    assert log.read_positions(other_photos) and log.read_positions(test_photos) == []
 
 
 def test_qat_gives_the_same_int8_model_whatever_ran_before_in_the_process(run_folder, tmp_path):

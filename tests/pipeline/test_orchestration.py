@@ -179,3 +179,18 @@ def test_stale_temporaries_are_removed_and_nothing_else(tmp_path):
     removed = remove_stale_temporaries(out)
     assert sorted(removed) == sorted(stale)
     assert all(p.exists() for p in keep)
+
+
+def test_the_summary_says_which_numbers_chose_the_model(fake, tmp_path):
+    logs = []
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metrics.json").write_text(json.dumps({"val": {"top1": 0.9, "count": 20},
+                                                  "test": {"top1": 0.8, "count": 10}}))
+    run_pipeline(cfg(tmp_path), log=logs.append)
+    assert "  top-1 on 20 validation (used for selection) photos: 0.9000" in logs
+    assert "  top-1 on 10 test (never used for any decision) photos: 0.8000" in logs
+    (out / "metrics.json").write_text(json.dumps({"val": {"top1": 0.9, "count": 20}}))
+    logs.clear()
+    run_pipeline(cfg(tmp_path), log=logs.append)
+    assert any("These are validation numbers" in line for line in logs)

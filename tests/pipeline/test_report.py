@@ -127,6 +127,11 @@ def test_report_labels_selection_photos_and_test_photos(tmp_path, photos_dir):
     for text in (md, html):
         assert "validation (used for selection) photos: 80.0%" in text
         assert "These are validation numbers" in text and "test (never used" not in text
+        # the variant table and the device check say where their numbers come from
+        assert "12 validation (used for selection) photos. " in text.replace(";", ".")
+        assert "also chose the variant" in text
+        assert "classified 12 validation (used for selection) photos" in text
+    assert "**Validation numbers only:** These are validation numbers" in md
     # With a test split: both rows, each with its role, and no validation-only warning.
     out = write_synthetic_run(tmp_path / "with_test", photos_dir)
     (out / "metrics.json").write_text(json.dumps({"val_top1": 0.8, "val": {"top1": 0.8, "count": 12},
@@ -136,5 +141,8 @@ def test_report_labels_selection_photos_and_test_photos(tmp_path, photos_dir):
     assert "top-1 on 12 validation (used for selection) photos: 80.0%" in md
     assert "top-1 on 10 test (never used for any decision) photos: 70.0%" in md
     assert "These are validation numbers" not in md
+    assert "**Test top-1** (Keras model, 10 test (never used for any decision) photos): 70.0%." in md
+    html = files["html"].read_text(encoding="utf-8")
+    assert "<b>70.0%</b><span>test top-1 of the Keras model (photos no decision saw)</span>" in html
     data = json.loads(files["json"].read_text(encoding="utf-8"))
     assert [row["split"] for row in data["training"]["accuracy"]] == ["val", "test"]
