@@ -247,6 +247,10 @@ object Preprocessor {
         }
     }
 
+    /** Step 3's alpha rule for one channel: `(c * a + background * (255 - a) + 127) / 255`. */
+    @Suppress("NOTHING_TO_INLINE")
+    private inline fun over(c: Int, a: Int, background: Int): Int = (c * a + background * (255 - a) + 127) / 255
+
     /** Upright crop row `y` (from column `x0`, `width` pixels), alpha on the background, as red | blue shl 32
      *  ([rb]) and green ([g]). */
     private fun unpackRow(
@@ -264,10 +268,9 @@ object Preprocessor {
             var green = (p shr 8) and 0xFF
             var blue = p and 0xFF
             if (a != 255) {
-                val na = 255 - a
-                red = (red * a + bgR * na + 127) / 255
-                green = (green * a + bgG * na + 127) / 255
-                blue = (blue * a + bgB * na + 127) / 255
+                red = over(red, a, bgR)
+                green = over(green, a, bgG)
+                blue = over(blue, a, bgB)
             }
             rb[q] = red.toLong() or (blue.toLong() shl 32)
             g[q] = green
@@ -330,10 +333,9 @@ object Preprocessor {
                         var gr = (p shr 8) and 0xFF
                         var blue = p and 0xFF
                         if (a != 255) {
-                            val na = 255 - a
-                            red = (red * a + bgR * na + 127) / 255
-                            gr = (gr * a + bgG * na + 127) / 255
-                            blue = (blue * a + bgB * na + 127) / 255
+                            red = over(red, a, bgR)
+                            gr = over(gr, a, bgG)
+                            blue = over(blue, a, bgB)
                         }
                         rb += (red shl 16) or blue
                         green += gr
@@ -386,10 +388,9 @@ object Preprocessor {
                         var g = (p shr 8) and 0xFF
                         var b = p and 0xFF
                         if (a != 255) {
-                            val na = 255 - a
-                            r = (r * a + bgR * na + 127) / 255
-                            g = (g * a + bgG * na + 127) / 255
-                            b = (b * a + bgB * na + 127) / 255
+                            r = over(r, a, bgR)
+                            g = over(g, a, bgG)
+                            b = over(b, a, bgB)
                         }
                         rows[3 * q] += weight * r
                         rows[3 * q + 1] += weight * g
