@@ -37,6 +37,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 import numpy as np
 
 from device.errors import ModelError
+from device.metadata import model_extent_problem
 
 #: Backend names, in the order they are tried when none is requested.
 BACKENDS = ("ai-edge-litert", "tflite-runtime", "tensorflow")
@@ -172,7 +173,8 @@ def read_model_bytes(model: ModelSource) -> bytes:
 
 
 def check_tflite_bytes(data: bytes, name: str = "<model bytes>") -> None:
-    """Raise :class:`ModelError` unless ``data`` starts like a TFLite flatbuffer (identifier ``TFL3``)."""
+    """Raise :class:`ModelError` unless ``data`` starts like a TFLite flatbuffer (identifier ``TFL3``) and every part
+    of it the model table points at lies inside ``data`` (:func:`device.metadata.model_extent_problem`)."""
     if len(data) == 0:
         raise ModelError(f"{name}: the model file is empty (0 bytes); re-copy or re-export it.")
     if len(data) < 16 or data[4:8] != b"TFL3":
@@ -181,8 +183,9 @@ def check_tflite_bytes(data: bytes, name: str = "<model bytes>") -> None:
             "`edge-convert` (a Keras .keras/.h5 or SavedModel must be converted first)."
         )
     root = int.from_bytes(data[0:4], "little")
-    if root + 4 > len(data):
-        raise ModelError(f"{name}: truncated TFLite model ({len(data)} bytes); re-copy or re-export it.")
+    problem = "the root table is past the end" if root + 4 > len(data) else model_extent_problem(data)
+    if problem:
+        raise ModelError(f"{name}: truncated TFLite model ({len(data)} bytes; {problem}); re-copy or re-export it.")
 
 
 class Interpreter:

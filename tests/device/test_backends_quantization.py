@@ -11,6 +11,7 @@ from device.errors import ModelError
 from device.quantization import dequantize, quantize, tensor_quantization
 
 HAS_TFLITE_RUNTIME = importlib.util.find_spec("tflite_runtime") is not None
+HAS_LITERT = importlib.util.find_spec("ai_edge_litert") is not None
 
 
 def test_automatic_backend_prefers_litert_and_never_tensorflow_when_light_one_installed(monkeypatch):
@@ -51,7 +52,8 @@ def test_interpreter_runs_reference_model_with_requested_threads(coral_quant):
     assert out.shape == (1, 1001) and out.dtype == np.uint8
 
 
-@pytest.mark.skipif(not HAS_TFLITE_RUNTIME, reason="tflite-runtime not installed (light venv)")
+@pytest.mark.skipif(not (HAS_TFLITE_RUNTIME and HAS_LITERT),
+                    reason="needs both tflite-runtime and ai-edge-litert (32-bit ARM has only tflite-runtime)")
 @pytest.mark.parametrize("model", ["coral_quant", "float_model"])
 def test_litert_and_tflite_runtime_agree(model, request, sanity_dir):
     from device import Classifier
@@ -78,12 +80,18 @@ def test_bad_model_files_name_the_file(tmp_path, content, message):
     assert str(path) in str(info.value)
 
 
-def test_truncated_model_is_refused(tmp_path, coral_quant):
+@pytest.mark.parametrize("fraction", [0.005, 0.1, 0.5, 0.9])
+def test_truncated_model_is_refused_before_the_interpreter_sees_it(tmp_path, coral_quant, monkeypatch, fraction):
+    """tflite-runtime on 32-bit ARM crashes the process on a truncated file, so the check must come first."""
+    from device import backends
+
+    data = coral_quant.read_bytes()
     path = tmp_path / "truncated.tflite"
-    path.write_bytes(coral_quant.read_bytes()[:20000])
-    with pytest.raises(ModelError, match="truncated|cannot load") as info:
+    path.write_bytes(data[: int(len(data) * fraction)])
+    monkeypatch.setattr(backends, "_interpreter_class", lambda backend: pytest.fail("the interpreter was reached"))
+    with pytest.raises(ModelError, match="truncated TFLite model") as info:
         make_interpreter(path)
-    assert "truncated.tflite" in str(info.value)
+    assert "truncated.tflite" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_missing_model_file(tmp_path):
