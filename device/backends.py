@@ -231,17 +231,20 @@ def make_interpreter(
     model: ModelSource,
     backend: Optional[str] = None,
     num_threads: Optional[int] = None,
+    name: Optional[str] = None,
 ) -> Interpreter:
     """Load ``model`` (a ``.tflite`` path or its bytes) on ``backend`` and allocate its tensors.
 
     ``backend``: one of :data:`BACKENDS`, or ``None`` for ``$EDGE_KIT_BACKEND`` or the first installed light
     interpreter (TensorFlow only when neither light one is installed). ``num_threads``: interpreter threads,
-    default :func:`default_num_threads`. A dynamic batch dimension is fixed to 1.
+    default :func:`default_num_threads`. ``name``: how messages name the model (default: its path; give the path
+    when passing bytes read from a file). A dynamic batch dimension is fixed to 1.
 
     Raises :class:`ModelError` naming the file for missing, empty, truncated or non-TFLite files, models the
     interpreter cannot load (e.g. unsupported ops), and unknown or uninstalled backends.
     """
-    name = "<model bytes>" if isinstance(model, (bytes, bytearray, memoryview)) else str(model)
+    if name is None:
+        name = "<model bytes>" if isinstance(model, (bytes, bytearray, memoryview)) else str(model)
     data = read_model_bytes(model)
     chosen = resolve_backend(backend)
     threads = default_num_threads() if num_threads is None else int(num_threads)
@@ -256,8 +259,16 @@ def make_interpreter(
     except ModelError:
         raise
     except Exception as exc:  # the backends raise ValueError/RuntimeError with long C++ messages
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if chosen == "tflite-runtime" and "Didn't find op" in reason:
+            # tflite-runtime stopped at 2.14, so "upgrade it" cannot help; on 32-bit ARM it is the only interpreter.
+            raise ModelError(
+                f"{name}: tflite-runtime, whose last release is 2.14, cannot run this model ({reason}). edge-kit's "
+                "int8 (default), float16 and float32 exports run on it; the dynamic-range export needs ai-edge-litert "
+                "(64-bit OS)."
+            ) from exc
         raise ModelError(
-            f"{name}: the {chosen} interpreter cannot load this model ({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}). "
+            f"{name}: the {chosen} interpreter cannot load this model ({reason}). "
             "The file may be truncated or corrupt (re-copy or re-export it), or use operators this interpreter "
             "version does not support (upgrade it)."
         ) from exc

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,6 +93,35 @@ def test_truncated_model_is_refused_before_the_interpreter_sees_it(tmp_path, cor
     with pytest.raises(ModelError, match="truncated TFLite model") as info:
         make_interpreter(path)
     assert "truncated.tflite" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_operator_too_new_for_tflite_runtime_names_the_file_and_the_exports_that_run(tmp_path, monkeypatch, coral_quant):
+    from device import Classifier, backends
+
+    class OldInterpreter:
+        def __init__(self, **kwargs):
+            raise ValueError("Didn't find op for builtin opcode 'FULLY_CONNECTED' version '12'. An older version of "
+                             "this builtin might be supported.\nRegistration failed.")
+
+    monkeypatch.setattr(backends, "_interpreter_class", lambda backend: OldInterpreter)
+    with pytest.raises(ModelError) as info:
+        Classifier.from_file(coral_quant, backend="tflite-runtime")
+    message = str(info.value)
+    assert message.startswith(f"{coral_quant}: tflite-runtime") and "\n" not in message
+    assert "'FULLY_CONNECTED' version '12'" in message and "int8 (default), float16 and float32" in message
+
+
+@pytest.mark.skipif(not HAS_TFLITE_RUNTIME, reason="tflite-runtime not installed")
+def test_tflite_runtime_runs_the_int8_float_exports_but_not_the_dynamic_one():
+    """The committed parity models (tests/pi/models: one current edge-kit export per variant) on tflite-runtime 2.14,
+    the only interpreter of 32-bit Raspberry Pi OS: what the README says runs there."""
+    from device import Classifier
+
+    models = Path(__file__).resolve().parents[1] / "pi" / "models"
+    for variant in ("int8", "float16", "float32"):
+        Classifier.from_file(models / f"model_{variant}.tflite", backend="tflite-runtime", num_threads=1)
+    with pytest.raises(ModelError, match=r"model_dynamic\.tflite: tflite-runtime, whose last release is 2\.14"):
+        Classifier.from_file(models / "model_dynamic.tflite", backend="tflite-runtime", num_threads=1)
 
 
 def test_missing_model_file(tmp_path):
