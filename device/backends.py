@@ -37,6 +37,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 import numpy as np
 
 from device.errors import ModelError
+from device.metadata import model_extent_problem
 
 #: Backend names, in the order they are tried when none is requested.
 BACKENDS = ("ai-edge-litert", "tflite-runtime", "tensorflow")
@@ -172,7 +173,8 @@ def read_model_bytes(model: ModelSource) -> bytes:
 
 
 def check_tflite_bytes(data: bytes, name: str = "<model bytes>") -> None:
-    """Raise :class:`ModelError` unless ``data`` starts like a TFLite flatbuffer (identifier ``TFL3``)."""
+    """Raise :class:`ModelError` unless ``data`` starts like a TFLite flatbuffer (identifier ``TFL3``) and every part
+    of it the model table points at lies inside ``data`` (:func:`device.metadata.model_extent_problem`)."""
     if len(data) == 0:
         raise ModelError(f"{name}: the model file is empty (0 bytes); re-copy or re-export it.")
     if len(data) < 16 or data[4:8] != b"TFL3":
@@ -181,8 +183,9 @@ def check_tflite_bytes(data: bytes, name: str = "<model bytes>") -> None:
             "`edge-convert` (a Keras .keras/.h5 or SavedModel must be converted first)."
         )
     root = int.from_bytes(data[0:4], "little")
-    if root + 4 > len(data):
-        raise ModelError(f"{name}: truncated TFLite model ({len(data)} bytes); re-copy or re-export it.")
+    problem = "the root table is past the end" if root + 4 > len(data) else model_extent_problem(data)
+    if problem:
+        raise ModelError(f"{name}: truncated TFLite model ({len(data)} bytes; {problem}); re-copy or re-export it.")
 
 
 class Interpreter:
@@ -228,17 +231,20 @@ def make_interpreter(
     model: ModelSource,
     backend: Optional[str] = None,
     num_threads: Optional[int] = None,
+    name: Optional[str] = None,
 ) -> Interpreter:
     """Load ``model`` (a ``.tflite`` path or its bytes) on ``backend`` and allocate its tensors.
 
     ``backend``: one of :data:`BACKENDS`, or ``None`` for ``$EDGE_KIT_BACKEND`` or the first installed light
     interpreter (TensorFlow only when neither light one is installed). ``num_threads``: interpreter threads,
-    default :func:`default_num_threads`. A dynamic batch dimension is fixed to 1.
+    default :func:`default_num_threads`. ``name``: how messages name the model (default: its path; give the path
+    when passing bytes read from a file). A dynamic batch dimension is fixed to 1.
 
     Raises :class:`ModelError` naming the file for missing, empty, truncated or non-TFLite files, models the
     interpreter cannot load (e.g. unsupported ops), and unknown or uninstalled backends.
     """
-    name = "<model bytes>" if isinstance(model, (bytes, bytearray, memoryview)) else str(model)
+    if name is None:
+        name = "<model bytes>" if isinstance(model, (bytes, bytearray, memoryview)) else str(model)
     data = read_model_bytes(model)
     chosen = resolve_backend(backend)
     threads = default_num_threads() if num_threads is None else int(num_threads)
@@ -253,8 +259,16 @@ def make_interpreter(
     except ModelError:
         raise
     except Exception as exc:  # the backends raise ValueError/RuntimeError with long C++ messages
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if chosen == "tflite-runtime" and "Didn't find op" in reason:
+            # tflite-runtime stopped at 2.14, so "upgrade it" cannot help; on 32-bit ARM it is the only interpreter.
+            raise ModelError(
+                f"{name}: tflite-runtime, whose last release is 2.14, cannot run this model ({reason}). edge-kit's "
+                "int8 (default), float16 and float32 exports run on it; the dynamic-range export needs ai-edge-litert "
+                "(64-bit OS)."
+            ) from exc
         raise ModelError(
-            f"{name}: the {chosen} interpreter cannot load this model ({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}). "
+            f"{name}: the {chosen} interpreter cannot load this model ({reason}). "
             "The file may be truncated or corrupt (re-copy or re-export it), or use operators this interpreter "
             "version does not support (upgrade it)."
         ) from exc

@@ -93,8 +93,7 @@ class Classifier:
         model_path = None if is_bytes else Path(path)  # type: ignore[arg-type]
         data = read_model_bytes(path)
         info = read_model_info(data, source=source)
-        interpreter = make_interpreter(data, backend=backend, num_threads=num_threads)
-        interpreter.name = source
+        interpreter = make_interpreter(data, backend=backend, num_threads=num_threads, name=source)
 
         in_detail = interpreter.input_details[0]
         shape = [int(d) for d in in_detail["shape"]]

@@ -316,6 +316,35 @@ def find_metadata_buffer(model: bytes) -> Optional[bytes]:
     return None
 
 
+def model_extent_problem(model: bytes) -> Optional[str]:
+    """What of the model FlatBuffer lies outside ``model`` (one phrase), or ``None`` when every vector of the
+    ``Model`` table, every subgraph's tensor and operator lists and every buffer's data are inside it.
+
+    A truncated copy fails this check. Checked before the interpreter sees the bytes because some interpreter builds
+    (tflite-runtime on 32-bit ARM) crash the process on such a file instead of raising an error.
+    """
+    try:
+        root = _root(model)
+        root.tables(6)  # operator_codes
+        root.string(10)  # description
+        root.scalars(14, "i")  # metadata_buffer
+        root.tables(16)  # metadata
+        root.tables(18)  # signature_defs
+        for subgraph in root.tables(8):
+            subgraph.tables(4)  # tensors
+            subgraph.scalars(6, "i")  # inputs
+            subgraph.scalars(8, "i")  # outputs
+            subgraph.tables(10)  # operators
+        for buffer in root.tables(12):
+            buffer.bytes_vector(4)  # data inside the FlatBuffer
+            offset, size = buffer.scalar(6, "Q", 0), buffer.scalar(8, "Q", 0)
+            if offset > 1 and size:  # large models store buffers after the FlatBuffer
+                _check(model, offset, size)
+    except (_FlatBufferError, struct.error) as exc:
+        return str(exc)
+    return None
+
+
 def has_zip_tail(model: bytes) -> bool:
     """Whether a zip (tflite-support's packed associated files) may end ``model``: its end-of-central-directory
     record lies in the last 65,557 bytes (22-byte record + the longest zip comment)."""

@@ -233,6 +233,8 @@ def bilinear_taps(src: int, dst: int) -> Tuple[np.ndarray, np.ndarray, np.ndarra
     n = np.maximum((2 * np.arange(dst, dtype=np.int64) + 1) * src - dst, 0)
     x0 = n // (2 * dst)
     w1 = n - x0 * 2 * dst
+    # Indices in the platform's index type: np.take refuses int64 indices where it is int32 (32-bit ARM).
+    x0 = x0.astype(np.intp)
     x1 = np.minimum(x0 + 1, src - 1)
     for array in (x0, x1, w1):
         array.setflags(write=False)

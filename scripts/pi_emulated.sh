@@ -218,7 +218,7 @@ status=0
 # Left out under emulation (they run natively in the other steps): the benchmark's thread sweep and the process
 # pool's tests, which time or spawn worker processes; under qemu they measure the emulator and take minutes.
 EMULATION_SKIP="not test_benchmark_prints_stages_and_thread_sweep and not test_process_pool"
-in_pi "cd /check && python -m pytest tests/device -q -p no:cacheprovider -k '$EMULATION_SKIP' \
+in_pi "cd /check && python -m pytest tests/device -q -p no:cacheprovider --durations=8 -k '$EMULATION_SKIP' \
     --junitxml=/out/device-$ARCH.xml" || status=1
 T_TESTS=$((SECONDS - t))
 echo "   device tests: $T_TESTS s"

@@ -11,6 +11,8 @@
 #   7. an emulated 64-bit Raspberry Pi OS (scripts/pi_emulated.sh): pip install "edge-kit[device]", the device tests,
 #      edge-classify, and the cross-CPU parity promise (tests/pi); needs root and binfmt_misc. It runs in CI
 #      (CI=true) or with EDGE_KIT_PI=1 (it takes a while: it builds a Debian arm64 root file system the first time)
+#   8. the same on an emulated 32-bit Raspberry Pi OS (armhf, armv7l: tflite-runtime, Debian's numpy and Pillow),
+#      under the same conditions as step 7
 # The Python is setup.sh's: PYTHON=python3.12 bash scripts/test.sh tests with 3.12.
 # Usage: bash scripts/test.sh [--no-setup] [extra pytest args for step 2]
 set -uo pipefail
@@ -61,10 +63,12 @@ if [ -n "${EDGE_KIT_TFLITE_RUNTIME_PYTHON:-}" ]; then
         bash scripts/test_tflite_runtime.sh "$EDGE_KIT_TFLITE_RUNTIME_PYTHON" --junitxml="$results/tflite-runtime.xml"
 fi
 
-# ---- 7. emulated Raspberry Pi OS (arm64) ----------------------------------------------------------------------
+# ---- 7, 8. emulated Raspberry Pi OS (arm64, armhf) ------------------------------------------------------------
 if [ "${CI:-}" = true ] || [ "${EDGE_KIT_PI:-0}" = 1 ]; then
     step "emulated Raspberry Pi OS arm64 (install, device tests, cross-CPU parity)" \
         env EDGE_KIT_PI_JUNIT_DIR="$results" bash scripts/pi_emulated.sh --arch arm64
+    step "emulated Raspberry Pi OS armhf (32-bit: install, device tests, cross-CPU parity)" \
+        env EDGE_KIT_PI_JUNIT_DIR="$results" bash scripts/pi_emulated.sh --arch armhf
 else
     echo; echo "=================== emulated Raspberry Pi OS: not run (EDGE_KIT_PI=1 runs it; CI always does)"
 fi

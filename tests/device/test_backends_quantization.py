@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from device.errors import ModelError
 from device.quantization import dequantize, quantize, tensor_quantization
 
 HAS_TFLITE_RUNTIME = importlib.util.find_spec("tflite_runtime") is not None
+HAS_LITERT = importlib.util.find_spec("ai_edge_litert") is not None
 
 
 def test_automatic_backend_prefers_litert_and_never_tensorflow_when_light_one_installed(monkeypatch):
@@ -51,7 +53,8 @@ def test_interpreter_runs_reference_model_with_requested_threads(coral_quant):
     assert out.shape == (1, 1001) and out.dtype == np.uint8
 
 
-@pytest.mark.skipif(not HAS_TFLITE_RUNTIME, reason="tflite-runtime not installed (light venv)")
+@pytest.mark.skipif(not (HAS_TFLITE_RUNTIME and HAS_LITERT),
+                    reason="needs both tflite-runtime and ai-edge-litert (32-bit ARM has only tflite-runtime)")
 @pytest.mark.parametrize("model", ["coral_quant", "float_model"])
 def test_litert_and_tflite_runtime_agree(model, request, sanity_dir):
     from device import Classifier
@@ -78,12 +81,47 @@ def test_bad_model_files_name_the_file(tmp_path, content, message):
     assert str(path) in str(info.value)
 
 
-def test_truncated_model_is_refused(tmp_path, coral_quant):
+@pytest.mark.parametrize("fraction", [0.005, 0.1, 0.5, 0.9])
+def test_truncated_model_is_refused_before_the_interpreter_sees_it(tmp_path, coral_quant, monkeypatch, fraction):
+    """tflite-runtime on 32-bit ARM crashes the process on a truncated file, so the check must come first."""
+    from device import backends
+
+    data = coral_quant.read_bytes()
     path = tmp_path / "truncated.tflite"
-    path.write_bytes(coral_quant.read_bytes()[:20000])
-    with pytest.raises(ModelError, match="truncated|cannot load") as info:
+    path.write_bytes(data[: int(len(data) * fraction)])
+    monkeypatch.setattr(backends, "_interpreter_class", lambda backend: pytest.fail("the interpreter was reached"))
+    with pytest.raises(ModelError, match="truncated TFLite model") as info:
         make_interpreter(path)
-    assert "truncated.tflite" in str(info.value)
+    assert "truncated.tflite" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_operator_too_new_for_tflite_runtime_names_the_file_and_the_exports_that_run(tmp_path, monkeypatch, coral_quant):
+    from device import Classifier, backends
+
+    class OldInterpreter:
+        def __init__(self, **kwargs):
+            raise ValueError("Didn't find op for builtin opcode 'FULLY_CONNECTED' version '12'. An older version of "
+                             "this builtin might be supported.\nRegistration failed.")
+
+    monkeypatch.setattr(backends, "_interpreter_class", lambda backend: OldInterpreter)
+    with pytest.raises(ModelError) as info:
+        Classifier.from_file(coral_quant, backend="tflite-runtime")
+    message = str(info.value)
+    assert message.startswith(f"{coral_quant}: tflite-runtime") and "\n" not in message
+    assert "'FULLY_CONNECTED' version '12'" in message and "int8 (default), float16 and float32" in message
+
+
+@pytest.mark.skipif(not HAS_TFLITE_RUNTIME, reason="tflite-runtime not installed")
+def test_tflite_runtime_runs_the_int8_float_exports_but_not_the_dynamic_one():
+    """The committed parity models (tests/pi/models: one current edge-kit export per variant) on tflite-runtime 2.14,
+    the only interpreter of 32-bit Raspberry Pi OS: what the README says runs there."""
+    from device import Classifier
+
+    models = Path(__file__).resolve().parents[1] / "pi" / "models"
+    for variant in ("int8", "float16", "float32"):
+        Classifier.from_file(models / f"model_{variant}.tflite", backend="tflite-runtime", num_threads=1)
+    with pytest.raises(ModelError, match=r"model_dynamic\.tflite: tflite-runtime, whose last release is 2\.14"):
+        Classifier.from_file(models / "model_dynamic.tflite", backend="tflite-runtime", num_threads=1)
 
 
 def test_missing_model_file(tmp_path):

@@ -130,7 +130,7 @@ def test_model_with_unsupported_tensor_type_is_refused(monkeypatch, coral_quant,
     from device import classifier as module
     from device.backends import Interpreter
 
-    monkeypatch.setattr(module, "make_interpreter", lambda data, backend=None, num_threads=None: Interpreter(
+    monkeypatch.setattr(module, "make_interpreter", lambda data, backend=None, num_threads=None, name=None: Interpreter(
         _FakeRaw(in_dtype, out_dtype), "fake", 1, data, "m"))
     with pytest.raises(ModelError, match=f"{where} tensor type .* is not supported") as info:
         Classifier.from_file(coral_quant, labels=["a", "b"])

@@ -30,6 +30,7 @@ if str(HERE.parent.parent) not in sys.path:  # runnable as a script from a bare 
 
 from device import Classifier  # noqa: E402
 from device.backends import make_interpreter, resolve_backend  # noqa: E402
+from device.errors import ModelError  # noqa: E402
 
 #: The committed parity models (``tests/pi/make_models.py``), one per exported variant.
 MODELS_DIR = HERE / "models"
@@ -38,7 +39,8 @@ VARIANTS = ("float32", "float16", "dynamic", "int8")
 #: Photos per flowers class in the fixed parity set (sorted file names, first N of each class).
 PHOTOS_PER_CLASS = 24
 
-#: What edge-kit promises between two CPUs (x86-64 and arm64) for the same model and photo, per variant:
+#: What edge-kit promises between two CPUs (x86-64 and arm64, x86-64 and armv7l) for the same model and photo, per
+#: variant:
 #: ``top1``: least fraction of photos with the same top-1 label; ``max_diff``: largest difference of any class
 #: score (probabilities in [0, 1]); ``flip_margin``: a top-1 may change only where the first record's top two
 #: scores are at most this far apart. The README's Raspberry Pi section states these numbers.
@@ -49,6 +51,13 @@ PROMISE: Dict[str, Dict[str, float]] = {
     # Which photos sit near a tie moves with the pixels (README's Pi section has the measured rates): the flip-margin
     # rule is the guarantee, the rate has a margin.
     "int8": {"top1": 0.90, "max_diff": 24 / 256, "flip_margin": 12 / 256},
+}
+
+#: The variants an interpreter cannot load, by backend, with the text its error must contain. tflite-runtime (its last
+#: release, 2.14; the only interpreter of 32-bit Raspberry Pi OS) predates the FULLY_CONNECTED version that current
+#: TensorFlow writes into the dynamic-range export. The README's Raspberry Pi section says so.
+NOT_LOADABLE: Dict[str, Dict[str, str]] = {
+    "tflite-runtime": {"dynamic": "'FULLY_CONNECTED' version '12'"},
 }
 
 #: Interpreter op resolvers that can be compared (``--resolver``): the default (XNNPACK delegate applied),
@@ -100,7 +109,12 @@ def record(models: Sequence[Path], photos: Sequence[Path], resolver: str = "defa
     }
     prepared: Optional[List[np.ndarray]] = None
     for model in models:
-        clf = Classifier.from_file(model, num_threads=num_threads)
+        try:
+            clf = Classifier.from_file(model, num_threads=num_threads)
+        except ModelError as exc:  # e.g. an operator version this interpreter predates: recorded, judged by the test
+            out["models"][Path(model).stem] = {"file_sha256": hashlib.sha256(Path(model).read_bytes()).hexdigest(),
+                                               "error": str(exc)}
+            continue
         _with_resolver(clf, Path(model), resolver, num_threads)
         if prepared is None:
             prepared = [clf.prepare(p) for p in photos]
@@ -143,6 +157,8 @@ def compare(a: Dict[str, Any], b: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
         ma, mb = a["models"][name], b["models"][name]
         if ma["file_sha256"] != mb["file_sha256"]:
             raise ValueError(f"{name}: the two records ran different model files")
+        if "error" in ma or "error" in mb:  # not loadable on one side: see :func:`unloadable`
+            continue
         sa, sb = np.asarray(ma["scores"]), np.asarray(mb["scores"])
         ra, rb = np.asarray(ma["raw"], np.float64), np.asarray(mb["raw"], np.float64)
         n = len(sa)
@@ -157,6 +173,11 @@ def compare(a: Dict[str, Any], b: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
             "max_raw_steps": float(np.abs(ra - rb).max()) if ma["raw_dtype"] in ("uint8", "int8") and n else None,
         }
     return result
+
+
+def unloadable(record_: Dict[str, Any]) -> Dict[str, str]:
+    """``{variant: error}`` of the models a record's interpreter could not load."""
+    return {name.replace("model_", "", 1): m["error"] for name, m in record_["models"].items() if "error" in m}
 
 
 def check_promise(stats: Dict[str, Dict[str, Any]]) -> List[str]:
@@ -216,7 +237,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         data = record(args.models or default_models(), parity_photos(assets, args.per_class), args.resolver,
                       args.threads)
         args.out.write_text(json.dumps(data), encoding="utf-8")
-        times = ", ".join(f"{k} {v['seconds']} s" for k, v in data["models"].items())
+        times = ", ".join(f"{k} {v['seconds']} s" if "seconds" in v else f"{k} NOT LOADED ({v['error']})"
+                          for k, v in data["models"].items())
         print(f"{args.out}: {len(data['photos'])} photos on {data['machine']} ({data['backend']} "
               f"{data['backend_version']}, {args.resolver}); {times}")
         return 0
