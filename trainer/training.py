@@ -6,11 +6,12 @@
    cache; unusable files are skipped with one warning and listed in ``dataset.json``. The test photos are not read
    until step 5.
 3. **Phase 1**: compute the frozen backbone's pooled features of the train and val photos ONCE (batched), then
-   train the softmax head on them for many cheap epochs (label smoothing, class weights, early stopping on the
-   validation loss with the best weights restored).
+   train the softmax head on them for many cheap epochs (label smoothing, class weights, optional weight decay,
+   early stopping on the validation loss, or top-1 with ``selection="top1"``, with the best weights restored).
 4. **Phase 2** (fine-tuning, automatic when every class has enough photos): unfreeze the top backbone blocks
    (batch-norm stays frozen, in inference mode), train at a low learning rate with augmentation (flip, rotation,
-   zoom, brightness, contrast; training only), early stopping on the validation loss.
+   zoom, brightness, contrast; training only; constant or cosine learning rate), early stopping as in phase 1; the
+   phase-1 model is kept unless a fine-tuning epoch beats it.
 5. **Evaluate** the chosen model on the validation photos (they chose it: best epoch, phase 1 or 2) and only now
    decode the test photos and evaluate on them (an unreadable one is skipped and listed, like any other).
 6. **Save** the run folder: ``model.keras``, ``labels.txt``, ``config.json``, ``splits.json``, ``history.json``,
@@ -297,7 +298,7 @@ def _train_head(parts: ModelParts, feats: Dict[str, np.ndarray], y_train: np.nda
     # A plain (non-distributed) copy: the head is tiny, its training runs as one graph call per epoch.
     head = k.models.clone_model(parts.head)
     head.set_weights(parts.head.get_weights())
-    optimizer = k.optimizers.Adam(config.head_learning_rate)
+    optimizer = k.optimizers.Adam(config.head_learning_rate, weight_decay=config.head_weight_decay or None)
     optimizer.build(head.trainable_variables)
     path = ck_dir / "phase1.npz"
     saved = ckpt.load(path)
@@ -380,15 +381,6 @@ def _predict_images(model: Any, cache: ImageCache, rows: np.ndarray, batch_size:
     return np.concatenate(outs) if outs else np.zeros((0, model.output_shape[-1]), np.float32)
 
 
-def _mixup(images: np.ndarray, targets: np.ndarray, alpha: float, seed: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
-    """Mixup: each photo blended with another of the batch, and its one-hot target likewise (one Beta(alpha, alpha)
-    weight per batch, seeded)."""
-    rng = np.random.default_rng(list(seed))
-    lam = float(rng.beta(alpha, alpha))
-    partner = rng.permutation(len(images))
-    return lam * images + (1 - lam) * images[partner], lam * targets + (1 - lam) * targets[partner]
-
-
 def _fine_tune_learning_rate(config: TrainConfig, n_train: int) -> Any:
     """Phase 2's learning rate: the number, or a schedule over the optimizer's steps (``fine_tune_schedule``)."""
     lr = config.fine_tune_learning_rate
@@ -444,10 +436,7 @@ def _fine_tune(parts: ModelParts, strategy: Any, cache: ImageCache, splits: Spli
         for start, batch in zip(range(0, len(order), config.batch_size),
                                 cache.batches(train_rows[order], config.batch_size)):
             labels = y_train[order[start : start + len(batch)]]
-            targets = onehot[labels]
-            if config.mixup > 0:
-                batch, targets = _mixup(batch, targets, config.mixup, [config.seed, 2, epoch, start])
-            logs = model.train_on_batch(batch, targets, class_weight=cw, return_dict=True)
+            logs = model.train_on_batch(batch, onehot[labels], class_weight=cw, return_dict=True)
             loss_sum += float(logs["loss"]) * len(batch)
             acc_sum += float(logs["accuracy"]) * len(batch)
             progress.update(len(batch))

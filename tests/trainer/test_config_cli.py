@@ -19,6 +19,7 @@ from trainer.cli import build_parser, config_from_args, main
     ({"fine_tune_blocks": 17}, "1-16"),
     ({"selection": "accuracy"}, "selection='accuracy' is unknown; use one of: loss, top1"),
     ({"fine_tune_schedule": "linear"}, "use one of: constant, cosine"),
+    ({"head_weight_decay": -1.0}, "head_weight_decay=-1.0 must be 0"),
 ])
 def test_config_rejects_bad_values(kwargs, message: str) -> None:
     with pytest.raises(TrainerError, match=message):
