@@ -146,6 +146,7 @@ def run_edge_kit(data_dir: Path, base: TrainConfig, seed: int, overrides: Dict[s
     out = {name: float(run.metrics[name]["top1"]) for name in ("val", "test") if name in run.metrics}
     out["fine_tuned"] = bool(run.metrics.get("fine_tuned"))
     out["best_epoch"] = run.metrics.get("best_epoch")
+    out["history"] = run.history  # per-epoch losses and top-1 of both phases (for --jsonl; not in the table)
     return out
 
 
@@ -202,7 +203,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     overrides: Dict[str, Any] = {}
     for item in args.set:
         key, _, value = item.partition("=")
-        overrides[key] = json.loads(value) if value[:1] in "0123456789-[{tfn" else value
+        try:
+            overrides[key] = json.loads(value)  # numbers, true/false/null, lists
+        except ValueError:
+            overrides[key] = value  # a plain word: selection=top1, fine_tune_schedule=cosine
     seeds = [args.seeds[0]] if args.quick else args.seeds
     if args.quick:
         overrides = {"head_epochs": 5, "fine_tune_epochs": 1, **overrides}

@@ -6,11 +6,12 @@
    cache; unusable files are skipped with one warning and listed in ``dataset.json``. The test photos are not read
    until step 5.
 3. **Phase 1**: compute the frozen backbone's pooled features of the train and val photos ONCE (batched), then
-   train the softmax head on them for many cheap epochs (label smoothing, class weights, early stopping on the
-   validation loss with the best weights restored).
+   train the softmax head on them for many cheap epochs (label smoothing, class weights, optional weight decay,
+   early stopping on the validation loss, or top-1 with ``selection="top1"``, with the best weights restored).
 4. **Phase 2** (fine-tuning, automatic when every class has enough photos): unfreeze the top backbone blocks
    (batch-norm stays frozen, in inference mode), train at a low learning rate with augmentation (flip, rotation,
-   zoom, brightness, contrast; training only), early stopping on the validation loss.
+   zoom, brightness, contrast; training only; constant or cosine learning rate), early stopping as in phase 1; the
+   phase-1 model is kept unless a fine-tuning epoch beats it.
 5. **Evaluate** the chosen model on the validation photos (they chose it: best epoch, phase 1 or 2) and only now
    decode the test photos and evaluate on them (an unreadable one is skipped and listed, like any other).
 6. **Save** the run folder: ``model.keras``, ``labels.txt``, ``config.json``, ``splits.json``, ``history.json``,
@@ -235,23 +236,26 @@ def _features(parts: ModelParts, cache: ImageCache, splits: Splits, config: Trai
 @dataclass
 class _Tracker:
     best_loss: float = math.inf
+    best_top1: float = -1.0  # validation top-1 of the best epoch
     best_epoch: int = -1
     wait: int = 0
     epoch: int = 0  # epochs completed
     done: bool = False
     history: List[Dict[str, float]] = field(default_factory=list)
+    selection: str = "loss"  # TrainConfig.selection: what "best" means
 
     def to_state(self) -> Dict[str, Any]:
-        return {"best_loss": self.best_loss if math.isfinite(self.best_loss) else None,
+        return {"best_loss": self.best_loss if math.isfinite(self.best_loss) else None, "best_top1": self.best_top1,
                 "best_epoch": self.best_epoch, "wait": self.wait, "epoch": self.epoch, "done": self.done,
                 "history": self.history}
 
     @classmethod
-    def from_state(cls, state: Dict[str, Any]) -> "_Tracker":
+    def from_state(cls, state: Dict[str, Any], selection: str = "loss") -> "_Tracker":
         best = state.get("best_loss")
-        return cls(best_loss=math.inf if best is None else float(best), best_epoch=int(state["best_epoch"]),
+        return cls(best_loss=math.inf if best is None else float(best),
+                   best_top1=float(state.get("best_top1", -1.0)), best_epoch=int(state["best_epoch"]),
                    wait=int(state["wait"]), epoch=int(state["epoch"]), done=bool(state["done"]),
-                   history=list(state["history"]))
+                   history=list(state["history"]), selection=selection)
 
     def rebudget(self, patience: int, max_epochs: int) -> None:
         """Resumed with another epoch budget (``edge-kit --epochs 80`` after an interrupted 60): a phase that
@@ -259,11 +263,17 @@ class _Tracker:
         done."""
         self.done = self.wait >= patience or self.epoch >= max_epochs
 
-    def update(self, val_loss: float, patience: int, max_epochs: int) -> bool:
-        """Record one finished epoch; True when it is the best so far."""
-        improved = val_loss < self.best_loss - 1e-6
+    def _better(self, val_loss: float, val_top1: float) -> bool:
+        lower_loss = val_loss < self.best_loss - 1e-6
+        if self.selection == "top1":
+            return val_top1 > self.best_top1 + 1e-9 or (abs(val_top1 - self.best_top1) <= 1e-9 and lower_loss)
+        return lower_loss
+
+    def update(self, val_loss: float, val_top1: float, patience: int, max_epochs: int) -> bool:
+        """Record one finished epoch; True when it is the best so far (by ``selection``)."""
+        improved = self._better(val_loss, val_top1)
         if improved:
-            self.best_loss, self.best_epoch, self.wait = val_loss, self.epoch, 0
+            self.best_loss, self.best_top1, self.best_epoch, self.wait = val_loss, val_top1, self.epoch, 0
         else:
             self.wait += 1
         self.epoch += 1
@@ -288,17 +298,17 @@ def _train_head(parts: ModelParts, feats: Dict[str, np.ndarray], y_train: np.nda
     # A plain (non-distributed) copy: the head is tiny, its training runs as one graph call per epoch.
     head = k.models.clone_model(parts.head)
     head.set_weights(parts.head.get_weights())
-    optimizer = k.optimizers.Adam(config.head_learning_rate)
+    optimizer = k.optimizers.Adam(config.head_learning_rate, weight_decay=config.head_weight_decay or None)
     optimizer.build(head.trainable_variables)
     path = ck_dir / "phase1.npz"
     saved = ckpt.load(path)
-    tracker = _Tracker()
+    tracker = _Tracker(selection=config.selection)
     best = head.get_weights()
     if saved is not None:
         w, o, b, state = saved
         head.set_weights(w)
         ckpt.set_optimizer_values(optimizer, head.trainable_variables, o)
-        best, tracker = b, _Tracker.from_state(state)
+        best, tracker = b, _Tracker.from_state(state, config.selection)
         if not (ck_dir / "phase2.npz").is_file():  # phase 1 is the latest: its epoch budget may have been changed
             tracker.rebudget(config.head_patience, config.head_epochs)
         say(f"phase 1: resuming after epoch {tracker.epoch}", config.verbose and not tracker.done)
@@ -343,7 +353,7 @@ def _train_head(parts: ModelParts, feats: Dict[str, np.ndarray], y_train: np.nda
         row = {"epoch": epoch + 1, "loss": float(loss), "top1": float(acc),
                "val_loss": nll(probs, y_val), "val_top1": float((probs.argmax(1) == y_val).mean())}
         tracker.history.append(row)
-        if tracker.update(row["val_loss"], config.head_patience, config.head_epochs):
+        if tracker.update(row["val_loss"], row["val_top1"], config.head_patience, config.head_epochs):
             best = head.get_weights()
         ckpt.save(path, head.get_weights(), ckpt.optimizer_values(optimizer), best, tracker.to_state())
         if config.verbose and (epoch % 5 == 4 or tracker.done or epoch == 0):
@@ -351,7 +361,8 @@ def _train_head(parts: ModelParts, feats: Dict[str, np.ndarray], y_train: np.nda
         for hook in hooks:
             hook(1, epoch, row)
     parts.head.set_weights(best)
-    say(f"phase 1: best validation loss {tracker.best_loss:.4f} at epoch {tracker.best_epoch + 1}", config.verbose)
+    say(f"phase 1: best epoch {tracker.best_epoch + 1} (validation loss {tracker.best_loss:.4f}, "
+        f"top-1 {tracker.best_top1:.4f})", config.verbose)
     return tracker
 
 
@@ -370,6 +381,18 @@ def _predict_images(model: Any, cache: ImageCache, rows: np.ndarray, batch_size:
     return np.concatenate(outs) if outs else np.zeros((0, model.output_shape[-1]), np.float32)
 
 
+def _fine_tune_learning_rate(config: TrainConfig, n_train: int) -> Any:
+    """Phase 2's learning rate: the number, or a schedule over the optimizer's steps (``fine_tune_schedule``)."""
+    lr = config.fine_tune_learning_rate
+    if config.fine_tune_schedule == "constant":
+        return lr
+    steps_per_epoch = max(1, math.ceil(n_train / config.batch_size))
+    total = max(2 * steps_per_epoch, config.fine_tune_epochs * steps_per_epoch)
+    return keras().optimizers.schedules.CosineDecay(
+        initial_learning_rate=lr / steps_per_epoch, decay_steps=total - steps_per_epoch, alpha=0.0,
+        warmup_target=lr, warmup_steps=steps_per_epoch)
+
+
 def _fine_tune(parts: ModelParts, strategy: Any, cache: ImageCache, splits: Splits, phase1: _Tracker,
                weights: np.ndarray, config: TrainConfig, ck_dir: Path, hooks: Sequence[EpochHook]) -> _Tracker:
     k = keras()
@@ -377,24 +400,24 @@ def _fine_tune(parts: ModelParts, strategy: Any, cache: ImageCache, splits: Spli
     with strategy.scope():
         unfrozen = unfreeze_top(parts, config.fine_tune_blocks)
         model = training_model(parts, config.augment, config.seed)
-        optimizer = k.optimizers.Adam(config.fine_tune_learning_rate)
+        optimizer = k.optimizers.Adam(_fine_tune_learning_rate(config, len(splits.train)))
         model.compile(optimizer=optimizer,
                       loss=k.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                       metrics=["accuracy"])
     say(f"phase 2 (fine-tuning): {len(unfrozen)} backbone layers unfrozen (top {config.fine_tune_blocks} blocks), "
-        f"learning rate {config.fine_tune_learning_rate:g}, augmentation {'on' if config.augment else 'off'}",
-        config.verbose)
+        f"learning rate {config.fine_tune_learning_rate:g} ({config.fine_tune_schedule}), "
+        f"augmentation {'on' if config.augment else 'off'}", config.verbose)
     path = ck_dir / "phase2.npz"
     saved = ckpt.load(path)
-    # Baseline: the phase-1 model. If no fine-tuning epoch beats its validation loss, it is what gets saved.
-    tracker = _Tracker(best_loss=phase1.best_loss)
+    # Baseline: the phase-1 model. If no fine-tuning epoch beats it on the validation photos, it is what gets saved.
+    tracker = _Tracker(best_loss=phase1.best_loss, best_top1=phase1.best_top1, selection=config.selection)
     best = parts.full.get_weights()
     if saved is not None:
         w, o, b, state = saved
         parts.full.set_weights(w)
         if not ckpt.set_optimizer_values(optimizer, model.trainable_variables, o):
             say("phase 2: optimizer state did not fit; continuing with a fresh optimizer", config.verbose)
-        best, tracker = b, _Tracker.from_state(state)
+        best, tracker = b, _Tracker.from_state(state, config.selection)
         tracker.rebudget(config.fine_tune_patience, config.fine_tune_epochs)
         say(f"phase 2: resuming after epoch {tracker.epoch}", config.verbose and not tracker.done)
 
@@ -421,7 +444,7 @@ def _fine_tune(parts: ModelParts, strategy: Any, cache: ImageCache, splits: Spli
         row = {"epoch": epoch + 1, "loss": loss_sum / len(order), "top1": acc_sum / len(order),
                "val_loss": nll(probs, y_val), "val_top1": float((probs.argmax(1) == y_val).mean())}
         tracker.history.append(row)
-        if tracker.update(row["val_loss"], config.fine_tune_patience, config.fine_tune_epochs):
+        if tracker.update(row["val_loss"], row["val_top1"], config.fine_tune_patience, config.fine_tune_epochs):
             best = parts.full.get_weights()
         ckpt.save(path, parts.full.get_weights(), ckpt.optimizer_values(optimizer), best, tracker.to_state())
         progress.finish("- " + _fmt(row))
@@ -429,9 +452,11 @@ def _fine_tune(parts: ModelParts, strategy: Any, cache: ImageCache, splits: Spli
             hook(2, epoch, row)
     parts.full.set_weights(best)
     if tracker.best_epoch >= 0:
-        say(f"phase 2: best validation loss {tracker.best_loss:.4f} at epoch {tracker.best_epoch + 1}", config.verbose)
+        say(f"phase 2: best epoch {tracker.best_epoch + 1} (validation loss {tracker.best_loss:.4f}, "
+            f"top-1 {tracker.best_top1:.4f})", config.verbose)
     else:
-        say("phase 2: no epoch improved the validation loss; keeping the phase-1 model", config.verbose)
+        say(f"phase 2: no epoch beat the phase-1 model on the validation {config.selection}; keeping it",
+            config.verbose)
     return tracker
 
 

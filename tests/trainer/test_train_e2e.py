@@ -123,3 +123,16 @@ def test_interrupted_run_resumes_from_its_checkpoint(tmp_path: Path, flowers_dir
     assert len(run.history["phase2"]) == 2
     assert (tmp_path / "run" / "model.keras").is_file() and not ck.exists()
     assert run.timings["features_train_mirrored_s"] > 0
+
+
+def test_selection_top1_keeps_the_most_accurate_epoch(tmp_path: Path, photos_dir: Path) -> None:
+    """With ``selection="top1"`` (and the cosine phase-2 schedule, and weight decay on the head) the saved model is
+    the epoch, of either phase, with the highest validation top-1 recorded in history.json."""
+    config = TrainConfig(data_dir=str(photos_dir), out_dir=str(tmp_path / "run"), weights=None, size=96,
+                         head_epochs=4, fine_tune=True, fine_tune_epochs=2, fine_tune_min_per_class=2,
+                         selection="top1", fine_tune_schedule="cosine", head_weight_decay=1.0, verbose=False)
+    run = train(config)
+    epochs = run.history["phase1"] + run.history["phase2"]
+    assert len(run.history["phase2"]) == 2
+    assert run.metrics["val"]["top1"] == pytest.approx(max(e["val_top1"] for e in epochs))
+    assert json.loads((run.path / "config.json").read_text())["selection"] == "top1"
