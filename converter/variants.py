@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
+from common.tf_startup import CONVERTER_NOISE, filtered_stderr
 from converter.config import VARIANTS
 from converter.errors import ConvertError
 from converter.tflite_schema import io_tensors, operators, tensor_type_name
@@ -26,7 +27,8 @@ def convert_variant(
 
     if variant not in VARIANTS:
         raise ConvertError(f"unknown variant {variant!r}; choose from: {', '.join(VARIANTS)}")
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen_function])
+    with filtered_stderr(CONVERTER_NOISE):  # its note that this entry point is deprecated
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen_function])
     if variant == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
@@ -42,7 +44,8 @@ def convert_variant(
         converter.inference_input_type = io_type
         converter.inference_output_type = io_type
     try:
-        model = converter.convert()
+        with filtered_stderr(CONVERTER_NOISE):  # the converter's own boilerplate lines; anything else still shows
+            model = converter.convert()
     except Exception as exc:
         raise ConvertError(
             f"converting to {variant} failed: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else exc!r}"

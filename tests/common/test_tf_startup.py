@@ -31,3 +31,20 @@ def test_startup_noise_hidden_unless_verbose(tmp_path, verbose, env_set):
     assert "something the user must see" in err
     shown = verbose or env_set
     assert ("cuInit" in err) == shown and ("computation placer" in err) == shown and ("absl" in err) == shown
+
+
+def test_converter_boilerplate_hidden_other_lines_kept_and_everything_on_failure():
+    """What TFLiteConverter.convert() prints on every conversion is hidden; other lines stay; a failure shows all."""
+    lines = ("WARNING:absl:Please consider providing the trackable_obj argument in the from_concrete_functions.\n"
+             "W0000 00:00:1.0 tf_tfl_flatbuffer_helpers.cc:364] Ignored output_format.\n"
+             "fully_quantize: 0, inference_type: 6, input_inference_type: UINT8, output_inference_type: UINT8\n"
+             "W0000 a warning about the user's model\n")
+    for fail in (False, True):
+        code = ("import os\nfrom common.tf_startup import CONVERTER_NOISE, filtered_stderr\n"
+                f"try:\n    with filtered_stderr(CONVERTER_NOISE):\n        os.write(2, {lines.encode()!r})\n"
+                f"        if {fail}: raise ValueError('conversion failed')\nexcept ValueError:\n    pass\n")
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        err = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60).stderr
+        assert "a warning about the user's model" in err
+        assert ("trackable_obj" in err) == fail and ("Ignored output_format" in err) == fail
+        assert ("fully_quantize" in err) == fail
