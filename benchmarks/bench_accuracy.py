@@ -22,6 +22,7 @@ The backbone's features of every photo are computed once per dataset and cached 
     nice -n 10 .venv/bin/python benchmarks/bench_accuracy.py --quick               # smoke run (minutes)
     nice -n 10 .venv/bin/python benchmarks/bench_accuracy.py --datasets flowers --seeds 0 1 2 3 4
     nice -n 10 .venv/bin/python benchmarks/bench_accuracy.py --methods probe seeds # baselines only (seconds)
+    nice -n 10 .venv/bin/python benchmarks/bench_accuracy.py --methods edge-kit --int8  # + float32/int8 .tflite
 
 Results are also appended, one JSON line per run, to ``--jsonl`` (so an interrupted benchmark keeps what ran);
 ``--table-from FILE.jsonl`` prints the table of such a file.
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import statistics
@@ -46,11 +46,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-_spec = importlib.util.spec_from_file_location("edge_kit_test_conftest", REPO / "tests" / "conftest.py")
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)  # type: ignore[union-attr]
-ALPHA035_WEIGHTS, find_assets_dir = _conftest.ALPHA035_WEIGHTS, _conftest.find_assets_dir
-
+from _assets import assets_dir, imagenet_weights  # noqa: E402
 from common.run_folder import Splits  # noqa: E402
 from trainer import TrainConfig, train  # noqa: E402
 from trainer.dataset import discover, split_dataset  # noqa: E402
@@ -58,6 +54,8 @@ from trainer.images import build_image_cache  # noqa: E402
 from trainer.model import build_model, keras  # noqa: E402
 
 METHODS = ("probe", "seeds", "edge-kit")
+#: What a run is scored on: the Keras model on val and test, and with --int8 the exported float32 and int8 files.
+SCORED = ("val", "test", "float32_val", "int8_val", "float32_test", "int8_test")
 PROBE_CS = tuple(float(c) for c in np.logspace(-4, 1, 11))
 
 
@@ -137,17 +135,43 @@ def run_seeds(arrays: Dict[str, Any], n_classes: int, seed: int, epochs: int = 1
             for name, (xs, ys) in arrays.items() if name != "train"}
 
 
-def run_edge_kit(data_dir: Path, base: TrainConfig, seed: int, overrides: Dict[str, Any]) -> Dict[str, Any]:
-    """``trainer.train`` with the default recipe (plus ``overrides``), in a temporary run folder."""
+def run_edge_kit(data_dir: Path, base: TrainConfig, seed: int, overrides: Dict[str, Any],
+                 int8: bool = False) -> Dict[str, Any]:
+    """``trainer.train`` with the default recipe (plus ``overrides``), in a temporary run folder; with ``int8``,
+    also the converter's default int8 export and its float32 export, scored on the held-out photos."""
     with tempfile.TemporaryDirectory(prefix="bench_accuracy_") as tmp:
         config = TrainConfig(data_dir=str(data_dir), out_dir=str(Path(tmp) / "run"), alpha=base.alpha,
                              size=base.size, weights=base.weights, seed=seed, verbose=False, **overrides)
         run = train(config)
+        exported = score_exports(Path(config.out_dir)) if int8 else {}
     out = {name: float(run.metrics[name]["top1"]) for name in ("val", "test") if name in run.metrics}
+    out.update(exported)
     out["fine_tuned"] = bool(run.metrics.get("fine_tuned"))
     out["best_epoch"] = run.metrics.get("best_epoch")
     out["history"] = run.history  # per-epoch losses and top-1 of both phases (for --jsonl; not in the table)
     return out
+
+
+def score_exports(run_dir: Path) -> Dict[str, Any]:
+    """Convert a finished run to float32 and int8 with the converter's defaults (QAT included, no gate), then score
+    both ``.tflite`` files on the held-out photos (test, else val) with the interpreter; the int8 model's top-1
+    agreement with the float32 one is what a user shipping int8 gives up."""
+    from common.run_folder import RunFolder
+    from converter import ConvertConfig, convert
+    from converter.evaluate import run_tflite
+    from device.preprocess import load_and_preprocess
+
+    result = convert(run_dir, ConvertConfig(variants=("float32", "int8"), evaluate=False, max_accuracy_drop=None,
+                                            verbose=False), progress=lambda _message: None)
+    folder = RunFolder(run_dir)
+    scored, items = folder.splits.held_out()
+    images = np.stack([load_and_preprocess(folder.data_root / rel, folder.preprocessing) for rel, _ in items])
+    truth = np.array([label for _, label in items])
+    top = {variant: run_tflite(result.files[variant].read_bytes(), images)["scores"].argmax(1)
+           for variant in ("float32", "int8")}
+    return {f"float32_{scored}": float((top["float32"] == truth).mean()),
+            f"int8_{scored}": float((top["int8"] == truth).mean()),
+            "int8_agreement": float((top["int8"] == top["float32"]).mean())}
 
 
 # ---------------------------------------------------------------------------------------------- the table
@@ -159,30 +183,36 @@ def summarise(results: List[Dict[str, Any]]) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     keys = []
     for r in results:
-        for scored in ("val", "test"):
+        for scored in SCORED:
             if scored in r and (r["dataset"], r["method"], scored) not in keys:
                 keys.append((r["dataset"], r["method"], scored))
-    keys.sort(key=lambda k: (k[0], k[2], METHODS.index(k[1])))
+    keys.sort(key=lambda k: (k[0], SCORED.index(k[2]), METHODS.index(k[1])))
     for dataset, method, scored in keys:
         rows = [r for r in results if r["dataset"] == dataset and r["method"] == method and scored in r]
         vals = [r[scored] for r in rows]
         std = statistics.stdev(vals) if len(vals) > 1 else 0.0
         secs = statistics.mean(r["seconds"] for r in rows)
-        label = scored + (" (used for selection)" if method == "edge-kit" and scored == "val" else "")
+        label = scored.replace("_", " .tflite, ") if "_" in scored else scored
+        label += " (used for selection)" if method == "edge-kit" and scored == "val" else ""
         lines.append(f"| {dataset} | {method} | {label} | {len(vals)} | {statistics.mean(vals):.3f} | {std:.3f} | "
                      f"{min(vals):.3f}-{max(vals):.3f} | {' / '.join(f'{v:.3f}' for v in vals)} | {secs:.1f} |")
+    agreement = [r for r in results if "int8_agreement" in r]
+    for dataset in sorted({r["dataset"] for r in agreement}):
+        vals = [r["int8_agreement"] for r in agreement if r["dataset"] == dataset]
+        lines.append(f"\nint8 .tflite agrees with float32 .tflite on {dataset}: mean {statistics.mean(vals):.3f} "
+                     f"({' / '.join(f'{v:.3f}' for v in vals)})")
     return "\n".join(lines)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    assets = find_assets_dir()
+    assets = assets_dir()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets-dir", default=str(assets / "datasets"), help="folder of dataset folders")
     p.add_argument("--datasets", nargs="*", default=None, help="dataset folder names (default: all)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                    help="split seeds for datasets without fixed train/val folders (default 0 1 2)")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    p.add_argument("--weights", default=str(assets / "weights" / ALPHA035_WEIGHTS))
+    p.add_argument("--weights", default=str(imagenet_weights()))
     p.add_argument("--alpha", type=float, default=0.35)
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "edge_kit_bench_accuracy"),
@@ -192,6 +222,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help="print the table of the runs recorded in a --jsonl file and exit (nothing is trained)")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: split seed 0 only, edge-kit with 5 head epochs and 1 fine-tuning epoch")
+    p.add_argument("--int8", action="store_true",
+                   help="also export each edge-kit run to float32 and int8 .tflite (converter defaults, QAT) and "
+                        "score both on the held-out photos (minutes more per run)")
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                    help="override edge-kit's TrainConfig fields, e.g. --set fine_tune_blocks=6")
     args = p.parse_args(argv)
@@ -235,20 +268,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 elif method == "seeds":
                     out = run_seeds(arrays, len(discovery.labels), seed)
                 else:
-                    out = run_edge_kit(data_dir, base, seed, overrides)
+                    out = run_edge_kit(data_dir, base, seed, overrides, int8=args.int8)
                 seconds = time.perf_counter() - t0
                 if method != "edge-kit":
                     seconds += data["seconds"] * counts["train"] / max(1, len(data["usable"]))  # its backbone pass
                 r = {"dataset": name, "split": split_name, "method": method, "seconds": seconds, **out,
                      "counts": counts, "overrides": overrides if method == "edge-kit" else {}}
                 results.append(r)
-                print(f"  {method:9s} " + ", ".join(f"{k} {out[k]:.3f}" for k in ("val", "test") if k in out)
+                print(f"  {method:9s} " + ", ".join(f"{k} {out[k]:.3f}" for k in SCORED + ("int8_agreement",)
+                                                     if k in out)
                       + f"  ({seconds:.1f} s)" + (f"  C={out['C']:g}" if "C" in out else ""), flush=True)
                 if args.jsonl:
                     with open(args.jsonl, "a", encoding="utf-8") as f:
                         f.write(json.dumps(r) + "\n")
     print("\n" + summarise(results))
-    print("\ns/run: edge-kit is the whole train() call (decode, features, both phases, final evaluation); probe "
+    print("\ns/run: edge-kit is the whole train() call (decode, features, both phases, final evaluation"
+          + ("; with --int8 also both exports and their scoring" if args.int8 else "") + "); probe "
           "and seeds are the fit plus their share of the cached backbone pass over the training photos.")
     return 0
 

@@ -29,12 +29,11 @@ def main() -> int:
 
     run_dir = Path(args.run_dir) if args.run_dir else Path(f"/tmp/edge-kit-bench-run-{args.size}")
     if not (run_dir / "model.keras").is_file():
-        from tests.conftest import ALPHA035_WEIGHTS, find_assets_dir
+        from _assets import dataset, imagenet_weights
         from tests.converter.runfolder_factory import build_run_folder
 
-        assets = find_assets_dir()
         t = time.perf_counter()
-        build_run_folder(run_dir, assets / "datasets" / "flowers", assets / "weights" / ALPHA035_WEIGHTS,
+        build_run_folder(run_dir, dataset("flowers"), imagenet_weights(),
                          size=args.size, train_per_class=96, val_per_class=24, epochs=10)
         print(f"built run folder {run_dir} in {time.perf_counter() - t:.1f} s (no trainer run given)")
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
 import os
 import statistics
 import sys
@@ -41,6 +40,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from _assets import assets_dir  # noqa: E402
 from device import Classifier  # noqa: E402
 from device.batch import classifier_for_many, default_workers  # noqa: E402
 from device.heap import keep_heap_pad  # noqa: E402
@@ -48,10 +48,6 @@ from device.process_pool import MIN_PHOTOS_FOR_PROCESSES, ProcessPoolClassifier,
 from device.benchmark import time_ms  # noqa: E402
 from device.preprocess import PreprocessConfig, decode_image, preprocess  # noqa: E402
 from device.resize import LEGACY_RESIZE_FILTER, RESIZE_FILTERS  # noqa: E402
-
-
-def assets() -> Path:
-    return Path(os.environ.get("EDGE_KIT_ASSETS") or REPO.parent / "shared" / "assets")
 
 
 def med_ms(fn, runs: int, warmup: int = 3) -> float:
@@ -71,7 +67,7 @@ def plain_interpreter_class():
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=str(assets() / "reference-models/google-coral-test_data/mobilenet_v2_1.0_224_quant.tflite"))
+    p.add_argument("--model", default=str(assets_dir() / "reference-models/google-coral-test_data/mobilenet_v2_1.0_224_quant.tflite"))
     p.add_argument("--photos", type=int, default=600, help="flowers photos in the folder benchmark (default: all 600)")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=None)
@@ -88,7 +84,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="edge-kit-bench-"))
 
     # 1. single photo ------------------------------------------------------------------------------------------
-    src = assets() / "sanity-images" / "coral_cat_720p.jpg"
+    src = assets_dir() / "sanity-images" / "coral_cat_720p.jpg"
     photo = tmp / "photo_640x480.jpg"
     with Image.open(src) as im:
         im.convert("RGB").resize((640, 480), Image.BILINEAR).save(photo, quality=90)
@@ -138,7 +134,7 @@ def main() -> None:
 
     clf.config = model_config
     # 2. folder: pipelined vs sequential ----------------------------------------------------------------------
-    flowers = sorted((assets() / "datasets" / "flowers").rglob("*.jpg"))
+    flowers = sorted((assets_dir() / "datasets" / "flowers").rglob("*.jpg"))
     step = max(1, len(flowers) // args.photos)
     paths = flowers[::step][: args.photos]
 
@@ -234,7 +230,7 @@ def main() -> None:
         plain.invoke()
         return int(np.argmax(plain.get_tensor(pout["index"])[0]))
 
-    sanity = sorted(p for p in (assets() / "sanity-images").iterdir() if p.is_file())
+    sanity = sorted(p for p in (assets_dir() / "sanity-images").iterdir() if p.is_file())
     compare = sanity + paths
     ours = [clf.scores(clf.prepare(p)).argmax() for p in compare]
     theirs = [plain_top1(p) for p in compare]

@@ -21,11 +21,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-WEIGHTS = "weights/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+sys.path.insert(0, str(REPO))
 
-
-def assets_dir() -> Path:
-    return Path(os.environ.get("EDGE_KIT_ASSETS") or REPO.parent / "shared" / "assets")
+from _assets import dataset, imagenet_weights  # noqa: E402
 
 
 def run(cmd, log_path: Path) -> float:
@@ -53,13 +51,13 @@ def main() -> None:
     p.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more edge-kit arguments")
     args = p.parse_args()
 
-    data = Path(args.data) if args.data else assets_dir() / "datasets" / "flowers"
+    data = Path(args.data) if args.data else dataset("flowers")
     tmp = Path(tempfile.mkdtemp(prefix="bench_pipeline_"))
     out = Path(args.keep) if args.keep else tmp / "run"
     if out.exists():
         shutil.rmtree(out)
     cmd = [sys.executable, "-m", "pipeline.cli", str(data), "--out", str(out), "--alpha", str(args.alpha),
-           "--size", str(args.size), "--weights", str(assets_dir() / WEIGHTS), "--variants", args.variants,
+           "--size", str(args.size), "--weights", str(imagenet_weights()), "--variants", args.variants,
            "--android-assets", str(tmp / "assets"), *args.extra]
     print(f"command: {' '.join(cmd)}")
     print(f"cpu cores: {os.cpu_count()}")

@@ -10,7 +10,6 @@ top-1 >= 0.92; phase 1 (features + head) for 20 epochs <= 1.5x one backbone pass
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import resource
@@ -23,18 +22,15 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-_spec = importlib.util.spec_from_file_location("edge_kit_test_conftest", REPO / "tests" / "conftest.py")
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)  # type: ignore[union-attr]
-ALPHA035_WEIGHTS, find_assets_dir = _conftest.ALPHA035_WEIGHTS, _conftest.find_assets_dir
 
+from _assets import dataset, imagenet_weights  # noqa: E402
 from trainer import TrainConfig, train  # noqa: E402
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=str(find_assets_dir() / "datasets" / "flowers"))
-    p.add_argument("--weights", default=str(find_assets_dir() / "weights" / ALPHA035_WEIGHTS))
+    p.add_argument("--data", default=str(dataset("flowers")))
+    p.add_argument("--weights", default=str(imagenet_weights()))
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--alpha", type=float, default=0.35)
