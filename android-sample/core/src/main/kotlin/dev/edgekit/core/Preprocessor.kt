@@ -241,7 +241,8 @@ object Preprocessor {
     /**
      * The horizontal pass of one unpacked row ([row]: `width` opaque `0xRRGGBB` pixels) into `outW` interleaved
      * r, g, b values at [at] of [dst]; without taps (no horizontal resampling) the row is copied. Two taps, the
-     * common case, are unrolled.
+     * common case, are unrolled. Each channel's sum stays below 2^31 on Int: the tent's coefficients are never
+     * negative and sum to about 2^22.
      */
     private fun horizontal(row: IntArray, width: Int, tx: TentTaps?, dst: IntArray, at: Int, outW: Int) {
         if (tx == null) {
