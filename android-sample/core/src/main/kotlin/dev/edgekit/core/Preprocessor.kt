@@ -104,8 +104,7 @@ object Preprocessor {
     /** Per-thread scratch: one unpacked (or box-reduced) crop row, horizontally resampled rows (a ring), the
      *  vertical pass's sums, the taps last used. */
     private class Scratch {
-        var rb = LongArray(0)
-        var g = IntArray(0)
+        var row = IntArray(0)
         var ring = IntArray(0)
         var acc = IntArray(0)
         var tapsX: TentTaps? = null
@@ -121,10 +120,10 @@ object Preprocessor {
      * `pillow-reduce-bilinear` ([reduce]) or `pillow-bilinear`, Pillow's arithmetic in a streaming order: each
      * crop row the vertical pass needs is unpacked once (alpha on the background, EXIF orientation), or with
      * [reduce] each row of `kx x ky` blocks is summed from its `ky` crop rows and rounded as Pillow's reduce does,
-     * and resampled horizontally (8-bit rounding and clipping) into a ring of `outW`-pixel rows kept as r, g, b
-     * planes; as soon as output row `i`'s rows are there, the vertical pass combines them, a loop over whole
-     * planes that the JIT vectorises. An axis already at the model's size is not resampled (Pillow skips it too;
-     * its taps would be the identity).
+     * and resampled horizontally (8-bit rounding and clipping) into a ring of `outW`-pixel rows kept interleaved
+     * (r, g, b per pixel, as the output); as soon as output row `i`'s rows are there, the vertical pass combines
+     * them straight into the output row, a loop over whole rows that the JIT vectorises. An axis already at the
+     * model's size is not resampled (Pillow skips it too; its taps would be the identity).
      */
     private fun resizePillow(
         argb: IntArray, o: Orientation, box: IntArray, config: PreprocessConfig, out: ByteArray, reduce: Boolean
@@ -155,95 +154,145 @@ object Preprocessor {
             }
             if (!monotone) slots = ch
         }
-        val len = 3 * outW // one resampled row: r plane, g plane, b plane
-        if (s.rb.size < cw) s.rb = LongArray(cw)
-        if (s.g.size < cw) s.g = IntArray(cw)
+        val len = 3 * outW // one resampled row: r, g, b of each pixel
+        if (s.row.size < cw) s.row = IntArray(cw)
         if (s.ring.size < slots * len) s.ring = IntArray(slots * len)
         if (s.acc.size < len) s.acc = IntArray(len)
         val ring = s.ring
-        val acc = s.acc
-        val half = 1 shl (TentTaps.PRECISION_BITS - 1)
-        val shift = TentTaps.PRECISION_BITS
+        val row = s.row
+        val bg = config.background
         var next = 0 // next crop row to resample
+        var slot = 0 // its place in the ring: next % slots
         for (i in 0 until outH) {
             val first = if (ty == null) i else ty.first[i]
             val count = if (ty == null) 1 else ty.count[i]
             while (next < first + count) {
                 if (next >= first || !monotone) {
                     if (kx == 1 && ky == 1) {
-                        unpackRow(argb, o, cx0, cy0 + next, cw, config.background, s.rb, s.g)
+                        unpackRow(argb, o, cx0, cy0 + next, cw, bg, row)
+                    } else if (kx == 2 && ky == 2) {
+                        reduceRow2x2(argb, o, cx0, cy0 + next * 2, cw, bg, row)
                     } else {
-                        reduceRow(argb, o, cx0, cy0 + next * ky, kx, ky, cw, config.background, s)
+                        reduceRow(argb, o, cx0, cy0 + next * ky, kx, ky, cw, bg, row)
                     }
-                    horizontal(s.rb, s.g, cw, tx, ring, (next % slots) * len, outW)
+                    horizontal(row, cw, tx, ring, slot * len, outW)
                 }
                 next++
+                if (++slot == slots) slot = 0
             }
-            var d = i * len
+            val d = i * len
             if (ty == null) {
                 val base = (i % slots) * len
-                for (x in 0 until outW) {
-                    out[d] = ring[base + x].toByte()
-                    out[d + 1] = ring[base + outW + x].toByte()
-                    out[d + 2] = ring[base + 2 * outW + x].toByte()
-                    d += 3
-                }
-                continue
-            }
-            java.util.Arrays.fill(acc, 0, len, half)
-            val k = ty.coefficients
-            val kk = i * ty.stride
-            for (j in 0 until count) {
-                val w = k[kk + j]
-                val base = ((first + j) % slots) * len
-                for (q in 0 until len) acc[q] += ring[base + q] * w
-            }
-            for (x in 0 until outW) {
-                out[d] = clip8(acc[x] shr shift).toByte()
-                out[d + 1] = clip8(acc[outW + x] shr shift).toByte()
-                out[d + 2] = clip8(acc[2 * outW + x] shr shift).toByte()
-                d += 3
+                for (q in 0 until len) out[d + q] = ring[base + q].toByte()
+            } else {
+                vertical(ring, (first % slots) * len, len, slots, count, ty.coefficients, i * ty.stride, s.acc, out, d)
             }
         }
     }
 
     /**
-     * The horizontal pass of one unpacked row (`rb`: red | blue shl 32, `g`: green; `width` pixels) into r, g, b
-     * planes of `outW` values at [at] of [dst]; without taps (no horizontal resampling) the row is copied.
-     * Red and blue share one Long: every sum of products stays below 2^31 and the tent's coefficients are never
-     * negative, so the halves never carry into each other.
+     * The vertical pass of output row [d]: `count` ring rows from [base] (wrapping after `slots` rows) weighted by
+     * the coefficients of [k] from [kk], rounded, shifted and clipped into `len` output bytes. Two and three rows,
+     * the common cases, go in one loop each; the JIT vectorises them.
      */
-    private fun horizontal(rb: LongArray, g: IntArray, width: Int, tx: TentTaps?, dst: IntArray, at: Int, outW: Int) {
+    private fun vertical(
+        ring: IntArray, base: Int, len: Int, slots: Int, count: Int, k: IntArray, kk: Int, acc: IntArray,
+        out: ByteArray, d: Int
+    ) {
+        val half = 1 shl (TentTaps.PRECISION_BITS - 1)
+        val shift = TentTaps.PRECISION_BITS
+        val wrap = slots * len
+        val b0 = base
+        var b1 = b0 + len
+        if (b1 >= wrap) b1 = 0
+        var b2 = b1 + len
+        if (b2 >= wrap) b2 = 0
+        when (count) {
+            2 -> {
+                val w0 = k[kk]
+                val w1 = k[kk + 1]
+                for (q in 0 until len) {
+                    out[d + q] = clip8((half + ring[b0 + q] * w0 + ring[b1 + q] * w1) shr shift).toByte()
+                }
+            }
+            3 -> {
+                val w0 = k[kk]
+                val w1 = k[kk + 1]
+                val w2 = k[kk + 2]
+                for (q in 0 until len) {
+                    out[d + q] =
+                        clip8((half + ring[b0 + q] * w0 + ring[b1 + q] * w1 + ring[b2 + q] * w2) shr shift).toByte()
+                }
+            }
+            else -> {
+                java.util.Arrays.fill(acc, 0, len, half)
+                var b = base
+                for (j in 0 until count) {
+                    val w = k[kk + j]
+                    for (q in 0 until len) acc[q] += ring[b + q] * w
+                    b += len
+                    if (b >= wrap) b = 0
+                }
+                for (q in 0 until len) out[d + q] = clip8(acc[q] shr shift).toByte()
+            }
+        }
+    }
+
+    /**
+     * The horizontal pass of one unpacked row ([row]: `width` opaque `0xRRGGBB` pixels) into `outW` interleaved
+     * r, g, b values at [at] of [dst]; without taps (no horizontal resampling) the row is copied. Two taps, the
+     * common case, are unrolled. Each channel's sum stays below 2^31 on Int: the tent's coefficients are never
+     * negative and sum to about 2^22.
+     */
+    private fun horizontal(row: IntArray, width: Int, tx: TentTaps?, dst: IntArray, at: Int, outW: Int) {
         if (tx == null) {
+            var d = at
             for (q in 0 until width) {
-                val v = rb[q]
-                dst[at + q] = (v and 0xFFFFFFFFL).toInt()
-                dst[at + outW + q] = g[q]
-                dst[at + 2 * outW + q] = (v ushr 32).toInt()
+                val p = row[q]
+                dst[d] = p ushr 16
+                dst[d + 1] = (p shr 8) and 0xFF
+                dst[d + 2] = p and 0xFF
+                d += 3
             }
             return
         }
         val half = 1 shl (TentTaps.PRECISION_BITS - 1)
         val shift = TentTaps.PRECISION_BITS
-        val halves = half.toLong() or (half.toLong() shl 32)
         val k = tx.coefficients
         val stride = tx.stride
+        val firsts = tx.first
+        val counts = tx.count
+        var d = at
         for (x in 0 until outW) {
-            var sRB = halves
+            var sR = half
             var sG = half
-            var c = tx.first[x]
+            var sB = half
+            var c = firsts[x]
             var kk = x * stride
-            val end = kk + tx.count[x]
+            val end = kk + counts[x]
+            if (end - kk == 2) {
+                val w0 = k[kk]
+                val w1 = k[kk + 1]
+                val p0 = row[c]
+                val p1 = row[c + 1]
+                sR += (p0 ushr 16) * w0 + (p1 ushr 16) * w1
+                sG += ((p0 shr 8) and 0xFF) * w0 + ((p1 shr 8) and 0xFF) * w1
+                sB += (p0 and 0xFF) * w0 + (p1 and 0xFF) * w1
+                kk = end
+            }
             while (kk < end) {
                 val w = k[kk]
-                sRB += rb[c] * w
-                sG += g[c] * w
+                val p = row[c]
+                sR += (p ushr 16) * w
+                sG += ((p shr 8) and 0xFF) * w
+                sB += (p and 0xFF) * w
                 c++
                 kk++
             }
-            dst[at + x] = clip8(((sRB and 0xFFFFFFFFL) shr shift).toInt())
-            dst[at + outW + x] = clip8(sG shr shift)
-            dst[at + 2 * outW + x] = clip8((sRB ushr (32 + shift)).toInt())
+            dst[d] = clip8(sR shr shift)
+            dst[d + 1] = clip8(sG shr shift)
+            dst[d + 2] = clip8(sB shr shift)
+            d += 3
         }
     }
 
@@ -251,10 +300,18 @@ object Preprocessor {
     @Suppress("NOTHING_TO_INLINE")
     private inline fun over(c: Int, a: Int, background: Int): Int = (c * a + background * (255 - a) + 127) / 255
 
-    /** Upright crop row `y` (from column `x0`, `width` pixels), alpha on the background, as red | blue shl 32
-     *  ([rb]) and green ([g]). */
+    /** Step 3 for one pixel `0xAARRGGBB`: the opaque `0xRRGGBB` of it on the background ([over] per channel). */
+    @Suppress("NOTHING_TO_INLINE")
+    private inline fun composite(p: Int, bgR: Int, bgG: Int, bgB: Int): Int {
+        val a = p ushr 24
+        if (a == 255) return p and 0xFFFFFF
+        return (over((p shr 16) and 0xFF, a, bgR) shl 16) or (over((p shr 8) and 0xFF, a, bgG) shl 8) or
+            over(p and 0xFF, a, bgB)
+    }
+
+    /** Upright crop row `y` (from column `x0`, `width` pixels), alpha on the background, into [row] as `0xRRGGBB`. */
     private fun unpackRow(
-        argb: IntArray, o: Orientation, x0: Int, y: Int, width: Int, background: IntArray, rb: LongArray, g: IntArray
+        argb: IntArray, o: Orientation, x0: Int, y: Int, width: Int, background: IntArray, row: IntArray
     ) {
         val bgR = background[0]
         val bgG = background[1]
@@ -262,95 +319,101 @@ object Preprocessor {
         var idx = o.index(x0, y)
         val step = o.stepX
         for (q in 0 until width) {
-            val p = argb[idx]
-            val a = p ushr 24
-            var red = (p shr 16) and 0xFF
-            var green = (p shr 8) and 0xFF
-            var blue = p and 0xFF
-            if (a != 255) {
-                red = over(red, a, bgR)
-                green = over(green, a, bgG)
-                blue = over(blue, a, bgB)
-            }
-            rb[q] = red.toLong() or (blue.toLong() shl 32)
-            g[q] = green
+            row[q] = composite(argb[idx], bgR, bgG, bgB)
             idx += step
         }
     }
 
     /**
-     * One row of `width` box-reduced pixels into `s.rb` / `s.g` (as [unpackRow]): the block of `kx x ky` upright
-     * crop pixels from column `x0 + q * kx`, row `y`, alpha on the background, summed per channel, then Pillow's
-     * rounding `((sum + n / 2) * multiplier) >> 24` with `n = kx * ky`. Within a block row red and blue share one
-     * Int (`red shl 16 | blue`, each sum below `255 * MAX_REDUCE < 2^16`); over the block, one Long.
+     * One row of `width` box-reduced pixels into [row] (as [unpackRow]): the block of `kx x ky` upright crop pixels
+     * from column `x0 + q * kx`, row `y`, alpha on the background, summed per channel, then Pillow's rounding
+     * `((sum + n / 2) * multiplier) >> 24` with `n = kx * ky`, in 32 bits unsigned as Pillow does (the product
+     * stays below 2^32, see [reduceMultiplier]). Within a block row red and blue share one Int (`red shl 16 |
+     * blue`, each sum below `255 * MAX_REDUCE < 2^16`).
      */
     private fun reduceRow(
-        argb: IntArray, o: Orientation, x0: Int, y: Int, kx: Int, ky: Int, width: Int, background: IntArray, s: Scratch
+        argb: IntArray, o: Orientation, x0: Int, y: Int, kx: Int, ky: Int, width: Int, background: IntArray,
+        row: IntArray
     ) {
         val bgR = background[0]
         val bgG = background[1]
         val bgB = background[2]
         val n = kx * ky
-        val amend = (n / 2).toLong()
-        val m = reduceMultiplier(n)
-        val rbOut = s.rb
-        val gOut = s.g
+        val amend = n / 2
+        val m = reduceMultiplier(n).toInt()
         val step = o.stepX
         val rowStep = o.stepY
         var idx = o.index(x0, y)
         for (q in 0 until width) {
-            var sumRB = 0L
-            var sumG = 0L
+            var sumR = 0
+            var sumB = 0
+            var sumG = 0
             var rowAt = idx
             for (r in 0 until ky) {
                 var rb = 0
                 var green = 0
                 var all = -1 // the alpha of every pixel ANDed: opaque block rows skip the composite
                 var at = rowAt
-                if (kx == 2) { // the common camera case (a frame about twice the model's size), unrolled
-                    val p0 = argb[at]
-                    val p1 = argb[at + step]
-                    rb = (p0 and 0xFF00FF) + (p1 and 0xFF00FF)
-                    green = ((p0 ushr 8) and 0xFF) + ((p1 ushr 8) and 0xFF)
-                    all = p0 and p1
-                } else {
-                    for (j in 0 until kx) {
-                        val p = argb[at]
-                        rb += p and 0xFF00FF
-                        green += (p ushr 8) and 0xFF
-                        all = all and p
-                        at += step
-                    }
+                for (j in 0 until kx) {
+                    val p = argb[at]
+                    rb += p and 0xFF00FF
+                    green += (p ushr 8) and 0xFF
+                    all = all and p
+                    at += step
                 }
                 if ((all ushr 24) != 255) {
                     rb = 0
                     green = 0
                     at = rowAt
                     for (j in 0 until kx) {
-                        val p = argb[at]
-                        val a = p ushr 24
-                        var red = (p shr 16) and 0xFF
-                        var gr = (p shr 8) and 0xFF
-                        var blue = p and 0xFF
-                        if (a != 255) {
-                            red = over(red, a, bgR)
-                            gr = over(gr, a, bgG)
-                            blue = over(blue, a, bgB)
-                        }
-                        rb += (red shl 16) or blue
-                        green += gr
+                        val c = composite(argb[at], bgR, bgG, bgB)
+                        rb += c and 0xFF00FF
+                        green += c ushr 8 and 0xFF
                         at += step
                     }
                 }
-                sumRB += (rb ushr 16).toLong() or ((rb and 0xFFFF).toLong() shl 32)
+                sumR += rb ushr 16
+                sumB += rb and 0xFFFF
                 sumG += green
                 rowAt += rowStep
             }
-            val red = (((sumRB and 0xFFFFFFFFL) + amend) * m) ushr 24
-            val blue = (((sumRB ushr 32) + amend) * m) ushr 24
-            rbOut[q] = red or (blue shl 32)
-            gOut[q] = (((sumG + amend) * m) ushr 24).toInt()
+            row[q] = ((((sumR + amend) * m) ushr 24) shl 16) or ((((sumG + amend) * m) ushr 24) shl 8) or
+                (((sumB + amend) * m) ushr 24)
             idx += kx * step
+        }
+    }
+
+    /**
+     * [reduceRow] for 2 x 2 blocks, the camera case (a frame about twice the model's size): the four pixels of a
+     * block are loaded at once, and red | blue summed in one Int.
+     */
+    private fun reduceRow2x2(
+        argb: IntArray, o: Orientation, x0: Int, y: Int, width: Int, background: IntArray, row: IntArray
+    ) {
+        val bgR = background[0]
+        val bgG = background[1]
+        val bgB = background[2]
+        val m = reduceMultiplier(4).toInt()
+        val step = o.stepX
+        val down = o.stepY
+        var idx = o.index(x0, y)
+        for (q in 0 until width) {
+            var p0 = argb[idx]
+            var p1 = argb[idx + step]
+            var p2 = argb[idx + down]
+            var p3 = argb[idx + down + step]
+            if (((p0 and p1 and p2 and p3) ushr 24) != 255) {
+                p0 = composite(p0, bgR, bgG, bgB)
+                p1 = composite(p1, bgR, bgG, bgB)
+                p2 = composite(p2, bgR, bgG, bgB)
+                p3 = composite(p3, bgR, bgG, bgB)
+            }
+            val rb = (p0 and 0xFF00FF) + (p1 and 0xFF00FF) + (p2 and 0xFF00FF) + (p3 and 0xFF00FF)
+            val green = ((p0 ushr 8) and 0xFF) + ((p1 ushr 8) and 0xFF) + ((p2 ushr 8) and 0xFF) +
+                ((p3 ushr 8) and 0xFF)
+            row[q] = (((((rb ushr 16) + 2) * m) ushr 24) shl 16) or ((((green + 2) * m) ushr 24) shl 8) or
+                ((((rb and 0xFFFF) + 2) * m) ushr 24)
+            idx += 2 * step
         }
     }
 
