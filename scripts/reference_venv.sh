@@ -31,4 +31,8 @@ rm -rf "$VENV"
 "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q "tflite-support==0.4.4" "numpy<2" "protobuf>=3.20,<4"
-"$VENV/bin/python" -c "from tensorflow_lite_support.metadata.python import metadata; print('$VENV ready: tflite-support 0.4.4')"
+if ! "$VENV/bin/python" -c "from tensorflow_lite_support.metadata.python import metadata; print('$VENV ready: tflite-support 0.4.4')"; then
+    echo "scripts/reference_venv.sh: tflite-support 0.4.4 is installed but does not import (above); its native module" \
+        "needs libusb-1.0.so.0: apt-get install libusb-1.0-0 (scripts/setup.sh does), then re-run" >&2
+    exit 1
+fi

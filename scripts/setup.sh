@@ -37,9 +37,10 @@ fi
 echo "== Python $version ($(command -v "$PYTHON"))"
 
 # --- 2. System packages: kotlin + junit4 for the Android core's unit tests, chromium to render and check the HTML
-# report. Only the tests need them; skipped when unavailable (not root, no apt).
+# report, libusb for tflite-support 0.4.4's native module (the metadata reference tests' .venv-reference). Only the
+# tests need them; skipped when unavailable (not root, no apt).
 # EDGE_KIT_NO_APT=1 skips this step.
-APT_PACKAGES="kotlin junit4 chromium"
+APT_PACKAGES="kotlin junit4 chromium libusb-1.0-0"
 if [ "${EDGE_KIT_NO_APT:-0}" = 1 ]; then
     :
 elif command -v apt-get >/dev/null 2>&1; then
@@ -51,11 +52,11 @@ elif command -v apt-get >/dev/null 2>&1; then
         echo "== apt-get install$missing"
         if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
                 --no-install-recommends $missing >/dev/null; }; then
-            echo "warning: could not install$missing (needed only by the Kotlin and report tests)" >&2
+            echo "warning: could not install$missing (needed only by the Kotlin, report and metadata reference tests)" >&2
         fi
     fi
 else
-    echo "warning: no apt-get; install $APT_PACKAGES yourself (needed only by the Kotlin and report tests)" >&2
+    echo "warning: no apt-get; install $APT_PACKAGES yourself (needed only by the Kotlin, report and metadata reference tests)" >&2
 fi
 
 # --- 3. Virtual environments -----------------------------------------------------------------------------------------
