@@ -154,8 +154,9 @@ def run_edge_kit(data_dir: Path, base: TrainConfig, seed: int, overrides: Dict[s
 
 def score_exports(run_dir: Path) -> Dict[str, Any]:
     """Convert a finished run to float32 and int8 with the converter's defaults (QAT included, no gate), then score
-    both ``.tflite`` files on the held-out photos (test, else val) with the interpreter; the int8 model's top-1
-    agreement with the float32 one is what a user shipping int8 gives up."""
+    both ``.tflite`` files on the held-out photos (test, else val) with the interpreter and the project's metrics;
+    the int8 model's top-1 agreement with the float32 one is what a user shipping int8 gives up."""
+    from common.metrics import classification_metrics
     from common.run_folder import RunFolder
     from converter import ConvertConfig, convert
     from converter.evaluate import run_tflite
@@ -166,12 +167,13 @@ def score_exports(run_dir: Path) -> Dict[str, Any]:
     folder = RunFolder(run_dir)
     scored, items = folder.splits.held_out()
     images = np.stack([load_and_preprocess(folder.data_root / rel, folder.preprocessing) for rel, _ in items])
-    truth = np.array([label for _, label in items])
-    top = {variant: run_tflite(result.files[variant].read_bytes(), images)["scores"].argmax(1)
-           for variant in ("float32", "int8")}
-    return {f"float32_{scored}": float((top["float32"] == truth).mean()),
-            f"int8_{scored}": float((top["int8"] == truth).mean()),
-            "int8_agreement": float((top["int8"] == top["float32"]).mean())}
+    truth = [label for _, label in items]
+    scores = {variant: run_tflite(result.files[variant].read_bytes(), images)["scores"]
+              for variant in ("float32", "int8")}
+    float32 = classification_metrics(scores["float32"], truth, folder.labels)
+    int8 = classification_metrics(scores["int8"], truth, folder.labels, reference_scores=scores["float32"])
+    return {f"float32_{scored}": float32["top1"], f"int8_{scored}": int8["top1"],
+            "int8_agreement": int8["agreement_with_keras"]}  # the reference given here is the float32 file
 
 
 # ---------------------------------------------------------------------------------------------- the table

@@ -22,7 +22,6 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-
 from _assets import dataset, imagenet_weights  # noqa: E402
 from trainer import TrainConfig, train  # noqa: E402
 

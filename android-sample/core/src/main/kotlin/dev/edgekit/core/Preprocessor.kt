@@ -368,7 +368,7 @@ object Preprocessor {
                     for (j in 0 until kx) {
                         val c = composite(argb[at], bgR, bgG, bgB)
                         rb += c and 0xFF00FF
-                        green += c ushr 8 and 0xFF
+                        green += (c ushr 8) and 0xFF
                         at += step
                     }
                 }
