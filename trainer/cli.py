@@ -59,14 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", default=d.out_dir, help="run folder to write (default: %(default)s)")
     m = p.add_argument_group("model")
     m.add_argument("--alpha", type=float, default=d.alpha, choices=ALPHAS,
-                   help="MobileNetV2 width: smaller is faster and less accurate (default: %(default)s)")
+                   help="MobileNetV2 width: smaller is faster and less accurate (default: %(default)s). On hard, "
+                        "look-alike classes 1.0 was clearly more accurate than 0.35, for a larger and slower model "
+                        "(docs/benchmarks.md)")
     m.add_argument("--size", type=int, default=d.size,
                    help=f"input size in pixels, {MIN_SIZE}-{MAX_SIZE} (default: %(default)s)")
     m.add_argument("--weights", default=d.weights,
                    help="'imagenet' (Keras cache), PATH.h5 (local no-top weights, works offline) or 'none' "
                         "(default: %(default)s)")
     m.add_argument("--crop", default=d.crop, choices=("center", "stretch"),
-                   help="how photos are fitted to the square input (default: %(default)s)")
+                   help="how photos are fitted to the square input: center keeps the middle square, stretch "
+                        "squeezes in the whole photo (try it when subjects reach the photo's edges) (default: "
+                        "%(default)s)")
     m.add_argument("--dropout", type=float, default=d.dropout, help="dropout before the classifier (default: %(default)s)")
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=d.head_epochs,
