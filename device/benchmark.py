@@ -101,7 +101,7 @@ def format_report(stages: Dict[str, Dict[str, float]], sweep: Dict[int, Dict[str
     parts = sum(stages[n]["median"] for n in ("decode", "preprocess", "invoke", "postprocess"))
     e2e = stages["end_to_end"]["median"]
     lines.append(
-        f"split of end to end: " + ", ".join(
+        "split of end to end: " + ", ".join(
             f"{n} {100 * stages[n]['median'] / parts:.0f}%" for n in ("decode", "preprocess", "invoke", "postprocess")
         ) + f" (sum of stages {parts:.2f} ms vs end to end {e2e:.2f} ms)"
     )
