@@ -10,7 +10,7 @@ preprocessing (``device/preprocess.py`` through the trainer's decoder), it runs:
   training the two dense layers on the cached pooled features, which is what runs here;
 * ``edge-kit``: ``trainer.train`` as it is (library API, default TrainConfig, same seed, so the same split).
 
-``--set crop=stretch`` changes the preprocessing of all three methods (the baselines decode the same pixels).
+``--set`` changes what all three methods share: ``crop=stretch`` their pixels, ``val_split=0.3`` their splits.
 
 Splits come from the trainer's own splitter (``trainer.dataset.split_dataset`` with TrainConfig's defaults): a
 dataset with ``train/ val/ (test/)`` folders has one fixed split; others get one seeded split per ``--seeds``.
@@ -249,9 +249,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         overrides = {"head_epochs": 5, "fine_tune_epochs": 1, **overrides}
     root = Path(args.datasets_dir)
     names = args.datasets or sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    # The baselines decode with edge-kit's preprocessing, overrides included (--set crop=stretch): same pixels.
-    base = TrainConfig(data_dir=str(root), alpha=args.alpha, size=args.size, weights=args.weights,
-                       **{k: v for k, v in overrides.items() if k == "crop"})
+    # The baselines take edge-kit's settings, overrides included: the same pixels (--set crop=stretch) and the same
+    # splits (--set val_split=0.3).
+    base = TrainConfig(data_dir=str(root), alpha=args.alpha, size=args.size, weights=args.weights, **overrides)
     print(f"alpha {args.alpha}, {args.size} px, weights {args.weights}; methods {', '.join(args.methods)}; "
           f"edge-kit overrides {overrides or 'none'}", flush=True)
     results: List[Dict[str, Any]] = []
