@@ -11,6 +11,9 @@ from __future__ import annotations
 ALPHA = 0.35
 SIZE = 224
 WEIGHTS = "imagenet"
+#: What the --alpha help of edge-train and edge-kit says about choosing a width (measured: docs/benchmarks.md #19).
+ALPHA_ADVICE = ("On hard, look-alike classes 1.0 was clearly more accurate than 0.35, for a larger and slower "
+                "model (docs/benchmarks.md)")
 
 #: Held-out test split: when there is no test/ folder and every class has at least
 #: :data:`TEST_SPLIT_MIN_PHOTOS` photos, this fraction of each class is set aside (stratified, seeded) and read only

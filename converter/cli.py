@@ -14,6 +14,7 @@ from common.console import never_crash_on_encoding
 from common.paths import explain_os_error, user_path
 from common.requirements import require
 from common.tf_startup import import_tensorflow_quietly
+from device.resize import CROP_MODES
 
 EPILOG = """\
 examples:
@@ -149,7 +150,7 @@ def _add_metadata(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mean", type=_floats, default=None, metavar="M",
                    help="input normalisation mean: one value or R,G,B (the model sees (pixel - mean) / std)")
     p.add_argument("--std", type=_floats, default=None, metavar="S", help="input normalisation std: one value or R,G,B")
-    p.add_argument("--crop", choices=("center", "stretch"), default="center",
+    p.add_argument("--crop", choices=CROP_MODES, default="center",
                    help="how photos are fitted to the input: centre crop (default) or stretch the whole photo")
     p.add_argument("--name", default=None, help="model name in the metadata (default: the file name)")
     p.add_argument("-o", "--out", default=None, metavar="OUT.tflite",

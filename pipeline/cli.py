@@ -61,8 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--weights", default=defaults.WEIGHTS,
                    help="'imagenet' (Keras cache or download), a local no-top MobileNetV2 .h5, or 'none' (random)")
     g.add_argument("--alpha", type=float, default=defaults.ALPHA,
-                   help="MobileNetV2 width: 0.35 (default, fastest) ... 1.4. On hard, look-alike classes 1.0 was "
-                        "clearly more accurate than 0.35, for a larger and slower model (docs/benchmarks.md)")
+                   help=f"MobileNetV2 width: 0.35 (default, fastest) ... 1.4. {defaults.ALPHA_ADVICE}")
     g.add_argument("--size", type=int, default=defaults.SIZE,
                    help="input size in pixels, square (96-224, default %(default)s)")
     g.add_argument("--epochs", type=int, default=None, help="classifier-head epochs (trainer default if omitted)")

@@ -12,7 +12,7 @@ from common.console import never_crash_on_encoding
 from common.paths import explain_os_error, user_path
 from common.requirements import require
 from common.tf_startup import import_tensorflow_quietly
-from trainer.config import ALPHAS, MAX_SIZE, MIN_SIZE, TrainConfig, normalize_weights
+from trainer.config import ALPHAS, CROP_MODES, MAX_SIZE, MIN_SIZE, TrainConfig, normalize_weights
 from trainer.errors import TrainerError
 
 EPILOG = f"""\
@@ -59,15 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", default=d.out_dir, help="run folder to write (default: %(default)s)")
     m = p.add_argument_group("model")
     m.add_argument("--alpha", type=float, default=d.alpha, choices=ALPHAS,
-                   help="MobileNetV2 width: smaller is faster and less accurate (default: %(default)s). On hard, "
-                        "look-alike classes 1.0 was clearly more accurate than 0.35, for a larger and slower model "
-                        "(docs/benchmarks.md)")
+                   help="MobileNetV2 width: smaller is faster and less accurate (default: %(default)s). "
+                        + defaults.ALPHA_ADVICE)
     m.add_argument("--size", type=int, default=d.size,
                    help=f"input size in pixels, {MIN_SIZE}-{MAX_SIZE} (default: %(default)s)")
     m.add_argument("--weights", default=d.weights,
                    help="'imagenet' (Keras cache), PATH.h5 (local no-top weights, works offline) or 'none' "
                         "(default: %(default)s)")
-    m.add_argument("--crop", default=d.crop, choices=("center", "stretch"),
+    m.add_argument("--crop", default=d.crop, choices=CROP_MODES,
                    help="how photos are fitted to the square input: center keeps the middle square, stretch "
                         "squeezes in the whole photo (try it when subjects reach the photo's edges) (default: "
                         "%(default)s)")
