@@ -3,9 +3,9 @@ only for the final evaluation).
 
 Each photo goes through ``device.preprocess.load_and_preprocess`` (the contract: EXIF orientation, any mode to RGB,
 crop, integer resize) exactly once. Files that cannot be decoded are skipped and reported, so nothing can fail
-mid-epoch. The result is a ``N x H x W x 3`` uint8 ``.npy`` file opened as a memory map: photos are never all held
-as float32, batches are converted as they are used, and the operating system keeps the file in memory when it fits
-(600 photos at 224 px are 90 MB).
+mid-epoch. The result is a ``N x H x W x 3`` uint8 ``.npy`` file read a batch at a time (:mod:`trainer.array_store`):
+the process never holds more than one batch of photos, however many there are, and the operating system keeps the
+file in its page cache when it fits (600 photos at 224 px are 90 MB).
 """
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from common.atomic import atomic_path, atomic_write_json
+from common.atomic import atomic_write_json
 from device.errors import ImageError
 from device.preprocess import PreprocessConfig, load_and_preprocess
 
+from trainer.array_store import ArrayReader, ArrayWriter
 from trainer.progress import Progress
 
 
@@ -30,7 +31,7 @@ class ImageCache:
     """Preprocessed photos of a data folder: ``pixels[row]`` is the photo ``paths[row]`` (relative path)."""
 
     paths: List[str]
-    pixels: np.ndarray  # N x H x W x 3 uint8 (memory map); rows of skipped files are zeros
+    pixels: ArrayReader  # N x H x W x 3 uint8 on disk; rows of skipped files are zeros
     skipped: List[Tuple[str, str]]  # (relative path, reason)
 
     def __post_init__(self) -> None:
@@ -44,14 +45,15 @@ class ImageCache:
         bad = {p for p, _ in self.skipped}
         return [p for p in self.paths if p not in bad]
 
+    def photo(self, relative_path: str) -> np.ndarray:
+        """The decoded H x W x 3 uint8 pixels of one photo."""
+        return self.pixels.read([self._rows[relative_path]])[0]
+
     def batches(self, rows: np.ndarray, batch_size: int, mirror: bool = False) -> Iterator[np.ndarray]:
-        """float32 0-255 batches of the given rows, in that order (only one batch converted at a time);
+        """float32 0-255 batches of the given rows, in that order (only one batch in memory at a time);
         ``mirror``: flipped left-right."""
-        for start in range(0, len(rows), batch_size):
-            chunk = rows[start : start + batch_size]
-            order = np.argsort(chunk, kind="stable")  # sequential reads from the memory map
-            batch = np.empty((len(chunk),) + self.pixels.shape[1:], dtype=np.float32)
-            batch[order] = self.pixels[chunk[order]]
+        for chunk in self.pixels.batches(rows, batch_size):
+            batch = chunk.astype(np.float32)
             yield batch[:, :, ::-1] if mirror else batch
 
 
@@ -82,7 +84,7 @@ def build_image_cache(
         try:
             index = json.loads(index_file.read_text(encoding="utf-8"))
             if index.get("key") == key:
-                pixels = np.load(cache_file, mmap_mode="r")
+                pixels = ArrayReader(cache_file)
                 if pixels.shape == (len(relative_paths), config.height, config.width, 3):
                     return ImageCache(list(relative_paths), pixels, [tuple(s) for s in index["skipped"]])
         except (OSError, ValueError, KeyError):
@@ -91,18 +93,29 @@ def build_image_cache(
     progress = Progress(label, n, enabled=verbose)
     skipped: List[Tuple[str, str]] = []
     workers = workers or min(4, os.cpu_count() or 1)
-    with atomic_path(cache_file, suffix=".npy") as tmp:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, config.height, config.width, 3))
+    with ArrayWriter(cache_file, n, (config.height, config.width, 3), np.uint8) as out:
         jobs = ((root / rel, config) for rel in relative_paths)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for row, (pixels, error) in enumerate(pool.map(_decode_one, jobs)):
+            for row, (pixels, error) in enumerate(_bounded_map(pool, _decode_one, jobs, 4 * workers)):
                 if pixels is None:
                     skipped.append((relative_paths[row], error))
                 else:
                     out[row] = pixels
                 progress.update(1)
-        out.flush()
-        del out
     progress.finish(f"- {len(skipped)} skipped" if skipped else "")
     atomic_write_json(index_file, {"key": key, "skipped": [list(s) for s in skipped]})
-    return ImageCache(list(relative_paths), np.load(cache_file, mmap_mode="r"), skipped)
+    return ImageCache(list(relative_paths), ArrayReader(cache_file), skipped)
+
+
+def _bounded_map(pool: ThreadPoolExecutor, fn, jobs: Iterator, ahead: int) -> Iterator:
+    """``pool.map(fn, jobs)`` in order, with at most ``ahead`` results waiting (``Executor.map`` submits every job
+    at once, so its finished photos would pile up in memory when the consumer is slower)."""
+    from collections import deque
+
+    pending: deque = deque()
+    for job in jobs:
+        pending.append(pool.submit(fn, job))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()

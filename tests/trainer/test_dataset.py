@@ -145,7 +145,7 @@ def test_corrupt_files_are_skipped_with_reasons_and_odd_modes_decode(tmp_path: P
     assert "truncated" in skipped["b/truncated.jpg"] or "corrupt" in skipped["b/truncated.jpg"]
     for odd in ("b/cmyk.jpg", "b/gray16.png", "a/palette.png", "a/alpha.png", "a/gray.jpg"):
         assert odd in cache.usable
-        pixels = cache.pixels[cache.rows([odd])[0]]
+        pixels = cache.photo(odd)
         assert pixels.shape == (32, 32, 3) and pixels.dtype == np.uint8 and pixels.any()
     splits = split_dataset(found, cache.usable, seed=0)
     assert not {p for p, _ in splits.train + splits.val} & set(skipped)
