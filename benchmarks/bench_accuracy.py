@@ -1,4 +1,4 @@
-"""Accuracy benchmark (#19): edge-kit's trainer beside the two things a user would otherwise do.
+"""Accuracy benchmark: edge-kit's trainer beside the two things a user would otherwise do.
 
 On every dataset folder of ``<assets>/datasets/`` (or ``--datasets``), on the same splits and the same
 preprocessing (``device/preprocess.py`` through the trainer's decoder), it runs:

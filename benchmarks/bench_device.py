@@ -1,4 +1,5 @@
-"""Device runtime benchmark: prints latency/throughput numbers and the ratios of the issue #4 targets.
+"""Device runtime benchmark: prints latency/throughput numbers and the three ratios held to targets (below): end to
+end vs decode + invoke, crop + resize vs invoke, folder throughput vs a sequential loop.
 
     python benchmarks/bench_device.py [--model M] [--photos N] [--repeats R] [--threads T] [--resize FILTER]
 

@@ -6,7 +6,7 @@
 Runs the real command in a child process (as a user would), from scratch into a fresh folder, then a second time to
 show that an unchanged re-run skips every stage. Prints: wall time, per-stage seconds (from pipeline_state.json),
 the converter's per-step timings, each variant's size / top-1 / latency, and the device-runtime check. Targets
-(issue #6): whole command < 6 min on a 2-core machine, int8 top-1 >= 0.92.
+(what the one command must meet): whole command < 6 min on a 2-core machine, int8 top-1 >= 0.92.
 """
 from __future__ import annotations
 

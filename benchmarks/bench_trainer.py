@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_trainer.py --seeds 0 1 2   # several seeded splits
     .venv/bin/python benchmarks/bench_trainer.py --no-fine-tune  # phase 1 only
 
-Target (issue #2): alpha 0.35 at 224 px with the local ImageNet .h5 weights, seeded 80/20 split, validation
+Target of the default recipe: alpha 0.35 at 224 px with the local ImageNet .h5 weights, seeded 80/20 split, validation
 top-1 >= 0.92; phase 1 (features + head) for 20 epochs <= 1.5x one backbone pass over the training photos.
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 ALPHA = 0.35
 SIZE = 224
 WEIGHTS = "imagenet"
-#: What the --alpha help of edge-train and edge-kit says about choosing a width (measured: docs/benchmarks.md #19).
+#: What the --alpha help of edge-train and edge-kit says about choosing a width (measured: docs/benchmarks.md, Accuracy)
 ALPHA_ADVICE = ("On hard, look-alike classes 1.0 was clearly more accurate than 0.35, for a larger and slower "
                 "model (docs/benchmarks.md)")
 

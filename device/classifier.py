@@ -86,7 +86,7 @@ class Classifier:
         ``normalization``: ``(mean, std)`` overriding the metadata. ``score_type``: ``"auto"``, ``"probabilities"``
         or ``"logits"``. ``keep_background``: report the background class too.
 
-        Raises :class:`ModelError` naming the file for every unusable model (see README: Reliability).
+        Raises :class:`ModelError` naming the file for every unusable model (see docs/reliability.md).
         """
         is_bytes = isinstance(path, (bytes, bytearray, memoryview))
         source = "<model bytes>" if is_bytes else str(path)

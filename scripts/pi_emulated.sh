@@ -8,7 +8,7 @@
 #
 # From nothing it installs qemu-user-static, debootstrap and binfmt-support (apt), enables the binfmt_misc handler,
 # runs debootstrap (cached as a tarball in ~/.cache/edge-kit/, keyed by a hash of everything that goes into it), and
-# then, inside the chroot, does what the README tells a Pi user: a venv and `pip install "edge-kit[device]"` (from
+# then, inside the chroot, does what docs/install.md tells a Pi user: a venv and `pip install "edge-kit[device]"` (from
 # this checkout). It runs the device test suite there, `edge-classify` on the committed parity models, records
 # those models' outputs on the fixed photos, and compares them with this machine's (tests/pi/test_cross_cpu.py).
 #
@@ -193,7 +193,7 @@ uname_m=$(in_pi 'uname -m')
 [ "$uname_m" = "$MACHINE" ] || { echo "pi_emulated: the chroot says uname -m = $uname_m, expected $MACHINE" >&2; exit 1; }
 phase "emulated $(in_pi '. /etc/os-release; echo $PRETTY_NAME'), $uname_m, $(in_pi 'python3 --version')"
 
-# ---- install as the README tells a Pi user --------------------------------------------------------------------
+# ---- install as docs/install.md tells a Pi user ----------------------------------------------------------------
 # The edge-kit wheel is built here (pure Python, the same file on every CPU), as PyPI would serve it; building it
 # under emulation would only add minutes. --no-compile: byte-compiling numpy under emulation is slow too.
 phase "edge-kit wheel (host), then python3 -m venv /opt/edge-kit && pip install \"edge-kit[device]\" pytest"

@@ -89,7 +89,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     # Decoupled weight decay (AdamW-style: each step shrinks the weights by lr x this) on the head in phase 1;
     # 0 = none. It plays the part of the linear probe's L2 penalty. 4: the one change of the recipe search that beat
-    # the defaults on caltech, flowers and clothing-small alike (docs/benchmarks.md, Accuracy (#19), recipe search).
+    # the defaults on caltech, flowers and clothing-small alike (docs/benchmarks.md, Accuracy, recipe search).
     head_weight_decay: float = 4.0
     # Also cache features of the mirrored training photos: twice the examples for the head, at the price of a second
     # backbone pass. Off: with phase 2 as below it bought nothing on flowers (docs/benchmarks.md, Trainer).
@@ -105,10 +105,10 @@ class TrainConfig:
     fine_tune_patience: int = 5
     fine_tune_min_per_class: int = 10  # automatic fine-tuning needs this many training photos in every class
     # One of SCHEDULES. Cosine (with a warm-up epoch) did not win over constant on the hard sets (docs/benchmarks.md,
-    # Accuracy (#19), recipe search).
+    # Accuracy, recipe search).
     fine_tune_schedule: str = "constant"
     # What the validation photos choose on (SELECTIONS), in both phases. "top1" helped flowers but not caltech nor
-    # clothing-small, so the default stays "loss" (docs/benchmarks.md, Accuracy (#19), recipe search).
+    # clothing-small, so the default stays "loss" (docs/benchmarks.md, Accuracy, recipe search).
     selection: str = "loss"
     augment: bool = True
     # Execution

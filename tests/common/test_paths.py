@@ -52,14 +52,14 @@ def test_user_paths_are_absolute_against_the_working_folder(tmp_path, monkeypatc
     assert user_path("~/x") == Path(os.path.expanduser("~/x"))
 
 
-def test_one_exit_code_table_in_code_and_readme():
+def test_one_exit_code_table_in_code_and_docs():
     assert (exit_codes.OK, exit_codes.FAILED, exit_codes.BAD_INPUT, exit_codes.REFUSED,
             exit_codes.INTERRUPTED) == (0, 1, 2, 3, 130)
     assert gates.EXIT_REFUSED == exit_codes.REFUSED
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
     for code, meaning in ((0, "done"), (1, "failed"), (2, "bad usage or input"), (3, "accuracy gate"),
                           (130, "interrupted")):
-        assert re.search(rf"\| {code} \| [^\n]*{meaning}", readme), f"README's exit-status table lacks {code}"
+        assert re.search(rf"\| {code} \| [^\n]*{meaning}", table), f"docs/cli.md's exit-status table lacks {code}"
 
 
 FINALIZERS = """

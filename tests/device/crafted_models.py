@@ -6,7 +6,7 @@ Re-runnable sweep (what a user, or an attacker, could hand to ``edge-classify``)
 
 builds every crafted model from a small valid model of the shared assets (MobileNetV1 0.25 with metadata and
 packed labels), runs ``python -m device ...`` on each case as a user would, and prints a table: exit code, the
-stderr line, and whether it matches the promise (README: Reliability). ``tests/device/test_reliability.py`` runs
+stderr line, and whether it matches the promise (docs/reliability.md). ``tests/device/test_reliability.py`` runs
 the same table under pytest. Nothing here imports TensorFlow; only the standard library builds the files.
 
 Crafted models: packed files encrypted, compressed with an unsupported method, packed twice, a zip bomb header;

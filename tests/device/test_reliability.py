@@ -1,4 +1,4 @@
-"""edge-classify's reliability promises (README: Reliability): crafted models and bad inputs give the right exit
+"""edge-classify's reliability promises (docs/reliability.md): crafted models and bad inputs give the right exit
 status and one line naming the file and the fix, never a traceback; nothing crashes on the terminal's encoding;
 pipes are read; HEIC photos are named."""
 from __future__ import annotations

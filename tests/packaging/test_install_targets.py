@@ -20,7 +20,7 @@ except ImportError:  # Python 3.10
 REPO = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 
-#: (uv target triple, Python version, extras): the README's platform table, "resolves" cells included.
+#: (uv target triple, Python version, extras): docs/install.md's platform table, "resolves" cells included.
 TARGETS = [
     ("aarch64-apple-darwin", "3.12", "train,convert,device"),  # Apple-Silicon Mac
     ("aarch64-manylinux_2_36", "3.11", "train,convert,device"),  # Raspberry Pi OS Bookworm 64-bit, Debian 12 arm64

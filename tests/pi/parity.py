@@ -7,7 +7,7 @@ Pi OS of ``scripts/pi_emulated.sh`` and on the x86-64 host:
     python tests/pi/parity.py compare x86_64.json arm64.json     # prints agreement per model
 
 What is recorded per photo: the preprocessed pixels (one sha256 over all photos: the preprocessing contract
-must be byte-identical everywhere), the raw output tensor (uint8 for int8 models) and the scores. What the README
+must be byte-identical everywhere), the raw output tensor (uint8 for int8 models) and the scores. What docs/install.md
 promises across CPUs is :data:`PROMISE`; ``tests/pi/test_cross_cpu.py`` holds every recorded pair to it.
 """
 from __future__ import annotations
@@ -43,19 +43,19 @@ PHOTOS_PER_CLASS = 24
 #: variant:
 #: ``top1``: least fraction of photos with the same top-1 label; ``max_diff``: largest difference of any class
 #: score (probabilities in [0, 1]); ``flip_margin``: a top-1 may change only where the first record's top two
-#: scores are at most this far apart. The README's Raspberry Pi section states these numbers.
+#: scores are at most this far apart. docs/install.md's Raspberry Pi section states these numbers.
 PROMISE: Dict[str, Dict[str, float]] = {
     "float32": {"top1": 1.0, "max_diff": 1e-5, "flip_margin": 0.0},
     "float16": {"top1": 1.0, "max_diff": 1e-5, "flip_margin": 0.0},
     "dynamic": {"top1": 0.99, "max_diff": 12 / 256, "flip_margin": 12 / 256},
-    # Which photos sit near a tie moves with the pixels (README's Pi section has the measured rates): the flip-margin
+    # Which photos sit near a tie moves with the pixels (docs/install.md, Pi section: measured rates): the flip-margin
     # rule is the guarantee, the rate has a margin.
     "int8": {"top1": 0.90, "max_diff": 24 / 256, "flip_margin": 12 / 256},
 }
 
 #: The variants an interpreter cannot load, by backend, with the text its error must contain. tflite-runtime (its last
 #: release, 2.14; the only interpreter of 32-bit Raspberry Pi OS) predates the FULLY_CONNECTED version that current
-#: TensorFlow writes into the dynamic-range export. The README's Raspberry Pi section says so.
+#: TensorFlow writes into the dynamic-range export. docs/install.md's Raspberry Pi section says so.
 NOT_LOADABLE: Dict[str, Dict[str, str]] = {
     "tflite-runtime": {"dynamic": "'FULLY_CONNECTED' version '12'"},
 }

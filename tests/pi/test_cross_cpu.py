@@ -71,7 +71,7 @@ def test_each_variant_keeps_the_readme_promise_across_cpus(variant, other_record
     assert variant not in parity.unloadable(here_record)
     if expected_failure is not None:
         assert failure is not None, (f"{other_record['backend']} now loads the {variant} model: update NOT_LOADABLE "
-                                     "and the README's Raspberry Pi section, which say it cannot")
+                                     "and docs/install.md's Raspberry Pi section, which say it cannot")
         assert expected_failure in failure and "\n" not in failure
         return
     assert failure is None, failure

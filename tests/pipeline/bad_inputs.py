@@ -8,7 +8,7 @@ Re-runnable sweep (what a user could type)::
 builds a small world in a temporary folder (the committed tiny photos, broken photo folders, a finished run folder,
 a converted one, a file where a folder should be, and, as root, a read-only mount and a full 64 KiB tmpfs), runs every
 row of :data:`CASES` as ``python -m <command> ...`` and prints one line per row: the exit status, the first stderr
-line, and whether it keeps the promise (README: Reliability). ``tests/pipeline/test_bad_inputs.py`` runs the same
+line, and whether it keeps the promise (docs/reliability.md). ``tests/pipeline/test_bad_inputs.py`` runs the same
 table under pytest. Every row fails before any training or model loading, so the sweep takes seconds per row.
 
 A row keeps the promise when: the exit status is the expected one (``common/exit_codes.py``), stderr holds the

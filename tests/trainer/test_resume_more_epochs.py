@@ -1,4 +1,4 @@
-"""An interrupted run resumed with a larger epoch budget continues where it stopped (issue #17: `edge-kit --epochs`
+"""An interrupted run resumed with a larger epoch budget continues where it stopped (`edge-kit --epochs N`
 after a Ctrl-C), instead of being refused as "different settings" or started over."""
 from __future__ import annotations
 
