@@ -19,7 +19,6 @@ uses the validation photos to choose (early stopping, phase choice); the probe a
 
 The backbone's features of every photo are computed once per dataset and cached in ``--cache-dir``.
 
-    .venv/bin/python -m pip install scikit-learn    # benchmark-only dependency, not in pyproject.toml
     nice -n 10 .venv/bin/python benchmarks/bench_accuracy.py                       # all datasets, 3 splits
     nice -n 10 .venv/bin/python benchmarks/bench_accuracy.py --quick               # smoke run (minutes)
     nice -n 10 .venv/bin/python benchmarks/bench_accuracy.py --datasets flowers --seeds 0 1 2 3 4
@@ -107,7 +106,8 @@ def split_arrays(splits: Splits, usable: Sequence[str], feats: np.ndarray) -> Di
 
 def run_probe(arrays: Dict[str, Any], seed: int, folds: int = 5) -> Dict[str, Any]:
     """Logistic regression, C by stratified k-fold CV on the training features only."""
-    # scikit-learn is a benchmark-only dependency: imported here so that --methods without probe runs without it.
+    # Lazy like every scikit-learn import of the project (training-side only). Written independently of the
+    # trainer's own head (trainer/head_fit.py), so the baseline does not move when the trainer changes.
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
@@ -149,7 +149,8 @@ def run_edge_kit(data_dir: Path, base: TrainConfig, seed: int, overrides: Dict[s
     out = {name: float(run.metrics[name]["top1"]) for name in ("val", "test") if name in run.metrics}
     out.update(exported)
     out["fine_tuned"] = bool(run.metrics.get("fine_tuned"))
-    out["best_epoch"] = run.metrics.get("best_epoch")
+    out["head"] = {k: v for k, v in (run.metrics.get("head") or {}).items() if k != "cv"}
+    out["selection"] = run.metrics.get("selection")
     out["history"] = run.history  # per-epoch losses and top-1 of both phases (for --jsonl; not in the table)
     return out
 
@@ -246,7 +247,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             overrides[key] = value  # a plain word: selection=top1, fine_tune_schedule=cosine
     seeds = [args.seeds[0]] if args.quick else args.seeds
     if args.quick:
-        overrides = {"head_epochs": 5, "fine_tune_epochs": 1, **overrides}
+        overrides = {"fine_tune_epochs": 1, **overrides}
     root = Path(args.datasets_dir)
     names = args.datasets or sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     # The baselines take edge-kit's settings, overrides included: the same pixels (--set crop=stretch) and the same

@@ -58,9 +58,9 @@ class PipelineConfig:
     export: False skips the export stage.
     stages: run only these stages (each still skipped when up to date, unless in ``force``); None = all.
     force: stages to run even when their inputs are unchanged.
-    qat: quantization-aware fine-tuning before the int8 export (default on, as for ``edge-convert``: on MobileNetV2
-        alpha 0.35 plain post-training int8 loses several top-1 points, QAT recovers them; common/defaults.py).
-    train_options / convert_options: extra ``TrainConfig`` / ``ConvertConfig`` fields (e.g. ``{"head_epochs": 20}``).
+    qat: quantization-aware fine-tuning before the int8 export: None (default, as for ``edge-convert``) only when
+        post-training int8 fails the accuracy gate, True always, False never (common/defaults.py).
+    train_options / convert_options: extra ``TrainConfig`` / ``ConvertConfig`` fields (e.g. ``{"fine_tune_epochs": 20}``).
     max_accuracy_drop: top-1 points the exported variant may lose vs float32; beyond, auto picks another variant and
         an explicit one is refused. None: no gate.
     classify_limit: at most this many held-out photos are classified on the device runtime (class-balanced).
@@ -80,7 +80,7 @@ class PipelineConfig:
     force: Tuple[str, ...] = ()
     train_options: Dict[str, Any] = field(default_factory=dict)
     convert_options: Dict[str, Any] = field(default_factory=dict)
-    qat: bool = defaults.QAT
+    qat: Optional[bool] = defaults.QAT
     max_accuracy_drop: Optional[float] = defaults.MAX_ACCURACY_DROP
     classify_limit: Optional[int] = 200
     grid_size: int = 36

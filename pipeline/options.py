@@ -4,7 +4,7 @@ mapped onto the fields of :class:`trainer.config.TrainConfig` and :class:`conver
 ``--config run.toml``::
 
     [train]
-    head_epochs = 30
+    fine_tune_epochs = 12
     label_smoothing = 0.05
     fine_tune_blocks = 6
 
@@ -31,7 +31,7 @@ else:  # Python 3.10: the same parser from PyPI (a dependency there)
 
 #: Fields edge-kit sets itself (from its own flags or stages), not through --config/--set.
 RESERVED = {"train": {"data_dir", "out_dir", "verbose", "alpha", "size", "weights"},
-            "convert": {"output_dir", "verbose", "evaluate", "variants", "qat", "max_accuracy_drop"}}
+            "convert": {"output_dir", "verbose", "evaluate", "variants", "qat", "qat_limit", "max_accuracy_drop"}}
 
 
 def _fields(section: str) -> Iterable[str]:
@@ -84,7 +84,7 @@ def parse_set(items: Iterable[str]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
         key, sep, text = item.partition("=")
         section, dot, name = key.strip().partition(".")
         if not sep or not dot or not name:
-            raise PipelineError(f"--set {item!r}: expected SECTION.NAME=VALUE, e.g. --set train.head_epochs=30.")
+            raise PipelineError(f"--set {item!r}: expected SECTION.NAME=VALUE, e.g. --set train.fine_tune_epochs=12.")
         try:
             value = tomllib.loads(f"v = {text.strip()}")["v"]
         except tomllib.TOMLDecodeError:

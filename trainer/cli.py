@@ -72,26 +72,30 @@ def build_parser() -> argparse.ArgumentParser:
                         "%(default)s)")
     m.add_argument("--dropout", type=float, default=d.dropout, help="dropout before the classifier (default: %(default)s)")
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=d.head_epochs,
-                   help="maximum epochs of phase 1 (head on cached features; early stopping) (default: %(default)s)")
-    t.add_argument("--learning-rate", type=float, default=d.head_learning_rate, help="phase 1 (default: %(default)s)")
+    t.add_argument("--epochs", "--fine-tune-epochs", dest="epochs", type=int, default=d.fine_tune_epochs,
+                   help="epochs of fine-tuning (phase 2), a fixed schedule; 0 turns fine-tuning off. Phase 1, the "
+                        "head, has no epochs: it is fitted in seconds, its regularisation chosen by "
+                        f"{d.head_folds}-fold cross-validation on the training photos (default: %(default)s)")
+    t.add_argument("--learning-rate", "--fine-tune-learning-rate", dest="learning_rate", type=float,
+                   default=d.fine_tune_learning_rate, help="peak learning rate of fine-tuning (default: %(default)s)")
     t.add_argument("--batch-size", type=int, default=d.batch_size, help="(default: %(default)s)")
     ft = t.add_mutually_exclusive_group()
     ft.add_argument("--fine-tune", dest="fine_tune", action="store_true", default=None,
                     help="always run phase 2 (fine-tune the top blocks with augmentation)")
     ft.add_argument("--no-fine-tune", dest="fine_tune", action="store_false",
                     help=f"never run phase 2 (default: automatic, on when every class has "
-                         f">= {d.fine_tune_min_per_class} training photos)")
-    t.add_argument("--fine-tune-epochs", type=int, default=d.fine_tune_epochs, help="(default: %(default)s)")
+                         f">= {d.fine_tune_min_per_class} training photos and the validation photos could show a "
+                         "win; the fine-tuned model is kept only when it beats the head beyond noise)")
     t.add_argument("--fine-tune-blocks", type=int, default=d.fine_tune_blocks,
-                   help="top MobileNetV2 blocks (of 16) to unfreeze (default: %(default)s)")
-    t.add_argument("--fine-tune-learning-rate", type=float, default=d.fine_tune_learning_rate,
-                   help="(default: %(default)s)")
+                   help="top backbone blocks to unfreeze (default: %(default)s)")
+    t.add_argument("--fine-tune-views", type=int, default=d.fine_tune_views,
+                   help="views of each training photo stored for fine-tuning: itself, mirrored, augmented copies "
+                        "(default: %(default)s)")
     t.add_argument("--no-augment", dest="augment", action="store_false", help="no augmentation in phase 2")
     t.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="(default: %(default)s)")
-    t.add_argument("--mirror-features", action=argparse.BooleanOptionalAction, default=d.mirror_features,
-                   help="phase 1 also on the mirror images of the training photos (one more backbone pass; "
-                        "default: %(default)s)")
+    t.add_argument("--no-refit-head", dest="refit_head", action="store_false",
+                   help="when the head wins, keep it as fitted on the training photos instead of fitting it again "
+                        "on the training and validation photos")
     t.add_argument("--no-class-weights", dest="class_weights", action="store_false",
                    help="do not weight rare classes up")
     s = p.add_argument_group("data split")
@@ -117,10 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         data_dir=args.data_dir, out_dir=args.out, alpha=args.alpha, size=args.size, weights=args.weights,
-        crop=args.crop, dropout=args.dropout, head_epochs=args.epochs, head_learning_rate=args.learning_rate,
-        batch_size=args.batch_size, fine_tune=args.fine_tune, fine_tune_epochs=args.fine_tune_epochs,
-        fine_tune_blocks=args.fine_tune_blocks, fine_tune_learning_rate=args.fine_tune_learning_rate,
-        augment=args.augment, mirror_features=args.mirror_features, label_smoothing=args.label_smoothing, class_weights=args.class_weights,
+        crop=args.crop, dropout=args.dropout, batch_size=args.batch_size, fine_tune=args.fine_tune,
+        fine_tune_epochs=args.epochs, fine_tune_blocks=args.fine_tune_blocks, fine_tune_learning_rate=args.learning_rate,
+        fine_tune_views=args.fine_tune_views, augment=args.augment, refit_head=args.refit_head,
+        label_smoothing=args.label_smoothing, class_weights=args.class_weights,
         val_split=args.val_split, test_split=args.test_split, seed=args.seed,
         min_photos_per_class=args.min_photos, overwrite=args.overwrite, deterministic=args.deterministic,
         verbose=not args.quiet,

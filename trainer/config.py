@@ -22,16 +22,9 @@ MIN_SIZE, MAX_SIZE = 96, 224
 #: Fewest usable photos a class may have (with an automatic split: at least one for validation, the rest to train).
 MIN_PHOTOS_PER_CLASS = 5
 
-#: Fields that may change between an interrupted run and its resumption without invalidating the checkpoint.
 #: Settings an interrupted run may be resumed with changed: where it goes, how much it says, and how many epochs
-#: each phase may run (resuming with more epochs continues the run; see ``_Tracker.rebudget``).
-RESUME_NEUTRAL_FIELDS = ("out_dir", "verbose", "overwrite", "head_epochs", "fine_tune_epochs")
-#: What the validation photos decide on (early stopping, best epoch, phase 1 or 2): the lowest validation loss, or
-#: the highest validation top-1 with ties broken by the lower loss.
-SELECTIONS = ("loss", "top1")
-#: Phase 2 learning-rate schedules: constant, or one epoch of linear warm-up then cosine decay to zero at the last
-#: allowed epoch (``fine_tune_epochs``).
-SCHEDULES = ("constant", "cosine")
+#: fine-tuning runs (resumed with more, it continues to the new total on the schedule of that total).
+RESUME_NEUTRAL_FIELDS = ("out_dir", "verbose", "overwrite", "fine_tune_epochs")
 
 
 def imagenet_weights_filename(alpha: float, size: int) -> str:
@@ -81,35 +74,23 @@ class TrainConfig:
     seed: int = 0
     min_photos_per_class: int = MIN_PHOTOS_PER_CLASS
     class_weights: bool = True  # weight the loss so every class counts the same, however many photos it has
-    # Phase 1: the classifier head on cached features of the frozen backbone
     batch_size: int = 32
-    head_epochs: int = 60
-    head_learning_rate: float = 3e-3
-    head_patience: int = 10
-    label_smoothing: float = 0.1
-    # Decoupled weight decay (AdamW-style: each step shrinks the weights by lr x this) on the head in phase 1;
-    # 0 = none. It plays the part of the linear probe's L2 penalty. 4: the one change of the recipe search that beat
-    # the defaults on caltech, flowers and clothing-small alike (docs/benchmarks.md, Accuracy, recipe search).
-    head_weight_decay: float = 4.0
-    # Also cache features of the mirrored training photos: twice the examples for the head, at the price of a second
-    # backbone pass. Off: with phase 2 as below it bought nothing on flowers (docs/benchmarks.md, Trainer).
-    mirror_features: bool = False
-    # Phase 2: fine-tune the top of the backbone with augmentation (None = automatic: on when the data allows)
+    # Phase 1: a linear softmax head on the frozen backbone's pooled features, its L2 strength chosen by k-fold
+    # cross-validation on the training photos (trainer/head_fit.py).
+    head_folds: int = 5
+    # When the head wins over fine-tuning (or fine-tuning did not run), fit it again on the training and validation
+    # photos together, with the C the cross-validation chose: more photos for small sets (docs/benchmarks.md).
+    refit_head: bool = True
+    # Phase 2: fine-tune the top of the backbone with augmentation (None = automatic: on when the data allows and the
+    # validation split could show a win; trainer/selection.py).
     fine_tune: Optional[bool] = None
-    # 15 epochs, lr 3e-4, patience 5: the best validation top-1 on flowers over five seeded splits of the settings
-    # tried, never worse on a split (docs/benchmarks.md, Trainer). Early stopping still ends phase 2 when the
-    # validation loss stops improving.
-    fine_tune_epochs: int = 15
+    # A fixed schedule (warm-up epoch, cosine decay), not chosen on the validation photos (docs/benchmarks.md).
+    fine_tune_epochs: int = 10
     fine_tune_learning_rate: float = 3e-4
-    fine_tune_blocks: int = 4  # top inverted-residual blocks (of 16) unfrozen, plus the last 1x1 convolution
-    fine_tune_patience: int = 5
+    fine_tune_blocks: int = 4  # top blocks of the backbone unfrozen (MobileNetV2: of 16, plus the last 1x1 convolution)
+    fine_tune_views: int = 4  # stored views of each training photo: itself, mirrored, and augmented copies
     fine_tune_min_per_class: int = 10  # automatic fine-tuning needs this many training photos in every class
-    # One of SCHEDULES. Cosine (with a warm-up epoch) did not win over constant on the hard sets (docs/benchmarks.md,
-    # Accuracy, recipe search).
-    fine_tune_schedule: str = "constant"
-    # What the validation photos choose on (SELECTIONS), in both phases. "top1" helped flowers but not caltech nor
-    # clothing-small, so the default stays "loss" (docs/benchmarks.md, Accuracy, recipe search).
-    selection: str = "loss"
+    label_smoothing: float = 0.1  # phase 2's targets
     augment: bool = True
     # Execution
     deterministic: bool = True  # tf op determinism: repeatable runs for a given seed, slightly slower
@@ -135,11 +116,6 @@ class TrainConfig:
                 f"size={self.size} is outside {MIN_SIZE}-{MAX_SIZE}; use a square input size such as 96, 128, 160, "
                 "192 or 224 (ImageNet weights exist for those)."
             )
-        if self.selection not in SELECTIONS:
-            raise TrainerError(f"selection={self.selection!r} is unknown; use one of: {', '.join(SELECTIONS)}.")
-        if self.fine_tune_schedule not in SCHEDULES:
-            raise TrainerError(f"fine_tune_schedule={self.fine_tune_schedule!r} is unknown; use one of: "
-                               f"{', '.join(SCHEDULES)}.")
         if self.crop not in CROP_MODES:
             raise TrainerError(f"crop={self.crop!r} is unknown; use one of: {', '.join(CROP_MODES)}.")
         for name in ("val_split", "test_split"):
@@ -154,19 +130,16 @@ class TrainConfig:
             raise TrainerError("val_split + test_split leave too little to train on; keep them below 0.9 together.")
         if not 0.0 <= self.dropout < 1.0:
             raise TrainerError(f"dropout={self.dropout} must be in [0, 1).")
-        if self.head_weight_decay < 0:
-            raise TrainerError(f"head_weight_decay={self.head_weight_decay} must be 0 (none) or positive.")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise TrainerError(f"label_smoothing={self.label_smoothing} must be in [0, 1).")
-        positive = ("batch_size", "head_learning_rate", "fine_tune_learning_rate", "head_patience", "fine_tune_patience")
+        positive = ("batch_size", "fine_tune_learning_rate", "fine_tune_views")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise TrainerError(f"{name}={getattr(self, name)} must be positive.")
-        for name in ("head_epochs", "fine_tune_epochs"):
-            if getattr(self, name) < 0:
-                raise TrainerError(f"{name}={getattr(self, name)} must be 0 or more.")
-        if self.head_epochs < 1:
-            raise TrainerError("head_epochs must be at least 1: the classifier head has to be trained.")
+        if self.fine_tune_epochs < 0:
+            raise TrainerError(f"fine_tune_epochs={self.fine_tune_epochs} must be 0 or more.")
+        if not 2 <= self.head_folds <= 20:
+            raise TrainerError(f"head_folds={self.head_folds} must be 2-20 (cross-validation folds of the head).")
         if not 1 <= self.fine_tune_blocks <= 16:
             raise TrainerError(f"fine_tune_blocks={self.fine_tune_blocks} must be 1-16 (MobileNetV2 has 16 blocks).")
         if self.min_photos_per_class < 2:

@@ -36,6 +36,11 @@ class ImageCache:
 
     def __post_init__(self) -> None:
         self._rows: Dict[str, int] = {p: i for i, p in enumerate(self.paths)}
+        self._bad = {p for p, _ in self.skipped}
+
+    def has(self, relative_path: str) -> bool:
+        """Whether the cache holds this photo decoded (it was listed and not skipped)."""
+        return relative_path in self._rows and relative_path not in self._bad
 
     def rows(self, relative_paths: Sequence[str]) -> np.ndarray:
         return np.array([self._rows[p] for p in relative_paths], dtype=np.int64)
@@ -55,6 +60,24 @@ class ImageCache:
         for chunk in self.pixels.batches(rows, batch_size):
             batch = chunk.astype(np.float32)
             yield batch[:, :, ::-1] if mirror else batch
+
+
+def open_cache(cache_file: Path, config: PreprocessConfig) -> Optional[ImageCache]:
+    """The cache :func:`build_image_cache` wrote at ``cache_file``, whatever photos it holds, when it was made with
+    this preprocessing; None when there is none or it does not fit (another contract, unreadable)."""
+    index_file = Path(cache_file).with_suffix(".json")
+    try:
+        index = json.loads(index_file.read_text(encoding="utf-8"))
+        key = index["key"]
+        if key.get("preprocessing") != config.to_dict():
+            return None
+        pixels = ArrayReader(cache_file)
+        paths = list(key["paths"])
+        if pixels.shape != (len(paths), config.height, config.width, 3):
+            return None
+        return ImageCache(paths, pixels, [tuple(s) for s in index["skipped"]])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def _decode_one(args: Tuple[Path, PreprocessConfig]) -> Tuple[Optional[np.ndarray], str]:

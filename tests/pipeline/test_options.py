@@ -12,12 +12,12 @@ from pipeline.state import PipelineError
 
 def test_toml_and_set_map_onto_the_configs_and_flags_win(tmp_path):
     cfg_file = tmp_path / "run.toml"
-    cfg_file.write_text('[train]\nhead_epochs = 30\nlabel_smoothing = 0.05\nfine_tune_blocks = 6\n'
+    cfg_file.write_text('[train]\nfine_tune_epochs = 30\nlabel_smoothing = 0.05\nfine_tune_blocks = 6\n'
                         '[convert]\ncalibration_size = 400\nint8_io = "int8"\n')
     args = build_parser().parse_args(["photos", "-o", "runs/x", "--config", str(cfg_file), "--set",
-                                      "train.dropout=0.3", "--set", "train.head_epochs=40", "--epochs", "50"])
+                                      "train.dropout=0.3", "--set", "train.fine_tune_epochs=40", "--epochs", "50"])
     config = config_from_args(args)
-    assert config.train_options == {"head_epochs": 50, "label_smoothing": 0.05, "fine_tune_blocks": 6,
+    assert config.train_options == {"fine_tune_epochs": 50, "label_smoothing": 0.05, "fine_tune_blocks": 6,
                                     "dropout": 0.3}
     assert config.convert_options == {"calibration_size": 400, "int8_io": "int8"}
 
@@ -28,10 +28,10 @@ def test_values_are_read_as_toml_or_bare_strings():
 
 
 @pytest.mark.parametrize("text,expected", [
-    ("[train]\nhead_epoch = 3\n", "unknown train option(s) head_epoch; valid: "),
+    ("[train]\nfine_tune_epoch = 3\n", "unknown train option(s) fine_tune_epoch; valid: "),
     ("[training]\nx = 1\n", "unknown section [training]"),
     ("[train]\nalpha = 0.5\n", "alpha set with edge-kit's own flags (--alpha"),
-    ("head_epochs = 3\n", "put options under [train] or [convert]"),
+    ("fine_tune_epochs = 3\n", "put options under [train] or [convert]"),
     ("[train\n", "not a readable TOML file"),
 ])
 def test_mistakes_are_named(tmp_path, text, expected):

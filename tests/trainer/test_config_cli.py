@@ -17,9 +17,9 @@ from trainer.cli import build_parser, config_from_args, main
     ({"val_split": 1.2}, "fraction"),
     ({"crop": "pad"}, "crop"),
     ({"fine_tune_blocks": 17}, "1-16"),
-    ({"selection": "accuracy"}, "selection='accuracy' is unknown; use one of: loss, top1"),
-    ({"fine_tune_schedule": "linear"}, "use one of: constant, cosine"),
-    ({"head_weight_decay": -1.0}, "head_weight_decay=-1.0 must be 0"),
+    ({"head_folds": 1}, "head_folds=1 must be 2-20"),
+    ({"fine_tune_views": 0}, "fine_tune_views=0 must be positive"),
+    ({"fine_tune_epochs": -1}, "must be 0 or more"),
 ])
 def test_config_rejects_bad_values(kwargs, message: str) -> None:
     with pytest.raises(TrainerError, match=message):
@@ -47,26 +47,11 @@ def test_cli_arguments_map_to_config() -> None:
     args = build_parser().parse_args(["photos", "--out", "runs/x", "--alpha", "0.5", "--size", "128", "--weights",
                                       "none", "--no-fine-tune", "--seed", "7", "--epochs", "30"])
     cfg = config_from_args(args)
-    assert (cfg.alpha, cfg.size, cfg.weights, cfg.fine_tune, cfg.seed, cfg.head_epochs) == (0.5, 128, None, False, 7, 30)
+    assert (cfg.alpha, cfg.size, cfg.weights, cfg.fine_tune, cfg.seed, cfg.fine_tune_epochs) == (0.5, 128, None, False,
+                                                                                                   7, 30)
 
 
 def test_cli_reports_dataset_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "missing"), "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "no such folder" in err and str(tmp_path / "missing") in err
-
-
-def test_selection_top1_keeps_the_more_accurate_epoch_and_breaks_ties_on_loss() -> None:
-    from trainer.training import _Tracker
-
-    by_loss, by_top1 = _Tracker(), _Tracker(selection="top1")
-    # (val_loss, val_top1) per epoch: epoch 2 is more accurate but less sure; epoch 3 ties it with a lower loss.
-    epochs = [(0.50, 0.80), (0.55, 0.85), (0.52, 0.85), (0.51, 0.84)]
-    for loss, top1 in epochs:
-        by_loss.update(loss, top1, patience=10, max_epochs=10)
-        by_top1.update(loss, top1, patience=10, max_epochs=10)
-    assert by_loss.best_epoch == 0
-    assert (by_top1.best_epoch, by_top1.best_top1, by_top1.best_loss) == (2, 0.85, 0.52)
-    assert by_top1.wait == 1  # patience counts epochs that did not improve the chosen criterion
-    resumed = _Tracker.from_state(json.loads(json.dumps(by_top1.to_state())), "top1")
-    assert (resumed.best_epoch, resumed.best_top1, resumed.wait) == (2, 0.85, 1)

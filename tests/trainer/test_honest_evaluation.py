@@ -21,7 +21,7 @@ PER_CLASS = defaults.TEST_SPLIT_MIN_PHOTOS  # just enough photos for the automat
 @pytest.mark.slow  # a real (tiny) training: both phases
 def test_test_photos_are_read_only_by_the_final_evaluation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = make_class_folders(tmp_path / "photos", {"cat": PER_CLASS, "dog": PER_CLASS, "fox": PER_CLASS})
-    config = TrainConfig(data_dir=str(data), out_dir=str(tmp_path / "run"), weights=None, size=96, head_epochs=3,
+    config = TrainConfig(data_dir=str(data), out_dir=str(tmp_path / "run"), weights=None, size=96,
                          fine_tune=True, fine_tune_epochs=2, verbose=False)
     # The split is made on the file list, so it is known before training: break one test photo.
     expected = split_dataset(discover(data), None, config.val_split, None, config.seed, config.min_photos_per_class)
@@ -38,8 +38,8 @@ def test_test_photos_are_read_only_by_the_final_evaluation(tmp_path: Path, monke
     selection_paths = [data / rel for name in ("train", "val") for rel, _ in expected.items(name)]
     test_reads = log.read_positions(test_paths)
     epochs = log.mark_positions("epoch 2.")
-    assert len(epochs) == 2 and log.mark_positions("epoch 1.")  # both phases ran: phase 2 had a choice to make
-    # Read, each once, but only after every epoch (early stopping, the phase-1/phase-2 choice) and every other photo.
+    assert len(epochs) == 2  # phase 2 ran: the validation photos had a choice to make (head or fine-tuned model)
+    # Read, each once, but only after every epoch (the head-or-fine-tuning choice) and every other photo.
     assert sorted(log.events[i][1] for i in test_reads) == sorted(str(p.resolve()) for p in test_paths)
     assert min(test_reads) > max(log.mark_positions("epoch"))
     assert min(test_reads) > max(log.read_positions(selection_paths))

@@ -129,8 +129,8 @@ def test_a_retrain_replaces_the_finished_run_only_once_complete(tmp_path, photos
     """Real training (random weights, tiny photos): an interrupted retrain keeps the finished run; a finished one
     replaces every file."""
     out = tmp_path / "run"
-    config = TrainConfig(data_dir=str(photos_dir), out_dir=str(out), weights=None, size=96, head_epochs=2,
-                         fine_tune=False, verbose=False)
+    config = TrainConfig(data_dir=str(photos_dir), out_dir=str(out), weights=None, size=96, fine_tune=True,
+                         fine_tune_epochs=1, fine_tune_min_per_class=2, verbose=False)
     train(config)
     before = {k: v for k, v in digests(out).items()}
     assert rf.has_finished_training(out)
