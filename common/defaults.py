@@ -1,9 +1,9 @@
 """Defaults that more than one command shares, defined once (``edge-train`` / ``edge-convert`` / ``edge-kit`` and
 their library configs read them from here).
 
-Quantization-aware training is on by default for both ``edge-convert`` and ``edge-kit``: plain post-training int8
-of MobileNetV2 alpha 0.35 loses several top-1 points, which QAT recovers, so only with QAT does the int8 model ship
-within :data:`MAX_ACCURACY_DROP` (docs/pipeline.md, docs/benchmarks.md). ``--no-qat`` is the faster choice.
+Quantization-aware training runs only when it is needed, for both ``edge-convert`` and ``edge-kit``: the int8 model
+is first quantized after training, and QAT (minutes) follows only when that model fails the accuracy gate on the
+training and validation photos (common/gates.py; docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -24,9 +24,13 @@ ALPHA_ADVICE = ("On hard, look-alike classes 1.0 was clearly more accurate than 
 TEST_SPLIT = 0.1
 TEST_SPLIT_MIN_PHOTOS = 30
 
-#: Quantization-aware fine-tuning before the int8 export, and its epochs.
-QAT = True
+#: Quantization-aware fine-tuning before the int8 export: None = only when post-training int8 fails the gate; and
+#: its epochs.
+QAT = None
 QAT_EPOCHS = 3
+#: Training and validation photos (a stratified sample of at most this many) on which every quantized variant is
+#: compared with float32: the accuracy gate's photos.
+CHECK_PHOTOS = 2000
 #: Training photos that calibrate the int8 model (stratified over the classes).
 CALIBRATION_SIZE = 200
 #: Top-1 points a quantized model may lose vs float32 (the accuracy gate, common/gates.py).

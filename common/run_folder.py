@@ -47,6 +47,10 @@ CONFUSION_MATRIX = "confusion_matrix.png"
 CHECKPOINT_DIR = "checkpoint"
 CHECKPOINT_KEY = f"{CHECKPOINT_DIR}/run.json"
 TFLITE_DIR = "tflite"
+#: The trainer's decoded photos (the contract's pixels), kept for the converter so it does not decode them again;
+#: ``images_<H>x<W>.npy`` + ``.json`` index (training and validation photos), ``test_images_<H>x<W>.*``. Safe to
+#: delete: without it the converter decodes the photos it needs.
+PHOTO_CACHE_DIR = "cache"
 #: The converter's report, in ``tflite/`` (or ``edge-convert --out``).
 CONVERSION_REPORT_FILES = {"json": "report.json", "md": "report.md", "png": "report.png"}
 CONVERSION_REPORT = f"{TFLITE_DIR}/report.json"

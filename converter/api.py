@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, Optional
 import numpy as np
 
 from converter.calibration import load_calibration_images, representative_dataset
+from converter.photos import RunPhotos
 from converter.config import VARIANT_DESCRIPTIONS, ConvertConfig
 from converter.errors import AccuracyGateError
 from converter.compact import share_quantization_vectors
@@ -19,7 +20,6 @@ from common import run_folder as rf
 from common.atomic import atomic_write_bytes, atomic_write_text
 from common.paths import check_output_dir
 from common.metrics import classification_metrics, recall_per_class
-from device.preprocess import load_and_preprocess
 
 
 @dataclass
@@ -42,17 +42,16 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
             progress: Optional[Callable[[str], None]] = None) -> ConversionResult:
     """Convert the run folder's model to every variant in ``config``, with metadata, and evaluate them.
 
-    Writes ``<run>/tflite/model_<variant>.tflite`` (atomically) and ``report.json/.md/.png``. Raises
+    int8 is post-training quantized first; with ``qat=None`` (the default) quantization-aware training runs only when
+    that model fails the accuracy gate (:mod:`common.gates`), with ``qat=True`` always, with ``False`` never. Writes
+    ``<run>/tflite/model_<variant>.tflite`` (atomically) and ``report.json/.md/.png``. Raises
     :class:`~converter.errors.ConvertError` for unusable inputs and, after every file is written,
-    :class:`~converter.errors.AccuracyGateError` when int8 loses more than ``max_accuracy_drop`` points.
+    :class:`~converter.errors.AccuracyGateError` when int8 loses more than ``max_accuracy_drop`` points beyond noise.
     """
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from converter import trace
-    from converter.evaluate import latency_summary, run_tflite
-    from converter.report import write_report
-    from converter.variants import convert_variant
 
     cfg = config or ConvertConfig()
     log = progress or (lambda m: _log(cfg, m))
@@ -63,20 +62,20 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
     # Before the minutes of loading and converting: a file in the way, read-only, full -> one line naming it.
     check_output_dir(out_dir, "--out")
     pre = run.preprocessing
-    qat = cfg.qat and "int8" in cfg.variants  # QAT only changes the int8 model
+    photos = RunPhotos(run, log)
 
     # Calibration photos first: a bad split fails before any slow work.
     calib = None
     if "int8" in cfg.variants:
         t = time.perf_counter()
-        calib = load_calibration_images(run.data_root, run.train, pre, cfg.calibration_size, cfg.seed,
+        calib = load_calibration_images(photos, run.train, cfg.calibration_size, cfg.seed,
                                         source=str(run.run_dir / rf.SPLITS))
         timings["calibration"] = time.perf_counter() - t
         log(f"calibration: {len(calib)} photos from the training split ({timings['calibration']:.1f} s)")
 
     t = time.perf_counter()
     model = trace.load_keras_model(run.model_path)
-    probe = calib[:4] if calib is not None else _probe_images(run, pre)
+    probe = calib[:4] if calib is not None else _probe_images(run, photos)
     trace.check_classifier(model, run.model_path, run.labels, probe)
     if (int(model.input_shape[1]), int(model.input_shape[2])) != pre.size:
         from converter.errors import ConvertError
@@ -89,17 +88,6 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
     timings["load_and_freeze"] = time.perf_counter() - t
     log(f"model loaded and frozen once ({timings['load_and_freeze']:.1f} s)")
 
-    int8_source = frozen
-    if qat:
-        from converter.qat import quantization_aware_finetune
-
-        t = time.perf_counter()
-        qat_model = quantization_aware_finetune(model, run, cfg, log)
-        int8_source = trace.FrozenModel(qat_model, trace.freeze(qat_model).function, frozen.input_size,
-                                        frozen.num_classes)
-        timings["qat"] = time.perf_counter() - t
-        log(f"quantization-aware fine-tune done ({timings['qat']:.1f} s)")
-
     card = ModelCard(
         name=cfg.model_name or f"edge-kit {run.run_dir.name}",
         description=cfg.description or (
@@ -107,33 +95,56 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
             f"{', ...' if len(run.labels) > 10 else ''}) trained with edge-kit."),
         version=cfg.version, author=cfg.author, license=cfg.license,
     )
-    files: Dict[str, Path] = {}
-    models: Dict[str, bytes] = {}
+    writer = _VariantWriter(run, cfg, card, out_dir, calib, timings, log)
+    qat_ran = False
+    if "int8" in cfg.variants and cfg.qat is True:
+        frozen_int8 = _quantization_aware(model, run, photos, frozen, cfg, timings, log)
+        qat_ran = True
+    else:
+        frozen_int8 = frozen
     for variant in cfg.variants:
+        writer.write(variant, frozen_int8 if variant == "int8" else frozen)
+
+    # The quantization check: every variant against float32 on the training and validation photos (label-free
+    # agreement, and the paired top-1 change). It decides whether QAT runs (qat=None) and feeds the gate.
+    check = None
+    if "int8" in cfg.variants or cfg.evaluate:
         t = time.perf_counter()
-        source = int8_source if variant == "int8" else frozen
-        rep = representative_dataset(calib) if variant == "int8" else None
-        raw = convert_variant(source.function, variant, rep, cfg.int8_io)
-        data = add_metadata(raw, run.labels, pre, ModelCard(
-            card.name, f"{card.description} Variant: {VARIANT_DESCRIPTIONS[variant]}.", card.version, card.author,
-            card.license))
-        data = share_quantization_vectors(data)  # lossless, smaller int8 files (converter/compact.py)
-        path = out_dir / Path(rf.tflite_model(variant)).name
-        verify_metadata(data, run.labels, pre, str(path))
-        atomic_write_bytes(path, data)
-        timings[variant] = time.perf_counter() - t
-        files[variant], models[variant] = path, data
-        log(f"{variant}: {path} ({len(data) / 1e6:.2f} MB, {timings[variant]:.1f} s)")
+        check = _QuantizationCheck(run, photos, cfg, writer.models, log)
+        timings["quantization_check"] = time.perf_counter() - t
+    ptq = None
+    if check is not None and "int8" in cfg.variants and cfg.qat is None:
+        limit = _qat_limit(cfg)
+        verdict = check.verdict("int8", limit)
+        log(f"int8 (post-training): {verdict['text']}")
+        if not verdict["passed"]:
+            log("int8 (post-training) is beyond the accuracy gate: quantization-aware training follows")
+            ptq = {"quantization": check.results["int8"], "size_bytes": len(writer.models["int8"])}
+            frozen_int8 = _quantization_aware(model, run, photos, frozen, cfg, timings, log)
+            qat_ran = True
+            writer.write("int8", frozen_int8)
+            t = time.perf_counter()
+            check.rerun("int8", writer.models["int8"])
+            timings["quantization_check"] += time.perf_counter() - t
+            log(f"int8 (quantization-aware): {check.verdict('int8', limit)['text']}")
 
     atomic_write_text(out_dir / LABELS_FILE, "\n".join(run.labels) + "\n")  # beside the .tflite files, as apps expect
-    result = ConversionResult(out_dir, files, timings)
+    result = ConversionResult(out_dir, writer.files, timings)
     if not cfg.evaluate:
         timings["total"] = time.perf_counter() - t0
+        result.report = {"qat": qat_ran, "quantization": check.results if check else {}}
         return result
 
     t = time.perf_counter()
-    report = _evaluate(run, cfg, qat, model, models, latency_summary, run_tflite, log)
+    report = _evaluate(run, cfg, qat_ran, model, writer.models, photos, log)
     report["calibration_photos"] = 0 if calib is None else int(len(calib))
+    if check is not None:
+        report["quantization_check_photos"] = check.photo_count
+        for name, block in check.results.items():
+            report["variants"][name]["quantization"] = block
+    if ptq is not None:
+        report["int8_post_training"] = ptq
+    report["photo_cache"] = {"from_cache": photos.from_cache, "decoded": photos.decoded}
     timings["evaluate"] = time.perf_counter() - t
     for variant in cfg.variants:
         report["variants"][variant]["convert_seconds"] = round(timings[variant], 2)
@@ -143,6 +154,8 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
     timings["total"] = time.perf_counter() - t0
     report["timings_seconds"] = {k: round(v, 2) for k, v in timings.items()}
     result.report = report
+    from converter.report import write_report
+
     result.report_files = write_report(report, out_dir)
     log(f"report: {result.report_files['md']} (evaluation {timings['evaluate']:.1f} s, total {timings['total']:.1f} s)")
     if gate and not gate["passed"]:
@@ -150,32 +163,131 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
     return result
 
 
-def _probe_images(run, pre) -> np.ndarray:
+def _qat_limit(cfg: ConvertConfig) -> float:
+    """The gate limit the automatic QAT decision uses."""
+    from common import defaults
+
+    for limit in (cfg.qat_limit, cfg.max_accuracy_drop):
+        if limit is not None:
+            return float(limit)
+    return defaults.MAX_ACCURACY_DROP
+
+
+class _VariantWriter:
+    """Converts, adds metadata, checks and writes each variant (atomically); remembers the bytes."""
+
+    def __init__(self, run, cfg: ConvertConfig, card: ModelCard, out_dir: Path, calib, timings, log) -> None:
+        self.run, self.cfg, self.card, self.out_dir, self.calib = run, cfg, card, out_dir, calib
+        self.timings, self.log = timings, log
+        self.files: Dict[str, Path] = {}
+        self.models: Dict[str, bytes] = {}
+
+    def write(self, variant: str, source) -> None:
+        from converter.variants import convert_variant
+
+        t = time.perf_counter()
+        rep = representative_dataset(self.calib) if variant == "int8" else None
+        raw = convert_variant(source.function, variant, rep, self.cfg.int8_io)
+        card = self.card
+        data = add_metadata(raw, self.run.labels, self.run.preprocessing, ModelCard(
+            card.name, f"{card.description} Variant: {VARIANT_DESCRIPTIONS[variant]}.", card.version, card.author,
+            card.license))
+        data = share_quantization_vectors(data)  # lossless, smaller int8 files (converter/compact.py)
+        path = self.out_dir / Path(rf.tflite_model(variant)).name
+        verify_metadata(data, self.run.labels, self.run.preprocessing, str(path))
+        atomic_write_bytes(path, data)
+        self.timings[variant] = self.timings.get(variant, 0.0) + time.perf_counter() - t
+        self.files[variant], self.models[variant] = path, data
+        self.log(f"{variant}: {path} ({len(data) / 1e6:.2f} MB, {time.perf_counter() - t:.1f} s)")
+
+
+def _quantization_aware(model, run, photos: RunPhotos, frozen, cfg: ConvertConfig, timings, log):
+    """The QAT fine-tune, frozen for the int8 converter."""
+    from converter import trace
+    from converter.qat import quantization_aware_finetune
+
+    t = time.perf_counter()
+    qat_model = quantization_aware_finetune(model, run, photos, cfg, log)
+    timings["qat"] = time.perf_counter() - t
+    log(f"quantization-aware fine-tune done ({timings['qat']:.1f} s)")
+    return trace.FrozenModel(qat_model, trace.freeze(qat_model).function, frozen.input_size, frozen.num_classes)
+
+
+class _QuantizationCheck:
+    """Every converted variant's scores on a bounded stratified sample of the training and validation photos,
+    compared with float32's (:func:`common.gates.quantization_check`)."""
+
+    def __init__(self, run, photos: RunPhotos, cfg: ConvertConfig, models: Dict[str, bytes], log) -> None:
+        from converter.calibration import stratified_sample
+        from converter.evaluate import run_tflite_batches
+
+        self.cfg, self.log, self._run_batches = cfg, log, run_tflite_batches
+        items = stratified_sample(list(run.train) + list(run.val), cfg.check_photos, cfg.seed)
+        self._photos, self._items = photos, items
+        log(f"quantization check: {len(items)} training and validation photos through every variant")
+        reference = models.get("float32")
+        self._reference = None if reference is None else self._scores(reference)
+        self.results: Dict[str, Any] = {}
+        if self._reference is None:
+            return
+        for name, data in models.items():
+            if name != "float32":
+                self.rerun(name, data)
+
+    def _scores(self, model: bytes):
+        out = self._run_batches(model, self._photos.batches(self._items, 64), self.cfg.num_threads)
+        self._labels = out["labels"]
+        return out["scores"]
+
+    @property
+    def photo_count(self) -> int:
+        return 0 if self._reference is None else int(len(self._reference))
+
+    def rerun(self, name: str, model: bytes) -> None:
+        if self._reference is None:
+            return
+        self.results[name] = gates.quantization_check(self._reference, self._scores(model), self._labels)
+
+    def verdict(self, name: str, limit: Optional[float]) -> Dict[str, Any]:
+        report = {"variants": {name: {"quantization": self.results.get(name)}}}
+        if name not in self.results:
+            return {"passed": True, "text": "not checked (float32 was not converted)"}
+        passed = gates.passes(report, name, limit)
+        return {"passed": passed, "text": f"{gates.describe(report, name)}; "
+                                          f"{'within' if passed else 'beyond'} the limit of {limit} points"}
+
+
+def _probe_images(run, photos: RunPhotos) -> np.ndarray:
     items = (run.val or run.train)[:4]
-    if not items:
-        return np.random.default_rng(0).integers(0, 256, (2, pre.height, pre.width, 3), dtype=np.uint8)
-    return np.stack([load_and_preprocess(run.data_root / rel, pre) for rel, _ in items])
+    images, _ = photos.load(items)
+    if not len(images):
+        return np.random.default_rng(0).integers(0, 256, (2,) + run.preprocessing.size + (3,), dtype=np.uint8)
+    return images
 
 
-def _evaluate(run, cfg, qat, model, models, latency_summary, run_tflite, log) -> Dict[str, Any]:
+def _evaluate(run, cfg, qat, model, models, photos: RunPhotos, log) -> Dict[str, Any]:
+    """Every variant on the validation photos, streamed in batches: metrics against the labels and the Keras model,
+    and the interpreter's invoke times."""
     from converter.errors import ConvertError
+    from converter.evaluate import evaluation_backend, latency_summary, run_tflite_batches
     from device.backends import default_num_threads
 
     if not run.val:
         raise ConvertError(f"{run.run_dir / rf.SPLITS}: the validation split is empty; nothing to evaluate on. "
                            "Re-run edge-train with a validation split, or pass evaluate=False (--no-evaluate).")
-    images = np.stack([load_and_preprocess(run.data_root / rel, run.preprocessing) for rel, _ in run.val])
-    truth = [i for _, i in run.val]
-    keras_scores = np.concatenate([
-        np.asarray(model(images[i:i + 32].astype(np.float32), training=False)) for i in range(0, len(images), 32)])
+    keras_scores, truth = [], []
+    for images, labels in photos.batches(run.val, 32):
+        keras_scores.append(np.asarray(model(images.astype(np.float32), training=False)))
+        truth.append(labels)
+    keras_scores = np.concatenate(keras_scores)
+    truth = np.concatenate(truth)
     keras_metrics = classification_metrics(keras_scores, truth, run.labels)
-    from converter.evaluate import evaluation_backend
 
     threads = cfg.num_threads or default_num_threads()
     backend = evaluation_backend()
     variants: Dict[str, Any] = {}
     for name, data in models.items():
-        out = run_tflite(data, images, threads, backend)
+        out = run_tflite_batches(data, photos.batches(run.val, 32), threads, backend)
         m = classification_metrics(out["scores"], truth, run.labels, keras_scores)
         m.update(latency_summary(out["latency_ms"]))
         m["size_bytes"] = len(data)
@@ -192,7 +304,7 @@ def _evaluate(run, cfg, qat, model, models, latency_summary, run_tflite, log) ->
             m["per_class_change_vs_float32"] = {
                 label: (None if mine[label] is None else 100 * (mine[label] - theirs[label])) for label in run.labels}
     return {
-        "run": str(run.run_dir), "labels": run.labels, "validation_photos": len(run.val),
+        "run": str(run.run_dir), "labels": run.labels, "validation_photos": int(len(truth)),
         "keras_top1": keras_metrics["top1"], "keras_per_class": keras_metrics["per_class"],
         "qat": bool(qat), "int8_io": cfg.int8_io, "num_threads": threads, "interpreter": backend,
         "preprocessing": run.preprocessing.to_dict(), "variants": variants,
@@ -204,16 +316,19 @@ def _gate(report: Dict[str, Any], cfg: ConvertConfig) -> Optional[Dict[str, Any]
         return None
     base_name = gates.baseline_name(report)
     drop = gates.drop_points(report, "int8")
-    passed = gates.within_limit("int8", drop, cfg.max_accuracy_drop)
+    passed = gates.passes(report, "int8", cfg.max_accuracy_drop)
+    check = report["variants"]["int8"].get("quantization") or {}
+    basis = {k: check.get(k) for k in ("photos", "agreement", "changed", "right_to_wrong", "wrong_to_right",
+                                       "noise_points")}
+    said = gates.describe(report, "int8")
     if passed:
-        message = (f"int8 top-1 is {drop:.2f} points below {base_name} (limit {cfg.max_accuracy_drop:.2f}).")
+        message = f"int8 {said} vs {base_name}: within the limit of {cfg.max_accuracy_drop:.2f} points."
     else:
         message = (
-            f"int8 lost {drop:.2f} top-1 points vs {base_name} (limit --max-accuracy-drop "
-            f"{cfg.max_accuracy_drop:.2f}). Try more calibration photos (--calibration-size "
-            f"{max(2 * cfg.calibration_size, 400)}), "
+            f"int8 {said} vs {base_name}, beyond the limit --max-accuracy-drop {cfg.max_accuracy_drop:.2f} and its "
+            f"noise. Try more calibration photos (--calibration-size {max(2 * cfg.calibration_size, 400)}), "
             + (f"more quantization-aware epochs (--qat --qat-epochs {cfg.qat_epochs + 2})" if report.get("qat") else
                "quantization-aware training (--qat)")
             + ", or ship the dynamic/float16 variant. The converted files are complete and kept.")
     return {"passed": passed, "drop_points": drop, "limit_points": cfg.max_accuracy_drop, "baseline": base_name,
-            "message": message}
+            "noise_z": gates.NOISE_Z, "basis": basis, "message": message}

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import random
-import warnings
-from pathlib import Path
-from typing import Callable, Iterator, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Iterator, List, Sequence, Tuple
 
 import numpy as np
 
 from converter.errors import ConvertError
-from device.errors import ImageError
-from device.preprocess import PreprocessConfig, load_and_preprocess
+
+if TYPE_CHECKING:
+    from converter.photos import RunPhotos
 
 
 def stratified_sample(items: Sequence[Tuple[str, int]], size: int, seed: int = 0) -> List[Tuple[str, int]]:
@@ -38,11 +37,10 @@ def stratified_sample(items: Sequence[Tuple[str, int]], size: int, seed: int = 0
     return picked
 
 
-def load_calibration_images(
-    root: Path, items: Sequence[Tuple[str, int]], cfg: PreprocessConfig, size: int, seed: int = 0,
-    source: str = "splits.json",
-) -> np.ndarray:
-    """Preprocessed ``N x H x W x 3`` uint8 calibration photos (unreadable ones skipped with a warning).
+def load_calibration_images(photos: "RunPhotos", items: Sequence[Tuple[str, int]], size: int, seed: int = 0,
+                            source: str = "splits.json") -> np.ndarray:
+    """Preprocessed ``N x H x W x 3`` uint8 calibration photos: a stratified sample of ``items`` (the training
+    split), read through ``photos`` (the trainer's decoded cache, else decoded; unreadable ones are left out).
 
     Raises :class:`ConvertError` when none is usable (the training split is empty or every photo is unreadable).
     """
@@ -52,18 +50,13 @@ def load_calibration_images(
             "re-run edge-train on a folder with photos, or convert without int8 (--variants float32,float16,dynamic)."
         )
     chosen = stratified_sample(items, size, seed)
-    images = []
-    for rel, _ in chosen:
-        try:
-            images.append(load_and_preprocess(Path(root) / rel, cfg))
-        except ImageError as exc:
-            warnings.warn(f"calibration photo skipped: {exc}")
-    if not images:
+    images, _ = photos.load(chosen)
+    if not len(images):
         raise ConvertError(
-            f"{source}: none of the {len(chosen)} calibration photos under {root} could be read; check that the "
-            "photo folder still exists (splits.json \"root\") or re-run edge-train."
+            f"{source}: none of the {len(chosen)} calibration photos under {photos.run.data_root} could be read; "
+            "check that the photo folder still exists (splits.json \"root\") or re-run edge-train."
         )
-    return np.stack(images)
+    return images
 
 
 def representative_dataset(images: np.ndarray) -> Callable[[], Iterator[List[np.ndarray]]]:

@@ -22,7 +22,7 @@ examples:
   edge-convert convert runs/flowers -o out/          the same ("convert" may be left out), written to out/
   edge-convert runs/flowers --variants float32,int8  only these two
   edge-convert runs/flowers --calibration-size 400   more int8 calibration photos
-  edge-convert runs/flowers --no-qat                 plain post-training int8 (faster; loses more accuracy)
+  edge-convert runs/flowers --qat                    always quantization-aware int8 (minutes more)
   edge-convert runs/flowers --int8-io int8           int8 (not uint8) input/output tensors
   edge-convert runs/flowers --max-accuracy-drop 0.5  fail (exit 3) if int8 loses > 0.5 top-1 points
   edge-convert export runs/flowers --variant int8    copy to android-sample/app/src/main/assets/model.tflite
@@ -117,8 +117,9 @@ def _add_convert(p: argparse.ArgumentParser) -> None:
                    help="training photos used to calibrate int8, stratified over classes (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="picks the calibration photos (default 0)")
     p.add_argument("--qat", action=argparse.BooleanOptionalAction, default=defaults.QAT,
-                   help="quantization-aware fine-tune before the int8 export (default on, as in edge-kit: plain "
-                        "post-training int8 loses several points); --no-qat: faster")
+                   help="quantization-aware fine-tune (minutes) before the int8 export: --qat always, --no-qat "
+                        "never (default: only when post-training int8 fails the accuracy gate on the training and "
+                        "validation photos, as in edge-kit)")
     p.add_argument("--qat-epochs", type=int, default=defaults.QAT_EPOCHS,
                    help="epochs of the QAT fine-tune (default %(default)s)")
     p.add_argument("--max-accuracy-drop", type=float, default=defaults.MAX_ACCURACY_DROP, metavar="POINTS",

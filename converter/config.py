@@ -49,9 +49,13 @@ class ConvertConfig:
     calibration_size: photos from the training split used to calibrate int8 (stratified over classes, seeded).
     seed: picks the calibration photos.
     int8_io: tensor type of the int8 model's input and output: ``"uint8"`` (Android / Task Library) or ``"int8"``.
-    qat: fine-tune with quantization-aware training before the int8 export (default on, :mod:`common.defaults`).
+    qat: quantization-aware training before the int8 export: None (the default) only when post-training int8 fails
+        the accuracy gate, True always, False never.
     qat_epochs / qat_learning_rate: the QAT fine-tune.
-    max_accuracy_drop: allowed int8 top-1 loss vs float32, in percentage points; ``None`` disables the gate.
+    max_accuracy_drop: allowed int8 top-1 loss vs float32, in percentage points, beyond noise (:mod:`common.gates`);
+        ``None`` disables the gate.
+    check_photos: training and validation photos (a stratified sample, at most this many) every variant is compared
+        with float32 on, for the gate and the automatic QAT decision.
     num_threads: interpreter threads for evaluation and latency (``None``: the device default).
     evaluate: run every variant on the validation split and write the report.
     output_dir: where files go (default ``<run>/tflite``).
@@ -62,11 +66,15 @@ class ConvertConfig:
     calibration_size: int = defaults.CALIBRATION_SIZE
     seed: int = 0
     int8_io: str = "uint8"
-    qat: bool = defaults.QAT
+    qat: Optional[bool] = defaults.QAT
+    # The limit the automatic QAT decision (qat=None) uses: None = max_accuracy_drop, or the default limit when the
+    # gate is off (edge-kit applies its gate at the export stage and passes its limit here).
+    qat_limit: Optional[float] = None
     qat_epochs: int = defaults.QAT_EPOCHS
     # The epochs and learning rate with the best agreement with the float model (docs/benchmarks.md, QAT).
     qat_learning_rate: float = 3e-5
     max_accuracy_drop: Optional[float] = defaults.MAX_ACCURACY_DROP
+    check_photos: int = defaults.CHECK_PHOTOS
     num_threads: Optional[int] = None
     evaluate: bool = True
     output_dir: Optional[str] = None
@@ -88,5 +96,8 @@ class ConvertConfig:
             )
         if self.max_accuracy_drop is not None and self.max_accuracy_drop < 0:
             raise ConvertError(f"--max-accuracy-drop must be >= 0 percentage points, got {self.max_accuracy_drop}")
+        if int(self.check_photos) < 1:
+            raise ConvertError(f"check photos must be at least 1, got {self.check_photos}; a few hundred or more is "
+                               "typical")
         if self.qat_epochs < 1:
             raise ConvertError(f"QAT needs at least 1 epoch, got {self.qat_epochs}")

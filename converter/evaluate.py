@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
@@ -24,19 +24,22 @@ def evaluation_backend() -> str:
 
 
 def run_tflite(
-    model: bytes, images: np.ndarray, num_threads: Optional[int] = None, backend: Optional[str] = None
+    model: bytes, images: np.ndarray, num_threads: Optional[int] = None, backend: Optional[str] = None,
+    interpreter: Any = None,
 ) -> Dict[str, Any]:
     """Scores (dequantized to float probabilities) for every image, and the per-image invoke times in ms.
 
     ``images``: N x H x W x 3 uint8 preprocessed photos. Inputs are cast or quantized to the input tensor's type.
     ``backend``: default :func:`evaluation_backend` (TensorFlow's interpreter if that one cannot load the model);
-    the one used is returned as ``"interpreter"``.
+    the one used is returned as ``"interpreter"``, the interpreter itself as ``"interpreter_object"`` (pass it back
+    as ``interpreter`` to run more photos on the same model without loading it again).
     """
     backend = backend or evaluation_backend()
+    interp = interpreter
     with warnings.catch_warnings():  # tf.lite.Interpreter's deprecation notice, when it is the one used
         warnings.simplefilter("ignore", UserWarning)
         try:
-            interp = make_interpreter(model, backend=backend, num_threads=num_threads)
+            interp = interp or make_interpreter(model, backend=backend, num_threads=num_threads)
         except ModelError:
             if backend == "tensorflow":
                 raise
@@ -56,7 +59,30 @@ def run_tflite(
         interp.invoke()
         times.append((time.perf_counter() - start) * 1000.0)
         scores.append(dequantize(interp.get_output(), out_scale, out_zp).reshape(-1))
-    return {"scores": np.stack(scores), "latency_ms": np.asarray(times), "interpreter": backend}
+    return {"scores": np.stack(scores), "latency_ms": np.asarray(times), "interpreter": backend,
+            "interpreter_object": interp}
+
+
+def run_tflite_batches(model: bytes, batches: Iterable[Tuple[np.ndarray, np.ndarray]],
+                       num_threads: Optional[int] = None, backend: Optional[str] = None) -> Dict[str, Any]:
+    """:func:`run_tflite` over ``(photos, labels)`` batches (one interpreter for all); also returns ``"labels"``, so
+    that memory holds one batch of photos at a time, not the whole set."""
+    interp = None
+    scores: List[np.ndarray] = []
+    labels: List[np.ndarray] = []
+    times: List[np.ndarray] = []
+    used = backend
+    for images, y in batches:
+        out = run_tflite(model, images, num_threads, used, interp)
+        interp, used = out["interpreter_object"], out["interpreter"]
+        scores.append(out["scores"])
+        times.append(out["latency_ms"])
+        labels.append(np.asarray(y))
+    if not scores:
+        return {"scores": np.zeros((0, 0), np.float32), "labels": np.zeros(0, np.int64),
+                "latency_ms": np.zeros(0), "interpreter": used or evaluation_backend()}
+    return {"scores": np.concatenate(scores), "labels": np.concatenate(labels), "latency_ms": np.concatenate(times),
+            "interpreter": used}
 
 
 def latency_summary(times_ms: np.ndarray) -> Dict[str, float]:

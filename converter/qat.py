@@ -30,13 +30,11 @@ from __future__ import annotations
 
 import contextlib
 
-from typing import Any, Callable, Iterator, List, Sequence
+from typing import Any, Callable, Iterable, Iterator, List, Sequence
 
 import numpy as np
 
 from converter.errors import ConvertError
-from device.errors import ImageError
-from device.preprocess import load_and_preprocess
 
 
 class _Same:
@@ -116,9 +114,10 @@ def build_qat_model(model: Any) -> Any:
     return qat_model
 
 
-def calibrate_ranges(qat_model: Any, images: np.ndarray, batch_size: int = 32) -> int:
-    """Set every fake-quant activation range to the mean over batches of ``images`` of the batch min/max (tfmot's own
-    EMA, decay 0.999 from -6..6, would need thousands of steps). Dropout is off meanwhile. Returns the batch count."""
+def calibrate_ranges(qat_model: Any, batches: Iterable[np.ndarray]) -> int:
+    """Set every fake-quant activation range to the mean over ``batches`` (uint8 or float 0-255 photos) of the batch
+    min/max (tfmot's own EMA, decay 0.999 from -6..6, would need thousands of steps). Dropout is off meanwhile.
+    Returns the batch count."""
     from tensorflow_model_optimization.python.core.quantization.keras import quantizers
 
     original = quantizers.quant_ops.MovingAvgQuantize
@@ -131,8 +130,8 @@ def calibrate_ranges(qat_model: Any, images: np.ndarray, batch_size: int = 32) -
     quantizers.quant_ops.MovingAvgQuantize = cumulative_mean
     try:
         with dropout_off(qat_model):
-            for start in range(0, len(images), batch_size):
-                qat_model(images[start:start + batch_size].astype(np.float32), training=True)  # eager: patch applies
+            for batch in batches:
+                qat_model(np.asarray(batch).astype(np.float32), training=True)  # eager: patch applies
                 seen["batches"] += 1
     finally:
         quantizers.quant_ops.MovingAvgQuantize = original
@@ -166,39 +165,54 @@ def dropout_off(qat_model: Any) -> Iterator[None]:
             layer.rate = rate
 
 
-def quantization_aware_finetune(model: Any, run: Any, cfg: Any, log: Callable[[str], None] = print) -> Any:
+def quantization_aware_finetune(model: Any, run: Any, photos: Any, cfg: Any, log: Callable[[str], None] = print,
+                                batch_size: int = 32) -> Any:
     """Fine-tune a fake-quant copy of ``model`` for ``cfg.qat_epochs`` to match ``model``'s probabilities on the run's
-    training photos (and their mirror images); returns the QAT model (same input/output), for the int8 converter."""
+    training photos and their mirror images; returns the QAT model (same input/output), for the int8 converter.
+
+    ``photos``: :class:`converter.photos.RunPhotos`. Photos are streamed from it a batch at a time (each batch: half
+    photos, half the same photos mirrored; the float model's targets computed per batch), so memory does not grow
+    with the training set.
+    """
+    import time
+
     import tensorflow as tf
     import tf_keras as keras
+
+    from trainer.progress import Progress
 
     if not run.train:
         raise ConvertError(f"{run.run_dir / 'splits.json'}: the training split is empty; --qat needs its photos.")
     # Repeatable for the same run and seed whether or not training ran in this process: the global seed (which also
-    # seeds the dataset shuffle below) and op determinism are set first. The trainer sets both too, so before this,
+    # seeds the order below) and op determinism are set first. The trainer sets both too, so before this,
     # `edge-kit` (train + convert in one process) shuffled differently from `edge-convert` and got another int8 model.
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
     qat_model = build_qat_model(model)
 
-    images = []
-    for rel, _ in run.train:
-        try:
-            images.append(load_and_preprocess(run.data_root / rel, run.preprocessing))
-        except ImageError as exc:
-            log(f"QAT: skipped {exc}")
-    if not images:
+    items = list(run.train)
+    half = max(1, batch_size // 2)
+    batches = calibrate_ranges(qat_model, (x for x, _ in photos.batches(items, batch_size)))
+    if batches == 0:
         raise ConvertError(f"{run.run_dir / 'splits.json'}: none of the training photos could be read for --qat.")
-    x = np.stack(images)  # uint8
-    batches = calibrate_ranges(qat_model, x)
-    x = np.concatenate([x, x[:, :, ::-1]])  # mirrored copies: cheap augmentation
-    targets = np.concatenate([
-        np.asarray(model(x[i:i + 64].astype(np.float32), training=False)) for i in range(0, len(x), 64)])
-    data = (tf.data.Dataset.from_tensor_slices((x, targets)).shuffle(len(x), seed=cfg.seed).batch(32)
-            .map(lambda a, b: (tf.cast(a, tf.float32), b)))
     qat_model.compile(optimizer=keras.optimizers.Adam(cfg.qat_learning_rate), loss=logit_matching_loss)
-    log(f"QAT: ranges from {len(images)} training photos ({batches} batches); distilling {cfg.qat_epochs} epoch(s) "
-        f"on {len(x)} photos (with mirror images)")
+    log(f"QAT: ranges from the {len(items)} training photos ({batches} batches); distilling {cfg.qat_epochs} "
+        f"epoch(s) on them and their mirror images")
+
+    @tf.function(reduce_retracing=True)
+    def teacher(x: tf.Tensor) -> tf.Tensor:
+        return model(x, training=False)
+
+    rng = np.random.default_rng(cfg.seed)
     with dropout_off(qat_model):  # distilling the float model's outputs: dropout would only add noise to the targets
-        qat_model.fit(data, epochs=cfg.qat_epochs, verbose=0)
+        for epoch in range(cfg.qat_epochs):
+            order = [items[i] for i in rng.permutation(len(items))]
+            progress = Progress(f"QAT epoch {epoch + 1}/{cfg.qat_epochs}", 2 * len(order), interval=10.0,
+                                enabled=bool(getattr(cfg, "verbose", True)))
+            t = time.perf_counter()
+            for x, _ in photos.batches(order, half):
+                x = np.concatenate([x, x[:, :, ::-1]]).astype(np.float32)
+                qat_model.train_on_batch(x, teacher(tf.constant(x)))
+                progress.update(len(x))
+            progress.finish(f"- {time.perf_counter() - t:.0f} s")
     return qat_model

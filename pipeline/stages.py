@@ -19,7 +19,8 @@ from pipeline.state import PipelineError, PipelineState, explain_os_error, file_
     write_or_explain
 from common import run_folder as rf
 from common.atomic import atomic_write_json
-from common.gates import drop_points, within_limit
+from common import gates
+from common.gates import drop_points
 from common.metrics import SPLIT_ROLES
 
 STAGES: Tuple[str, ...] = ("train", "convert", "classify", "export", "report")
@@ -133,7 +134,8 @@ def convert_config(ctx: StageContext):
     from converter.config import ConvertConfig
 
     cfg = ctx.config
-    options = {"qat": cfg.qat and "int8" in cfg.variants, **dict(cfg.convert_options)}
+    options = {"qat": cfg.qat if "int8" in cfg.variants else False, "qat_limit": cfg.max_accuracy_drop,
+               **dict(cfg.convert_options)}
     return ConvertConfig(variants=cfg.variants, max_accuracy_drop=None, verbose=cfg.verbose, **options)
 
 
@@ -209,14 +211,14 @@ def choose_export_variant(report: Optional[Dict[str, Any]], variants, requested:
     if report is None:
         return ExportChoice(AUTO, order[0], f"auto: {order[0]} (no conversion report yet to compare variants)",
                             limit=limit)
-    picked = next((v for v in order if within_limit(v, drops.get(v), limit)), None)
+    picked = next((v for v in order if gates.passes(report, v, limit)), None)
     if picked is None:  # nothing qualifies (no float32 to fall back on): the export gate refuses the first candidate
         return ExportChoice(AUTO, order[0], f"auto: no converted variant is within --max-accuracy-drop {_points(limit)}; "
                                             f"add float32 to --variants", limit=limit, drops=drops)
     gate = "no accuracy gate" if limit is None else f"limit {_points(limit)}"
 
     def lost(v: str) -> str:
-        return "n/a" if drops.get(v) is None else f"{drops[v]:.1f}"
+        return "n/a" if drops.get(v) is None else f"{drops[v]:.1f} +- {gates.noise_points(report, v):.1f}"
 
     if picked == order[0]:
         return ExportChoice(AUTO, picked, f"auto: {picked} (lost {lost(picked)} top-1 points vs float32, {gate})",
@@ -296,11 +298,16 @@ def accuracy_drop_points(out: Path, variant: str) -> Optional[float]:
     return drop_points(rf.read_conversion_report(out), variant)
 
 
+def passes_gate(out: Path, variant: str, limit: Optional[float]) -> bool:
+    """The accuracy gate's verdict for ``variant`` from ``tflite/report.json`` (common/gates.py)."""
+    return gates.passes(rf.read_conversion_report(out), variant, limit)
+
+
 def export_material(ctx: StageContext) -> Dict[str, Any]:
     source = tflite_path(ctx)
     variant = ctx.variant
     # The gate's verdict (not the limit itself): a tighter limit that now refuses this variant runs the stage again.
-    passes = within_limit(variant, accuracy_drop_points(ctx.out, variant), ctx.config.max_accuracy_drop)
+    passes = passes_gate(ctx.out, variant, ctx.config.max_accuracy_drop)
     return {"source": file_digest(source) if source.is_file() else None, "variant": variant,
             "destination": str(export_destination(ctx).resolve()), "within_limit": passes}
 
@@ -314,9 +321,9 @@ def run_export(ctx: StageContext) -> Outputs:
     if not source.is_file():
         raise PipelineError(f"{source}: not found; convert first (--stage convert --variants {variant})")
     drop = accuracy_drop_points(ctx.out, variant)
-    if not within_limit(variant, drop, cfg.max_accuracy_drop):
+    if not passes_gate(ctx.out, variant, cfg.max_accuracy_drop):
         raise StageBlocked(
-            f"not exported: the {variant} model lost {drop:.2f} top-1 points vs float32 (limit "
+            f"not exported: the {variant} model lost {drop:.2f} top-1 points vs float32 beyond noise (limit "
             f"--max-accuracy-drop {cfg.max_accuracy_drop:g}); the app keeps its previous model. Ship another variant "
             f"(--export-variant dynamic, or --export-variant auto to pick one within the limit), calibrate on more photos, or accept the loss with --max-accuracy-drop "
             f"{drop + 0.5:.1f}. All files in {ctx.out} are complete.")
