@@ -19,6 +19,7 @@ import java.nio.ByteBuffer
 import java.nio.file.Files
 import java.util.concurrent.Callable
 import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
 import java.util.function.BiConsumer
 
 /**
@@ -62,6 +63,15 @@ class ClassifierViewModelTest {
 
     @After
     fun tearDown() {
+        // Let every ViewModel's queued work finish before the next test's stand-in takes over (a failed test must
+        // not leak runs into the next one).
+        for (vm in made) {
+            try {
+                vm.inferenceExecutor.submit {}.get(30, TimeUnit.SECONDS)
+            } catch (e: Exception) {
+                // a hung or failed task: the test itself has reported what went wrong
+            }
+        }
         Interpreter.stubRun = null
         Interpreter.stubInput = null
         Interpreter.stubOutput = null
@@ -70,8 +80,13 @@ class ClassifierViewModelTest {
 
     private fun ClassifierViewModel.idle() = inferenceExecutor.submit {}.get()
 
+    private val made = ArrayList<ClassifierViewModel>()
+
     private fun viewModel(): ClassifierViewModel =
-        ClassifierViewModel(Application().apply { assetManager = AssetManager(assetDir) }).also { it.idle() }
+        ClassifierViewModel(Application().apply { assetManager = AssetManager(assetDir) }).also {
+            made.add(it)
+            it.idle()
+        }
 
     private val golden = Golden.case("exif_orientation_6_123x77_64")
     private val photo = Uri.fromFile(File(TestFiles.golden, "exif_orientation_6_123x77_64.png"))
