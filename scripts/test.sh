@@ -4,6 +4,8 @@
 #   2. trainer, converter and pipeline tests in .venv (slow end-to-end ones included; -m "not slow" to skip them)
 #   3. device tests again in .venv-device: numpy 2, ai-edge-litert, no TensorFlow (what a Raspberry Pi has)
 #   4. the Android sample's plain-Kotlin core: compiled with kotlinc and run with JUnit against the golden files
+#   4b. the runtimes apps load models with: every export and `edge-convert metadata` models through MediaPipe Tasks
+#      (.venv-mediapipe) and the TFLite Task Library (.venv-reference), against edge-classify (tests/runtimes)
 #   5. only when EDGE_KIT_OTHER_PYTHON names a second Python (CI does): the device tests and a tiny
 #      train -> convert -> classify run with that Python (scripts/test_other_python.sh)
 #   6. only when EDGE_KIT_TFLITE_RUNTIME_PYTHON names a Python <= 3.11 (CI does): the device tests with the older
@@ -21,6 +23,9 @@ if [ "${1:-}" = "--no-setup" ]; then shift; else bash scripts/setup.sh || exit 1
 # tflite-support 0.4.4, the metadata format's reference, in its own Python 3.11 venv (tests marked `reference`; they
 # skip without it, except in CI).
 bash scripts/reference_venv.sh || echo "warning: no .venv-reference; the tflite-support reference tests will skip" >&2
+# MediaPipe Tasks (mediapipe 1.2.3) in its own venv: the runtime checks (step 4b) run there (skipped without it,
+# except in CI).
+bash scripts/mediapipe_venv.sh || echo "warning: no .venv-mediapipe; the MediaPipe Tasks checks will skip" >&2
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONDONTWRITEBYTECODE=1
 results=$(mktemp -d)
 status=0
@@ -34,6 +39,7 @@ step() {  # step NAME COMMAND...: run, remember the exit code
 }
 step "device tests (.venv)" .venv/bin/python -m pytest tests/device -q --junitxml="$results/device.xml"
 step "trainer, converter, pipeline tests" .venv/bin/python -m pytest tests -q --ignore=tests/device --ignore=tests/pi \
+    --ignore=tests/runtimes \
     --junitxml="$results/main.xml" "$@"
 step "device tests (.venv-device, numpy 2, no TensorFlow)" bash scripts/test_device_light.sh \
     --junitxml="$results/light.xml"
@@ -54,6 +60,12 @@ PY
     }
     step "Android core (Kotlin, JUnit)" kotlin_junit
 fi
+runtimes() {  # a run that writes no JUnit file (no venv in CI, a crash) still counts as a failure
+    bash scripts/test_runtimes.sh --junitxml="$results/runtimes.xml"; local rc=$?
+    [ $rc -eq 0 ] || [ -f "$results/runtimes.xml" ] || echo "0 1" > "$results/runtimes.txt"
+    return $rc
+}
+step "runtimes apps use: MediaPipe Tasks (.venv-mediapipe), TFLite Task Library (.venv-reference)" runtimes
 if [ -n "${EDGE_KIT_OTHER_PYTHON:-}" ]; then
     step "device tests + tiny train/convert/classify with $EDGE_KIT_OTHER_PYTHON" \
         bash scripts/test_other_python.sh "$EDGE_KIT_OTHER_PYTHON" "$results"

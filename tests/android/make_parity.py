@@ -14,6 +14,10 @@ Written to ``android-sample/core/src/test/resources/parity/`` (committed, never 
   by ``converter.metadata.add_metadata``. Their cases are golden PNG photos (decoded identically by every PNG
   decoder), and each case also records the SHA-256 of the input tensor Python fed, so the Kotlin tests check the
   app's whole path (decode, preprocess, int8/uint8 encoding, scores) against Python;
+* ``tiny_probs_imagenet.tflite``, ``tiny_int8_int8io_norm.tflite``: two of the tiny models given other metadata by
+  ``edge-convert metadata`` (``converter.foreign``, no TensorFlow): ImageNet-style per-channel R,G,B mean/std on
+  the float model, and on the int8-input one a per-channel mean that is not the identity of its quantization, so
+  the encoding quantizes with the tensor's (non-zero) zero point;
 * ``<model-id>.model.txt``: what ``device.metadata`` and ``device.Classifier`` read from each model: label count,
   SHA-256 of the labels joined by newlines, first/last label, preprocessing parameters, input encoding, and the
   SHA-256 of the input tensor the encoding makes from golden outputs of the same size;
@@ -56,6 +60,13 @@ TINY_LABELS = ["daisy", "dandelion", "café ☕ rose"]
 INT8_MODELS = {"tiny_int8_uint8io": "uint8", "tiny_int8_int8io": "int8"}
 #: Golden photos (lossless PNG) classified with the int8 models: every stored byte is the same on the JVM and Python.
 INT8_IMAGES = ["exif_orientation_6_123x77_64.png", "rgba_partial_alpha_301x211_96.png", "zone_plate_701x523_224.png"]
+#: Tiny models given other metadata by ``edge-convert metadata``: name -> (source model, mean, std), R,G,B order.
+DERIVED_MODELS = {
+    # What `edge-convert metadata --mean R,G,B --std R,G,B` writes for a model trained ImageNet-style.
+    "tiny_probs_imagenet": ("tiny_probs", [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]),
+    # int8 input (zero point -128): the gain is 1 but the offset is not, so pixels are quantized, not shifted.
+    "tiny_int8_int8io_norm": ("tiny_int8_int8io", [16.0, 24.0, 32.0], [1.0, 1.0, 1.0]),
+}
 
 
 def assets_dir() -> Path:
@@ -134,6 +145,18 @@ def make_int8_models() -> None:
         print(f"wrote {name}.tflite ({len(data)} bytes before metadata)")
 
 
+def make_derived_models() -> None:
+    """Write the :data:`DERIVED_MODELS` from the tiny models, as ``edge-convert metadata`` does (no TensorFlow)."""
+    from converter.foreign import write_classifier_metadata
+    from device.metadata import read_model_info
+
+    for name, (source, mean, std) in DERIVED_MODELS.items():
+        crop = read_model_info(OUT / f"{source}.tflite").preprocessing["crop"]
+        write_classifier_metadata(OUT / f"{source}.tflite", out=OUT / f"{name}.tflite", mean=mean, std=std, crop=crop,
+                                  name=name)
+        print(f"wrote {name}.tflite ({source} with mean {mean} std {std})")
+
+
 def labels_sha(labels: List[str]) -> str:
     return hashlib.sha256("\n".join(labels).encode("utf-8")).hexdigest()
 
@@ -154,7 +177,8 @@ def write_parity() -> None:
     manifest = json.loads((GOLDEN / "manifest.json").read_text())
     index: List[str] = []
     models = [(m, assets / m) for m in REFERENCE_MODELS] + [
-        (f"parity/{n}.tflite", OUT / f"{n}.tflite") for n in ("tiny_probs", "tiny_logits", *INT8_MODELS)
+        (f"parity/{n}.tflite", OUT / f"{n}.tflite")
+        for n in ("tiny_probs", "tiny_logits", *INT8_MODELS, *DERIVED_MODELS)
     ]
     for rel, path in models:
         mid = model_id(rel) if rel.startswith("reference-models") else Path(rel).stem
@@ -194,7 +218,7 @@ def write_parity() -> None:
         out_detail = clf.interpreter.output_details[0]
         scale, zero_point = tensor_quantization(out_detail)
         images = IMAGES if rel.startswith("reference-models") else IMAGES[:3]
-        if mid in INT8_MODELS:
+        if mid in INT8_MODELS or DERIVED_MODELS.get(mid, ("",))[0] in INT8_MODELS:
             images = [f"golden:{name}" for name in INT8_IMAGES]
         for image in images:
             path = GOLDEN / image[len("golden:"):] if image.startswith("golden:") else assets / image
@@ -240,6 +264,7 @@ def main() -> None:
         subprocess.run([sys.executable, __file__, "--tiny-models"], check=True)
     if not (keep and all((OUT / f"{n}.tflite").exists() for n in INT8_MODELS)):
         subprocess.run([sys.executable, __file__, "--int8-models"], check=True)
+    make_derived_models()
     write_parity()
 
 

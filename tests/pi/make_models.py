@@ -28,14 +28,18 @@ from tests.converter.runfolder_factory import build_run_folder  # noqa: E402
 SIZE = 224
 
 
-def main() -> int:
+def build_parity_run(run_dir: Path) -> Path:
+    """The run folder the parity models are converted from (imports TensorFlow; a few minutes)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     assets = find_assets_dir()
+    return build_run_folder(run_dir, assets / "datasets" / "flowers", assets / "weights" / ALPHA035_WEIGHTS,
+                            size=SIZE, train_per_class=20, val_per_class=10, epochs=3, seed=0)
+
+
+def main() -> int:
     out = HERE / "models"
     with tempfile.TemporaryDirectory() as tmp:
-        run = build_run_folder(Path(tmp) / "run", assets / "datasets" / "flowers",
-                               assets / "weights" / ALPHA035_WEIGHTS, size=SIZE, train_per_class=20,
-                               val_per_class=10, epochs=3, seed=0)
+        run = build_parity_run(Path(tmp) / "run")
         result = convert(run, ConvertConfig(evaluate=False, verbose=True, model_name="edge-kit parity flowers"))
         out.mkdir(exist_ok=True)
         for variant, path in result.files.items():

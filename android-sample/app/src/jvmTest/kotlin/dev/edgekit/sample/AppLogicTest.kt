@@ -97,4 +97,23 @@ class AppLogicTest {
         assertTrue("uses-native-library libOpenCL.so missing", tag.contains("android:name=\"libOpenCL.so\""))
         assertTrue("libOpenCL.so must be optional", tag.contains("android:required=\"false\""))
     }
+
+    @Test
+    fun themeHasNoActionBarOverTheEdgeToEdgeLayout() {
+        // The layout pads itself by the system-bar insets (edge-to-edge); an action bar would add a second top gap.
+        val manifest = File(TestFiles.repo, "android-sample/app/src/main/AndroidManifest.xml").readText()
+        val theme = Regex("android:theme=\"@style/([^\"]+)\"").find(manifest)?.groupValues?.get(1) ?: ""
+        assertTrue("theme $theme", theme.endsWith(".NoActionBar"))
+    }
+
+    @Test
+    fun cameraXSupports16KbPageSizes() {
+        // CameraX 1.4.2 is the first release whose native libraries are aligned for 16 KB memory pages (Android 15+).
+        val versions = File(TestFiles.repo, "android-sample/gradle/libs.versions.toml").readText()
+        val camerax = Regex("(?m)^camerax = \"([0-9.]+)\"").find(versions)?.groupValues?.get(1) ?: "missing"
+        val parts = camerax.split(".").map { it.toInt() }
+        val atLeast = listOf(1, 4, 2)
+        val cmp = parts.zip(atLeast).map { (a, b) -> a.compareTo(b) }.firstOrNull { it != 0 } ?: 0
+        assertTrue("CameraX $camerax < 1.4.2", cmp >= 0)
+    }
 }

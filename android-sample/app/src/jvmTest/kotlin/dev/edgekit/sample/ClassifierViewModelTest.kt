@@ -17,12 +17,17 @@ import org.tensorflow.lite.Tensor
 import java.io.File
 import java.nio.ByteBuffer
 import java.nio.file.Files
+import java.util.concurrent.Callable
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
 import java.util.function.BiConsumer
 
 /**
- * The gallery flow as the screen sees it: the ViewModel lists the bundled models, memory-maps and loads the default
- * one, classifies a picked photo on its inference thread (PhotoLoader, core, interpreter) and applies the settings.
- * The LiteRT stand-in requires Python's input tensor and replays Python's raw output (int8 model, uint8 I/O).
+ * The screen's flows through the ViewModel: it lists the bundled models, memory-maps and loads the default one,
+ * classifies a picked photo on its inference thread (PhotoLoader, core, interpreter) and applies the settings;
+ * the CameraX analyzer classifies frames (their crop rectangle, rotated upright) in camera mode only; a result never
+ * lands in the other mode; after the ViewModel is cleared, late frames are closed, not rejected. The LiteRT
+ * stand-in requires Python's input tensor and replays Python's raw output (int8 model, uint8 I/O).
  */
 class ClassifierViewModelTest {
     private lateinit var assetDir: File
@@ -58,6 +63,15 @@ class ClassifierViewModelTest {
 
     @After
     fun tearDown() {
+        // Let every ViewModel's queued work finish before the next test's stand-in takes over (a failed test must
+        // not leak runs into the next one).
+        for (vm in made) {
+            try {
+                vm.inferenceExecutor.submit {}.get(30, TimeUnit.SECONDS)
+            } catch (e: Exception) {
+                // a hung or failed task: the test itself has reported what went wrong
+            }
+        }
         Interpreter.stubRun = null
         Interpreter.stubInput = null
         Interpreter.stubOutput = null
@@ -65,6 +79,37 @@ class ClassifierViewModelTest {
     }
 
     private fun ClassifierViewModel.idle() = inferenceExecutor.submit {}.get()
+
+    private val made = ArrayList<ClassifierViewModel>()
+
+    private fun viewModel(): ClassifierViewModel =
+        ClassifierViewModel(Application().apply { assetManager = AssetManager(assetDir) }).also {
+            made.add(it)
+            it.idle()
+        }
+
+    private val golden = Golden.case("exif_orientation_6_123x77_64")
+    private val photo = Uri.fromFile(File(TestFiles.golden, "exif_orientation_6_123x77_64.png"))
+    private val pythonTop: List<String> get() = case["top"]!!.map { it[1] }
+
+    /** The golden photo's stored pixels as a camera frame: its EXIF 6 is a 90° sensor rotation; a junk border
+     *  around them is outside the crop rectangle. */
+    private fun frame(): RgbaFrame = RgbaFrame(golden.argb, golden.width, golden.height, rotation = 90, border = 5)
+
+    private fun ClassifierViewModel.analyze(frame: RgbaFrame) = inferenceExecutor.submit { analyzer.analyze(frame) }.get()
+
+    /** Make the next interpreter run wait: returns (entered, release). */
+    private fun holdNextRun(): Pair<CountDownLatch, CountDownLatch> {
+        val entered = CountDownLatch(1)
+        val release = CountDownLatch(1)
+        val check = Interpreter.stubRun!!
+        Interpreter.stubRun = BiConsumer { i, o ->
+            entered.countDown()
+            release.await()
+            check.accept(i, o)
+        }
+        return entered to release
+    }
 
     @Test
     fun pickedPhotoIsClassifiedLikePythonAndSettingsApply() {
@@ -112,6 +157,81 @@ class ClassifierViewModelTest {
         assertTrue(s.message!!, s.message!!.contains("edge-convert export"))
         vm.classifyPhoto(Uri.fromFile(File(TestFiles.golden, "exif_orientation_6_123x77_64.png")))
         vm.idle()
+        assertTrue(vm.state.value!!.message!!, vm.state.value!!.message!!.contains("No model loaded"))
+    }
+
+    @Test
+    fun cameraFramesAreClassifiedLikePythonWithinTheirCropRect() {
+        val vm = viewModel()
+        val frame = frame()
+        vm.analyze(frame)
+        val s = vm.state.value!!
+        assertNull(s.message, s.message)
+        assertEquals(UiState.Mode.CAMERA, s.mode)
+        assertEquals("the interpreter got Python's input tensor for the upright photo", 1, runs)
+        assertEquals(pythonTop, s.predictions.map { it.label })
+        assertTrue("every frame is closed", frame.closed)
+    }
+
+    @Test
+    fun framesAreSkippedWhileAPhotoIsShown() {
+        val vm = viewModel()
+        vm.classifyPhoto(photo)
+        vm.idle()
+        val shown = vm.state.value!!.predictions
+        val frame = frame()
+        vm.analyze(frame)
+        assertEquals("only the photo ran", 1, runs)
+        assertTrue(frame.closed)
+        assertEquals(shown, vm.state.value!!.predictions)
+    }
+
+    @Test
+    fun aFrameFinishingAfterAPhotoWasPickedDoesNotOverwriteIt() {
+        val vm = viewModel()
+        val (entered, release) = holdNextRun()
+        vm.inferenceExecutor.execute { vm.analyzer.analyze(frame()) }
+        entered.await() // the frame is in the interpreter...
+        val between = vm.inferenceExecutor.submit(Callable { vm.state.value!! }) // runs right after the frame
+        vm.classifyPhoto(photo) // ...when the user picks a photo
+        release.countDown()
+        val s = between.get()
+        assertEquals(UiState.Mode.PHOTO, s.mode)
+        assertEquals("the frame's results must not show over the photo", emptyList<String>(), s.predictions.map { it.label })
+        vm.idle()
+        assertEquals(pythonTop, vm.state.value!!.predictions.map { it.label })
+        assertEquals(2, runs)
+    }
+
+    @Test
+    fun aPhotoFinishingAfterLiveCameraDoesNotOverwriteTheCamera() {
+        val vm = viewModel()
+        val (entered, release) = holdNextRun()
+        vm.classifyPhoto(photo)
+        entered.await() // the photo is in the interpreter...
+        vm.useCamera() // ...when the user taps "Live camera"
+        val between = vm.inferenceExecutor.submit(Callable { vm.state.value!! })
+        release.countDown()
+        val s = between.get()
+        assertEquals(UiState.Mode.CAMERA, s.mode)
+        assertEquals(emptyList<String>(), s.predictions.map { it.label })
+        assertNull("no photo's model input in camera mode", s.modelInput)
+    }
+
+    @Test
+    fun afterClearingLateFramesAreClosedNotRejected() {
+        val vm = viewModel()
+        vm.javaClass.getDeclaredMethod("onCleared").apply { isAccessible = true }.invoke(vm)
+        vm.idle()
+        // CameraX may still deliver a frame to the executor it was given: accepted, closed, not classified.
+        val frame = frame()
+        vm.inferenceExecutor.execute { vm.analyzer.analyze(frame) }
+        vm.idle()
+        assertTrue(frame.closed)
+        assertEquals(0, runs)
+        vm.classifyPhoto(photo) // the interpreter was closed and dropped
+        vm.idle()
+        assertEquals(0, runs)
         assertTrue(vm.state.value!!.message!!, vm.state.value!!.message!!.contains("No model loaded"))
     }
 }

@@ -5,15 +5,19 @@ import android.net.Uri
 import dev.edgekit.core.PreprocessConfig
 import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Test
+import java.awt.image.BufferedImage
 import java.io.File
 import java.io.IOException
+import javax.imageio.ImageIO
 
 /**
  * The gallery path: `PhotoLoader.load` (bounds pass, EXIF orientation, decode, getPixels) through the JVM stand-in
- * of BitmapFactory, which returns null from the bounds pass as Android does, against the golden vectors.
+ * of BitmapFactory, which returns null from the bounds pass as Android does, against the golden vectors; large
+ * JPEGs through the sampled decode (`inSampleSize`) that a phone's 12 MP photos take.
  */
 class PhotoLoaderTest {
     private val resolver = ContentResolver()
@@ -88,6 +92,56 @@ class PhotoLoaderTest {
             fail("expected IOException")
         } catch (e: IOException) {
             assertTrue(e.message!!, e.message!!.contains("not an image"))
+        } finally {
+            file.delete()
+        }
+    }
+
+    /** Mean absolute difference of two byte arrays of the same size, in levels. */
+    private fun meanDiff(a: ByteArray, b: ByteArray): Double {
+        assertEquals(a.size, b.size)
+        var sum = 0L
+        for (i in a.indices) sum += Math.abs((a[i].toInt() and 0xFF) - (b[i].toInt() and 0xFF))
+        return sum.toDouble() / a.size
+    }
+
+    @Test
+    fun largeJpegIsDecodedAtTheContractsScale() {
+        // 1920x1440: Python decodes it at 1/4 (480x360, libjpeg's DCT scaling), so must the app.
+        val case = Golden.case("jpeg_dct_scaled_1920x1440_224")
+        val pixels = load(case)
+        assertEquals("decoded width", case.width, pixels.width)
+        assertEquals("decoded height", case.height, pixels.height)
+        assertNull("the contract's scale needs no note", pixels.note)
+        // The stand-in reduces each 4x4 block to its mean, libjpeg by a scaled IDCT: a few levels apart on average
+        // (a crop box or orientation taken from the full-size photo would be far off).
+        val diff = meanDiff(case.expected, Golden.preprocess(pixels, case.config))
+        assertTrue("model input differs from Python's by $diff levels on average", diff < 6.0)
+    }
+
+    @Test
+    fun twelveMegapixelPhoneJpegTakesTheSampledPath() {
+        val file = File.createTempFile("phone-12mp", ".jpg")
+        try {
+            val w = 4000
+            val h = 3000
+            val image = BufferedImage(w, h, BufferedImage.TYPE_INT_RGB)
+            for (y in 0 until h) for (x in 0 until w) {
+                image.setRGB(x, y, ((x * 255 / w) shl 16) or ((y * 255 / h) shl 8) or (((x / 500 + y / 500) % 2) * 200))
+            }
+            ImageIO.write(image, "jpg", file)
+            val config = PreprocessConfig(224, 224)
+            val pixels = PhotoLoader.load(resolver, Uri.fromFile(file), config)
+            // The contract's DCT scale for 4000x3000 at 224 is 1/8: 500x375, not 48 MB of pixels.
+            assertEquals(500, pixels.width)
+            assertEquals(375, pixels.height)
+            assertNull(pixels.note)
+            // What the model sees is what the full-size decode gives, within a few levels (both reductions
+            // average the same pixels).
+            val full = android.graphics.BitmapFactory.decodeStream(file.inputStream(), null, null)!!
+            val fullInput = Golden.preprocess(PhotoLoader.fromBitmap(full, 1), config)
+            val diff = meanDiff(fullInput, Golden.preprocess(pixels, config))
+            assertTrue("sampled decode differs from the full decode by $diff levels on average", diff < 3.0)
         } finally {
             file.delete()
         }

@@ -10,19 +10,29 @@ import androidx.lifecycle.MutableLiveData
 import dev.edgekit.core.Labels
 import java.io.FileNotFoundException
 import java.util.concurrent.ExecutorService
-import java.util.concurrent.Executors
+import java.util.concurrent.LinkedBlockingQueue
+import java.util.concurrent.ThreadPoolExecutor
+import java.util.concurrent.TimeUnit
 
 /**
  * Owns the classifier and the screen state across configuration changes (rotation).
  *
  * All interpreter work runs on one background thread ([inferenceExecutor]), which is also the CameraX analyzer
  * executor: frames, photos and model reloads are serialised and never run on the main thread. The interpreter is
- * closed, and the thread stopped, in [onCleared].
+ * closed in [onCleared]. The executor is never shut down: CameraX may still hand it a frame after the ViewModel is
+ * cleared (a shut-down executor would throw in CameraX's thread); that frame is closed unclassified, and the thread
+ * ends by itself once idle.
+ *
+ * A result is shown only in the mode it was made for: a camera frame finishing after a photo was picked, or a
+ * photo finishing after "Live camera", does not overwrite the screen.
  */
 class ClassifierViewModel(application: Application) : AndroidViewModel(application) {
-    val inferenceExecutor: ExecutorService = Executors.newSingleThreadExecutor { r -> Thread(r, "edge-kit-inference") }
+    val inferenceExecutor: ExecutorService = ThreadPoolExecutor(
+        0, 1, IDLE_SECONDS, TimeUnit.SECONDS, LinkedBlockingQueue()
+    ) { r -> Thread(r, "edge-kit-inference") } // at most one thread: tasks run one after another, in order
     private val frames = FrameConverter()
     private var classifier: ModelClassifier? = null // touched only on inferenceExecutor
+    @Volatile private var cleared = false
     private val _state = MutableLiveData(UiState())
     val state: LiveData<UiState> = _state
     private var latest = UiState() // the newest state, also before postValue reaches the main thread
@@ -84,19 +94,25 @@ class ClassifierViewModel(application: Application) : AndroidViewModel(applicati
         }
     }
 
-    /** CameraX analyzer (runs on [inferenceExecutor]); frames are skipped while a photo is shown or no model is loaded. */
+    /**
+     * CameraX analyzer (runs on [inferenceExecutor]); frames are skipped while a photo is shown, no model is loaded
+     * or the ViewModel is cleared, and always closed.
+     */
     val analyzer = ImageAnalysis.Analyzer { image: ImageProxy ->
         try {
             val c = classifier
             val s = snapshot()
-            if (c != null && s.mode == UiState.Mode.CAMERA) {
+            if (c != null && !cleared && s.mode == UiState.Mode.CAMERA) {
                 try {
                     val pixels = frames.convert(image)
                     val settings = s.settings
-                    show(c.classify(pixels.argb, pixels.width, pixels.height, pixels.orientation,
-                        settings.maxResults, settings.threshold), null)
+                    val result = c.classify(pixels.argb, pixels.width, pixels.height, pixels.orientation,
+                        settings.maxResults, settings.threshold)
+                    setState { st -> if (st.mode == UiState.Mode.CAMERA) st.shown(result, null) else st }
                 } catch (e: Exception) {
-                    setState { st -> st.copy(message = "Camera frame failed: ${e.message}") }
+                    setState { st ->
+                        if (st.mode == UiState.Mode.CAMERA) st.copy(message = "Camera frame failed: ${e.message}") else st
+                    }
                 }
             }
         } finally {
@@ -122,12 +138,11 @@ class ClassifierViewModel(application: Application) : AndroidViewModel(applicati
                     settings.maxResults, settings.threshold)
                 val cfg = c.core.config
                 val input = ModelInputBitmap.fromRgb(c.lastInput(), cfg.width, cfg.height)
-                show(result, pixels.note)
-                setState { it.copy(modelInput = input) }
+                showPhoto(uri) { it.shown(result, pixels.note).copy(modelInput = input) }
             } catch (e: Exception) {
-                setState { it.copy(message = "Cannot classify this photo: ${e.message}") }
+                showPhoto(uri) { it.copy(message = "Cannot classify this photo: ${e.message}") }
             } catch (e: OutOfMemoryError) {
-                setState { it.copy(message = "The photo is too large to decode on this device.") }
+                showPhoto(uri) { it.copy(message = "The photo is too large to decode on this device.") }
             }
         }
     }
@@ -144,16 +159,24 @@ class ClassifierViewModel(application: Application) : AndroidViewModel(applicati
             "the camera in the system settings.")
     }
 
-    private fun show(result: Classification, note: String?) = setState {
-        it.copy(predictions = result.predictions, preprocessMs = result.preprocessMs,
-            inferenceMs = result.inferenceMs, accelerator = result.accelerator, message = note ?: it.message)
-    }
+    /** [update] the state if it still shows [uri] (the user may have gone back to the camera, or picked another). */
+    private fun showPhoto(uri: Uri, update: (UiState) -> UiState) =
+        setState { if (it.mode == UiState.Mode.PHOTO && it.photo == uri) update(it) else it }
+
+    private fun UiState.shown(result: Classification, note: String?): UiState =
+        copy(predictions = result.predictions, preprocessMs = result.preprocessMs, inferenceMs = result.inferenceMs,
+            accelerator = result.accelerator, message = note ?: message)
 
     override fun onCleared() {
+        cleared = true
         inferenceExecutor.execute {
             classifier?.close()
             classifier = null
         }
-        inferenceExecutor.shutdown()
+    }
+
+    companion object {
+        /** How long the idle inference thread waits for work before it ends (a new task starts a new one). */
+        const val IDLE_SECONDS = 5L
     }
 }

@@ -17,6 +17,7 @@ import androidx.appcompat.widget.SwitchCompat
 import androidx.camera.core.CameraSelector
 import androidx.camera.core.ImageAnalysis
 import androidx.camera.core.Preview
+import androidx.camera.core.UseCaseGroup
 import androidx.camera.lifecycle.ProcessCameraProvider
 import androidx.camera.view.PreviewView
 import androidx.core.content.ContextCompat
@@ -182,9 +183,18 @@ class MainActivity : AppCompatActivity() {
                 .setOutputImageFormat(ImageAnalysis.OUTPUT_IMAGE_FORMAT_RGBA_8888)
                 .build()
             useCase.setAnalyzer(viewModel.inferenceExecutor, viewModel.analyzer)
+            // With the preview's ViewPort, every analysis frame's cropRect is the area the preview shows, and the
+            // FrameConverter classifies only that. (Null before the view is laid out: then the whole frame.)
+            val viewPort = preview.viewPort
             try {
                 cameraProvider.unbindAll()
-                cameraProvider.bindToLifecycle(this, CameraSelector.DEFAULT_BACK_CAMERA, previewUseCase, useCase)
+                if (viewPort != null) {
+                    val group = UseCaseGroup.Builder().setViewPort(viewPort).addUseCase(previewUseCase)
+                        .addUseCase(useCase).build()
+                    cameraProvider.bindToLifecycle(this, CameraSelector.DEFAULT_BACK_CAMERA, group)
+                } else {
+                    cameraProvider.bindToLifecycle(this, CameraSelector.DEFAULT_BACK_CAMERA, previewUseCase, useCase)
+                }
                 analysis = useCase
             } catch (e: Exception) {
                 camera.failed()

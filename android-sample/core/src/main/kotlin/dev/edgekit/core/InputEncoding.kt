@@ -84,8 +84,8 @@ class InputEncoding private constructor(
                 val offset = spec.zeroPoint - mc / (sc * spec.scale)
                 if (Math.abs(gain - 1.0) >= 0.01 || Math.abs(offset - natural) > 1.0) identity = false
             }
-            val mode = if (identity) "exact" else "quantize"
-            return InputEncoding(spec.type, mode, m, s, spec.scale, spec.zeroPoint, natural)
+            return if (identity) InputEncoding(spec.type, "exact", m, s, spec.scale, spec.zeroPoint, natural)
+            else InputEncoding(spec.type, "quantize", m, s, spec.scale, spec.zeroPoint, 0)
         }
 
         private fun perChannel(values: FloatArray?, default: Float, what: String, source: String): FloatArray {

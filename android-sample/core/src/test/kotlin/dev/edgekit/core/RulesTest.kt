@@ -6,6 +6,8 @@ import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Test
+import java.nio.ByteBuffer
+import java.nio.ByteOrder
 
 /** The small rules shared with Python: ranking ties, quantization rounding, labels files, JSON, config checks. */
 class RulesTest {
@@ -165,5 +167,70 @@ class RulesTest {
         // Same parameters, and version 1's resize: the model keeps seeing the pixels it was trained on.
         assertEquals(PreprocessConfig(40, 56, CropMode.STRETCH, resize = PreprocessConfig.LEGACY_RESIZE_FILTER), old)
         assertEquals(1, old.version)
+    }
+
+    @Test
+    fun aScoreEqualToTheThresholdIsKept() {
+        // Python keeps score >= threshold. A uint8 output of 128 with scale 1/256 is exactly 0.5, one of the app's
+        // thresholds: that label must show.
+        val scores = Quantization.dequantize(byteArrayOf(128.toByte(), 64, 32), TensorType.UINT8, 1f / 256, 0)
+        assertEquals(0.5f, scores[0])
+        val labels = listOf("a", "b", "c")
+        assertEquals(listOf("a"), TopK.topK(scores, labels, 3, threshold = 0.5f).map { it.label })
+        assertEquals(listOf("a", "b"), TopK.topK(scores, labels, 3, threshold = 0.25f).map { it.label })
+        assertEquals(emptyList<String>(), TopK.topK(scores, labels, 3, threshold = 0.5001f).map { it.label })
+    }
+
+    private val pixelSpec = intArrayOf(1, 1, 2, 3)
+
+    @Test
+    fun inputEncodingFeedsPixelsExactlyOnlyWhenGainAndZeroPointBothFit() {
+        fun mode(type: TensorType, scale: Float, zero: Int, mean: Float, std: Float): String =
+            InputEncoding.make(TensorSpec(type, pixelSpec, scale, zero), floatArrayOf(mean), floatArrayOf(std), "m").mode
+        // edge-kit's exports: mean 0, std 1, raw-pixel quantization (uint8 zero point 0, int8 -128).
+        assertEquals("exact", mode(TensorType.UINT8, 1f, 0, 0f, 1f))
+        assertEquals("exact", mode(TensorType.INT8, 1f, -128, 0f, 1f))
+        assertEquals(-128, InputEncoding.make(TensorSpec(TensorType.INT8, pixelSpec, 1f, -128), floatArrayOf(0f),
+            floatArrayOf(1f), "m").offset)
+        // Teachable Machine's quantized export: scale 1/255, normalisation (pixel - 0) / 255 (from its quantization).
+        assertEquals("exact", mode(TensorType.UINT8, 1f / 255, 0, 0f, 255f))
+        // The gain fits, the zero point does not: pixel 0 must become 0 (int8 zero point 0), not -128; a mean of 16
+        // moves every value by 16 steps. Shifting pixels would be wrong by a constant.
+        assertEquals("quantize", mode(TensorType.INT8, 1f, 0, 0f, 1f))
+        assertEquals("quantize", mode(TensorType.INT8, 1f, -128, 16f, 1f))
+        assertEquals("quantize", mode(TensorType.UINT8, 1f, 3, 0f, 1f))
+        // The zero point fits, the gain does not (2% off).
+        assertEquals("quantize", mode(TensorType.UINT8, 1f, 0, 0f, 1.02f))
+        // Float inputs are normalised, never quantized.
+        assertEquals("float", mode(TensorType.FLOAT32, 0f, 0, 127.5f, 127.5f))
+    }
+
+    @Test
+    fun quantizeModeUsesTheZeroPointAndRgbOrder() {
+        // int8 input, scale 0.5, zero point -100; mean (R, G, B) = (10, 20, 30), std (1, 2, 4):
+        // q = round((pixel - mean) / std / 0.5) - 100, channel by channel.
+        val encoding = InputEncoding.make(TensorSpec(TensorType.INT8, pixelSpec, 0.5f, -100),
+            floatArrayOf(10f, 20f, 30f), floatArrayOf(1f, 2f, 4f), "m")
+        assertEquals("quantize", encoding.mode)
+        val pixels = byteArrayOf(50, 60, 70, 10, 20, 30) // two pixels, R G B each
+        val out = ByteBuffer.allocate(6)
+        encoding.encode(pixels, out)
+        // (50-10)/1/0.5 = 80, (60-20)/2/0.5 = 40, (70-30)/4/0.5 = 20; the second pixel is the mean itself: 0.
+        assertArrayEquals(byteArrayOf(-20, -60, -80, -100, -100, -100), ByteArray(6).also { out.get(it) })
+    }
+
+    @Test
+    fun perChannelFloatNormalisationIsAppliedInRgbOrder() {
+        // ImageNet-style, as `edge-convert metadata --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375` writes.
+        val mean = floatArrayOf(123.675f, 116.28f, 103.53f)
+        val std = floatArrayOf(58.395f, 57.12f, 57.375f)
+        val encoding = InputEncoding.make(TensorSpec(TensorType.FLOAT32, pixelSpec), mean, std, "m")
+        val pixels = byteArrayOf(255.toByte(), 0, 128.toByte(), 0, 255.toByte(), 7)
+        val out = ByteBuffer.allocate(6 * 4)
+        encoding.encode(pixels, out)
+        val got = FloatArray(6).also { out.order(ByteOrder.nativeOrder()).asFloatBuffer().get(it) }
+        val want = floatArrayOf((255 - 123.675f) / 58.395f, (0 - 116.28f) / 57.12f, (128 - 103.53f) / 57.375f,
+            (0 - 123.675f) / 58.395f, (255 - 116.28f) / 57.12f, (7 - 103.53f) / 57.375f)
+        assertArrayEquals(want, got, 1e-6f)
     }
 }

@@ -1,5 +1,6 @@
 package androidx.camera.core;
 
+import android.graphics.Rect;
 import java.nio.ByteBuffer;
 
 /** JVM stand-in. */
@@ -13,6 +14,8 @@ public interface ImageProxy extends AutoCloseable {
     PlaneProxy[] getPlanes();
     int getWidth();
     int getHeight();
+    /** The region of the (unrotated) buffer that is valid: with a ViewPort, what the preview shows. */
+    Rect getCropRect();
     ImageInfo getImageInfo();
     @Override void close();
 }

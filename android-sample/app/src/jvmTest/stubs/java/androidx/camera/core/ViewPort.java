@@ -1,0 +1,4 @@
+package androidx.camera.core;
+
+/** JVM stand-in. */
+public final class ViewPort {}
