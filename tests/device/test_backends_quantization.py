@@ -139,6 +139,17 @@ def test_quantize_dequantize_round_trip_uint8_and_int8():
     assert dequantize(q8, 1.0, -128).tolist() == [0.0, 255.0, 255.0]
 
 
+def test_quantize_rounds_values_exactly_on_half_to_even():
+    """x / scale exactly on .5 rounds to the even neighbour (as TFLite's reference kernels do), not up: with scale
+    0.5, 0.25 -> 0.5 -> 0 and 0.75 -> 1.5 -> 2; the zero point is added after rounding."""
+    halves = [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5]
+    assert quantize(halves, 1.0, 0, np.int8).tolist() == [-2, -2, 0, 0, 2, 2, 4]
+    assert quantize([0.25, 0.75, 1.25], 0.5, 0, np.uint8).tolist() == [0, 2, 2]
+    assert quantize([0.25, 0.75, 1.25], 0.5, 10, np.uint8).tolist() == [10, 12, 12]
+    assert quantize([-0.75, -0.25], 0.5, 5, np.int8).tolist() == [3, 5]  # -1.5 -> -2, -0.5 -> 0
+    assert quantize([2.5, 3.5], 0.0, 0, np.uint8).tolist() == [2, 4]  # not quantized: the cast rounds the same way
+
+
 def test_scale_zero_means_not_quantized():
     assert quantize([1.25], 0.0, 0, np.float32).tolist() == [1.25]
     assert dequantize(np.array([3.5], np.float32), 0.0, 0).tolist() == [3.5]
