@@ -53,6 +53,7 @@ def test_interpreter_runs_reference_model_with_requested_threads(coral_quant):
     assert out.shape == (1, 1001) and out.dtype == np.uint8
 
 
+@pytest.mark.ci_runs_elsewhere("scripts/test_tflite_runtime.sh: tflite-runtime 2.14 beside ai-edge-litert")
 @pytest.mark.skipif(not (HAS_TFLITE_RUNTIME and HAS_LITERT),
                     reason="needs both tflite-runtime and ai-edge-litert (32-bit ARM has only tflite-runtime)")
 @pytest.mark.parametrize("model", ["coral_quant", "float_model"])
@@ -111,6 +112,7 @@ def test_operator_too_new_for_tflite_runtime_names_the_file_and_the_exports_that
     assert "'FULLY_CONNECTED' version '12'" in message and "int8 (default), float16 and float32" in message
 
 
+@pytest.mark.ci_runs_elsewhere("scripts/test_tflite_runtime.sh, and the emulated 32-bit Pi (scripts/pi_emulated.sh)")
 @pytest.mark.skipif(not HAS_TFLITE_RUNTIME, reason="tflite-runtime not installed")
 def test_tflite_runtime_runs_the_int8_float_exports_but_not_the_dynamic_one():
     """The committed parity models (tests/pi/models: one current edge-kit export per variant) on tflite-runtime 2.14,
