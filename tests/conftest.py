@@ -4,7 +4,8 @@ offline Keras weights cache.
 Tests that need the real assets (ImageNet weights, the flowers photos, reference models) use the ``assets_dir``
 fixture (directly or through ``flowers_dir``, ``alpha035_weights``, ...) and are marked ``needs_assets``. Without the
 assets they are skipped with one reason; with ``EDGE_KIT_REQUIRE_ASSETS=1`` (CI) their absence is a failure, so CI
-never skips them silently.
+never skips them silently. More generally, under ``CI=true`` every skip is a failure with its reason, except for tests
+marked ``ci_runs_elsewhere`` (another CI step runs them): ``tests/ci.py``.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.ci import RUNS_ELSEWHERE, ci_failure_text, in_ci
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -32,6 +35,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "(bash scripts/reference_venv.sh); skipped without it, except in CI")
     config.addinivalue_line("markers", "needs_assets: needs the real test assets (../shared/assets or "
                                        "$EDGE_KIT_ASSETS); skipped without them unless EDGE_KIT_REQUIRE_ASSETS=1")
+    config.addinivalue_line("markers", f"{RUNS_ELSEWHERE}(step): may skip in a CI step because the CI step named "
+                                       "runs it; every other skip fails under CI=true (tests/ci.py)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items) -> None:
@@ -49,11 +54,26 @@ _ASSETS_FIXTURE_LINE = next(i + 1 for i, line in enumerate(Path(__file__).read_t
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Every test skipped for want of the assets is reported at one place, so the summary has ONE line for them."""
+    """Every test skipped for want of the assets is reported at one place, so the summary has ONE line for them.
+    Under CI=true a skip fails instead, with its reason, unless the test is marked ``ci_runs_elsewhere``."""
     outcome = yield
     report = outcome.get_result()
-    if report.skipped and isinstance(report.longrepr, tuple) and ASSETS_MISSING in str(report.longrepr[2]):
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if in_ci() and item.get_closest_marker(RUNS_ELSEWHERE) is None:
+        report.outcome = "failed"
+        report.longrepr = ci_failure_text(reason.removeprefix("Skipped: "))
+    elif ASSETS_MISSING in reason:
         report.longrepr = (str(Path(__file__).relative_to(REPO_ROOT)), _ASSETS_FIXTURE_LINE, report.longrepr[2])
+
+
+def pytest_collectreport(report) -> None:
+    """A whole module skipped at collection is a failure under CI=true too."""
+    if in_ci() and report.skipped:
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = ci_failure_text(reason.removeprefix("Skipped: "))
 
 
 @pytest.fixture(scope="session")

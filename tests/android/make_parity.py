@@ -1,7 +1,9 @@
 """Generate the parity files the Kotlin core (android-sample/core) is tested against.
 
 Run from the repository root:  ``.venv/bin/python tests/android/make_parity.py``  (``--keep-tiny``: keep the tiny
-models already committed and rebuild only missing ones, so the other files change only if ``device/`` does)
+models already committed and rebuild only missing ones, so the other files change only if ``device/`` does;
+``--check``: write nothing, compare what would be written with the committed text files and exit 1 if one differs,
+which ``tests/android/test_parity_fixtures.py`` runs)
 
 Written to ``android-sample/core/src/test/resources/parity/`` (committed, never edited by hand):
 
@@ -30,13 +32,14 @@ Lines are ``key<TAB>value...``; scores are Python ``repr`` of the float32 value 
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
+from typing import Any, Callable, Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -165,7 +168,14 @@ def model_id(path: str) -> str:
     return Path(path).parent.name + "__" + Path(path).stem if "/" in path else Path(path).stem
 
 
-def write_parity() -> None:
+def render_parity(replay: Optional[Callable[[str, Any], Any]] = None) -> Dict[str, str]:
+    """Every parity text file (``{name: text}``) from the models in ``OUT`` and the assets, made in memory: what
+    :func:`write_parity` writes and :func:`check_parity` compares with the committed files.
+
+    ``replay(case file name, raw output)`` may hand back another raw output to record (and to rank) instead of the
+    interpreter's: :func:`check_parity` gives back the committed one where the two differ only by the interpreter's
+    rounding on another CPU.
+    """
     import numpy as np
 
     from device import Classifier
@@ -176,6 +186,7 @@ def write_parity() -> None:
     assets = assets_dir()
     manifest = json.loads((GOLDEN / "manifest.json").read_text())
     index: List[str] = []
+    files: Dict[str, str] = {}
     models = [(m, assets / m) for m in REFERENCE_MODELS] + [
         (f"parity/{n}.tflite", OUT / f"{n}.tflite")
         for n in ("tiny_probs", "tiny_logits", *INT8_MODELS, *DERIVED_MODELS)
@@ -212,7 +223,7 @@ def write_parity() -> None:
                 pixels = np.frombuffer((GOLDEN / case["expected"]).read_bytes(), np.uint8).reshape(height, width, 3)
                 encoded = np.ascontiguousarray(clf.encoding.encode(pixels))
                 lines.append(f"input_sha256\t{case['expected']}\t{hashlib.sha256(encoded.tobytes()).hexdigest()}")
-        (OUT / f"{mid}.model.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        files[f"{mid}.model.txt"] = "\n".join(lines) + "\n"
         index.append(f"model\t{mid}.model.txt")
 
         out_detail = clf.interpreter.output_details[0]
@@ -226,9 +237,11 @@ def write_parity() -> None:
             clf.interpreter.raw.set_tensor(clf.interpreter.input_details[0]["index"], tensor)
             clf.interpreter.raw.invoke()
             raw = np.array(clf.interpreter.raw.get_tensor(out_detail["index"]))
+            name = f"{mid}__{Path(image.replace('golden:', '')).stem}.case.txt"
+            if replay is not None:
+                raw = replay(name, raw)
             scores = to_scores(raw, scale, zero_point)
             top = clf.rank(scores, top_k=5)
-            name = f"{mid}__{Path(image.replace('golden:', '')).stem}.case.txt"
             body = [
                 f"model\t{mid}.model.txt",
                 f"image\t{image}",
@@ -244,13 +257,87 @@ def write_parity() -> None:
                          if lab == label and j not in used and float(scores.reshape(-1)[j]) == score)
                 used.add(i)
                 body.append(f"top\t{i}\t{label}\t{score!r}")
-            (OUT / name).write_text("\n".join(body) + "\n", encoding="utf-8")
+            files[name] = "\n".join(body) + "\n"
             index.append(f"case\t{name}")
-            print(f"{name}: {top[0]}")
-    (OUT / "index.txt").write_text("\n".join(index) + "\n", encoding="utf-8")
+    files["index.txt"] = "\n".join(index) + "\n"
+    return files
+
+
+def write_parity() -> None:
+    """Write every file of :func:`render_parity` into ``OUT``."""
+    for name, text in render_parity().items():
+        (OUT / name).write_text(text, encoding="utf-8")
+        print(f"wrote {name}")
+
+
+def committed_raw(name: str) -> Optional[Any]:
+    """The raw output tensor recorded in the committed case file ``name`` (``None`` when there is none)."""
+    import numpy as np
+
+    path = OUT / name
+    if not path.is_file():
+        return None
+    fields = dict(line.split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines() if "\t" in line)
+    try:
+        shape = tuple(int(d) for d in fields["shape"].split())
+        dtype = np.dtype(fields["dtype"]).newbyteorder("<")
+        return np.frombuffer(bytes.fromhex(fields["raw"]), dtype).astype(dtype.newbyteorder("=")).reshape(shape)
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def same_up_to_cpu_rounding(fresh: Any, recorded: Any) -> bool:
+    """Whether two raw outputs of one model and input differ only as interpreters on different CPUs make them
+    differ: float scores in their last bits (``rtol`` 1e-4), quantized ones by at most one step."""
+    import numpy as np
+
+    if recorded is None or fresh.dtype != recorded.dtype or fresh.shape != recorded.shape:
+        return False
+    if fresh.dtype.kind == "f":
+        return bool(np.allclose(fresh, recorded, rtol=1e-4, atol=1e-7))
+    return bool(np.abs(fresh.astype(np.int64) - recorded.astype(np.int64)).max(initial=0) <= 1)
+
+
+def check_parity() -> List[str]:
+    """How the committed parity files differ from what :func:`render_parity` makes now (one line each; empty when
+    they are current): a changed, missing or extra text file. The models (``*.tflite``) are the inputs.
+
+    Everything Python computes is compared exactly: the labels, configuration, encodings and input tensors, and the
+    scores and top-5 it derives from the recorded raw output. The raw output itself is the interpreter's, whose
+    float rounding depends on the CPU: where it is :func:`same_up_to_cpu_rounding`, the committed one is replayed.
+    """
+    def replay(name: str, raw: Any) -> Any:
+        recorded = committed_raw(name)
+        return recorded if same_up_to_cpu_rounding(raw, recorded) else raw
+
+    return compare(render_parity(replay), OUT)
+
+
+def compare(made: Dict[str, str], folder: Path) -> List[str]:
+    """The text files of ``folder`` that differ from ``made`` (changed, missing, or made by nothing), one line
+    each with the first differing lines."""
+    committed = {p.name for p in folder.iterdir() if p.is_file() and p.suffix != ".tflite"}
+    problems = [f"{name}: not committed (run tests/android/make_parity.py --keep-tiny)"
+                for name in sorted(set(made) - committed)]
+    problems += [f"{name}: committed, but make_parity.py makes no such file (stale: remove it)"
+                 for name in sorted(committed - set(made))]
+    for name in sorted(set(made) & committed):
+        text = (folder / name).read_text(encoding="utf-8")
+        if text != made[name]:
+            diff = list(difflib.unified_diff(text.splitlines(), made[name].splitlines(), "committed", "made now",
+                                             n=0, lineterm=""))
+            shown = [line if len(line) < 200 else line[:200] + "..." for line in diff[2:12]]
+            problems.append(f"{name}: differs from what make_parity.py makes now:\n  " + "\n  ".join(shown))
+    return problems
 
 
 def main() -> None:
+    if "--check" in sys.argv:
+        problems = check_parity()
+        for line in problems:
+            print(line)
+        print(f"{len(problems)} parity files out of date" if problems else "every parity file is current")
+        sys.exit(1 if problems else 0)
     OUT.mkdir(parents=True, exist_ok=True)
     if "--tiny-models" in sys.argv:
         make_tiny_models()

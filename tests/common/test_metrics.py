@@ -25,6 +25,28 @@ def test_a_worked_example():
     assert m["loss"] == pytest.approx(-(4 * np.log(0.9) + 2 * np.log(0.05)) / 6)
 
 
+def test_precision_and_recall_on_an_asymmetric_confusion_matrix():
+    """Precision divides by what was *predicted* as the class (a column), recall by the class's photos (a row): on
+    a matrix that is not symmetric the two differ, by hand:
+    truth a a a a b c c ; predicted a a b c b b c  ->  rows a: [2, 1, 1], b: [0, 1, 0], c: [0, 1, 1]
+    a: precision 2/2, recall 2/4; b: precision 1/3, recall 1/1; c: precision 1/2, recall 1/2."""
+    m = classification_metrics(one_hot([0, 0, 1, 2, 1, 1, 2], 3), [0, 0, 0, 0, 1, 2, 2], ["a", "b", "c"])
+    assert m["confusion_matrix"] == [[2, 1, 1], [0, 1, 0], [0, 1, 1]]
+    assert m["per_class"]["a"] == {"precision": 1.0, "recall": 0.5, "support": 4}
+    assert m["per_class"]["b"] == {"precision": pytest.approx(1 / 3), "recall": 1.0, "support": 1}
+    assert m["per_class"]["c"] == {"precision": 0.5, "recall": 0.5, "support": 2}
+    assert recall_per_class(m) == {"a": 0.5, "b": 1.0, "c": 0.5}
+
+
+def test_exact_ties_count_for_the_lower_index_as_the_classifier_shows_them():
+    """Quantized models tie exactly (uint8 scores); top-1 follows the ranking users see (device.postprocess: ties
+    go to the lower index), so a photo of class a scored a = b counts as right, one of class b as wrong."""
+    tied = np.array([[64, 64, 10], [64, 64, 10], [5, 100, 100]], np.uint8) / 256.0
+    m = classification_metrics(tied, [0, 1, 2], ["a", "b", "c"])
+    assert m["top1"] == pytest.approx(1 / 3)
+    assert m["confusion_matrix"] == [[1, 0, 0], [1, 0, 0], [0, 1, 0]]
+
+
 def test_undefined_per_class_values_are_none_not_zero():
     m = classification_metrics(one_hot([0, 0], 3), [0, 0], ["a", "b", "c"])
     assert m["per_class"]["b"] == {"precision": None, "recall": None, "support": 0}

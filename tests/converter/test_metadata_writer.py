@@ -90,3 +90,19 @@ def test_generated_bindings_read_the_metadata_with_the_installed_flatbuffers():
     out = md.ModelMetadataT.InitFromObj(meta).subgraphMetadata[0].outputTensorMetadata[0]
     assert out.associatedFiles[0].type == md.AssociatedFileType.TENSOR_AXIS_LABELS
     assert json.loads(read_model_info(golden_model("int8")).packed_files["edge_kit_preprocessing.json"]) == CONFIG.to_dict()
+
+
+def test_a_reader_takes_the_default_language_labels_and_drops_a_byte_order_mark():
+    """A model packing a localized labels file before the default one, the default one saved with a BOM and CRLF
+    (as Windows editors write it): edge-kit's reader gives the default labels as written."""
+    meta = mw.model_metadata(name="x")
+    image = mw.image_input_metadata("image", "x", 0, [0.0], [1.0])  # 0: float32 (TFLite TensorType)
+    out = mw.classification_output_metadata("p", "x", 0,
+                                            [mw.label_file("labels_fr.txt", locale="fr"), mw.label_file("labels.txt")])
+    french = "marguerite\npissenlit\nrose café ☕\n".encode("utf-8")
+    default = b"\xef\xbb\xbf" + "\r\n".join(LABELS).encode("utf-8") + b"\r\n"
+    data = mw.populate(golden_model("float32"), meta, [image], [out],
+                       [("labels_fr.txt", french), ("labels.txt", default)])
+    info = read_model_info(data)
+    assert [f.locale for f in info.metadata.outputs[0].associated_files] == ["fr", ""]  # the order as written
+    assert info.labels_file == "labels.txt" and info.labels == LABELS

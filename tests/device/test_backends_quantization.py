@@ -53,6 +53,7 @@ def test_interpreter_runs_reference_model_with_requested_threads(coral_quant):
     assert out.shape == (1, 1001) and out.dtype == np.uint8
 
 
+@pytest.mark.ci_runs_elsewhere("scripts/test_tflite_runtime.sh: tflite-runtime 2.14 beside ai-edge-litert")
 @pytest.mark.skipif(not (HAS_TFLITE_RUNTIME and HAS_LITERT),
                     reason="needs both tflite-runtime and ai-edge-litert (32-bit ARM has only tflite-runtime)")
 @pytest.mark.parametrize("model", ["coral_quant", "float_model"])
@@ -111,6 +112,7 @@ def test_operator_too_new_for_tflite_runtime_names_the_file_and_the_exports_that
     assert "'FULLY_CONNECTED' version '12'" in message and "int8 (default), float16 and float32" in message
 
 
+@pytest.mark.ci_runs_elsewhere("scripts/test_tflite_runtime.sh, and the emulated 32-bit Pi (scripts/pi_emulated.sh)")
 @pytest.mark.skipif(not HAS_TFLITE_RUNTIME, reason="tflite-runtime not installed")
 def test_tflite_runtime_runs_the_int8_float_exports_but_not_the_dynamic_one():
     """The committed parity models (tests/pi/models: one current edge-kit export per variant) on tflite-runtime 2.14,
@@ -137,6 +139,17 @@ def test_quantize_dequantize_round_trip_uint8_and_int8():
     q8 = quantize([0.0, 255.0, 300.0], 1.0, -128, np.int8)
     assert q8.dtype == np.int8 and q8.tolist() == [-128, 127, 127]  # clipped, not wrapped
     assert dequantize(q8, 1.0, -128).tolist() == [0.0, 255.0, 255.0]
+
+
+def test_quantize_rounds_values_exactly_on_half_to_even():
+    """x / scale exactly on .5 rounds to the even neighbour (as TFLite's reference kernels do), not up: with scale
+    0.5, 0.25 -> 0.5 -> 0 and 0.75 -> 1.5 -> 2; the zero point is added after rounding."""
+    halves = [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5]
+    assert quantize(halves, 1.0, 0, np.int8).tolist() == [-2, -2, 0, 0, 2, 2, 4]
+    assert quantize([0.25, 0.75, 1.25], 0.5, 0, np.uint8).tolist() == [0, 2, 2]
+    assert quantize([0.25, 0.75, 1.25], 0.5, 10, np.uint8).tolist() == [10, 12, 12]
+    assert quantize([-0.75, -0.25], 0.5, 5, np.int8).tolist() == [3, 5]  # -1.5 -> -2, -0.5 -> 0
+    assert quantize([2.5, 3.5], 0.0, 0, np.uint8).tolist() == [2, 4]  # not quantized: the cast rounds the same way
 
 
 def test_scale_zero_means_not_quantized():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from device.camera import IterableSource, format_live, run_live
 from device.preprocess import decode_image
@@ -27,9 +28,36 @@ def test_frame_loop_classifies_each_frame_and_reports_fps(coral_classifier, sani
     count = run_live(coral_classifier, source, lambda r, f: seen.append(r), top_k=1, clock=Clock())
     assert count == 6 and closed == [True]
     assert [r.predictions[0][0] for r in seen[:2]] == ["macaw", "chickadee"]
-    assert seen[-1].fps == np.float64(seen[-1].fps) and 15 < seen[-1].fps < 25
+    assert [r.fps for r in seen] == pytest.approx([20.0] * 6)  # 50 ms from one frame's result to the next
+    assert [r.seconds for r in seen] == pytest.approx([0.025] * 6)  # the classify call between two clock reads
     line = format_live(seen[0])
     assert "macaw" in line and "FPS" in line and "%" in line
+
+
+class ScriptedClock:
+    """A fake clock returning the given readings in turn."""
+
+    def __init__(self, readings) -> None:
+        self.readings = iter(readings)
+
+    def __call__(self) -> float:
+        return next(self.readings)
+
+
+def test_fps_is_a_moving_average_of_the_frame_rate():
+    """FPS = 1/dt for the first frame, then 0.9 * previous + 0.1 / dt (by hand: frames 0.1 s, 0.1 s, then 0.5 s
+    apart give 10, 10, then 0.9 * 10 + 0.1 * 2 = 9.2)."""
+
+    class Instant:
+        def classify(self, frame, top_k, threshold):
+            return [("x", 1.0)]
+
+    seen = []
+    frames = [np.zeros((2, 2, 3), np.uint8)] * 3
+    clock = ScriptedClock([0.0, 0.05, 0.1, 0.15, 0.2, 0.6, 0.7])  # start, then (before, after) each classify
+    assert run_live(Instant(), IterableSource(frames), lambda r, f: seen.append(r), clock=clock) == 3
+    assert [r.fps for r in seen] == pytest.approx([10.0, 10.0, 9.2])
+    assert [r.seconds for r in seen] == pytest.approx([0.05, 0.05, 0.1])
 
 
 def test_frame_loop_stops_after_max_frames(coral_classifier):

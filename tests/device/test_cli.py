@@ -96,7 +96,7 @@ def test_several_photos_pick_interpreter_threads_for_throughput(coral_quant, bir
     for single in (True, False):
         monkeypatch.setattr(batch, "prefers_single_thread", lambda p, i, single=single: timings.append((p, i)) or single)
         assert run([coral_quant, photo_folder, "--json"])[0] == 1  # one bad photo in the folder
-    assert all(0 < p < 5000 and 0 < i < 5000 for p, i in timings) and len(timings) == 2  # ms, on the first photo
+    assert len(timings) == 2 and all(p > 0 and i > 0 for p, i in timings)  # measured (ms) on the first photo
     assert run([coral_quant, bird])[0] == 0
     assert run([coral_quant, photo_folder, "--threads", "2"])[0] == 1
     assert seen == [1, 1, default_num_threads(), default_num_threads(), 2]

@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from device.errors import ModelError
-from device.metadata import read_model_info, read_packed_files
+from device.metadata import AssociatedFile, TensorInfo, parse_labels, read_model_info, read_packed_files
 
 
 def test_reads_model_metadata_fields(float_model):
@@ -84,3 +84,28 @@ def test_labels_named_in_metadata_but_not_packed(float_model):
     model = repack(float_model.read_bytes(), {"other.txt": "x"})
     with pytest.raises(ModelError, match="labels.txt.*not packed"):
         read_model_info(model)
+
+
+def test_a_labels_file_saved_with_a_byte_order_mark_reads_as_written(tmp_path):
+    """Windows editors save UTF-8 with a BOM (EF BB BF) and CRLF: the first label is "background", not
+    "\\ufeffbackground" (which would also hide the background class)."""
+    from device.labels import is_background, read_labels_file
+
+    path = tmp_path / "labels.txt"
+    path.write_bytes(b"\xef\xbb\xbfbackground\r\ndaisy\r\ncaf\xc3\xa9 rose\r\n")
+    labels = read_labels_file(path)
+    assert labels == ["background", "daisy", "café rose"]
+    assert is_background(labels[0])
+    assert parse_labels("\ufeff0 daisy\n1 rose\n") == ["0 daisy", "1 rose"]
+
+
+def test_the_packed_labels_file_without_a_locale_wins_over_a_localized_one():
+    """An output may name a labels file per language (TFLite metadata ``locale``); the default one (no locale) holds
+    the labels, whatever the order the metadata lists them in."""
+    french = AssociatedFile("labels_fr.txt", "TENSOR_AXIS_LABELS", locale="fr")
+    default = AssociatedFile("labels.txt", "TENSOR_AXIS_LABELS")
+    other = AssociatedFile("scores.txt", "TENSOR_AXIS_SCORE_CALIBRATION")
+    assert TensorInfo(associated_files=(french, other, default)).file_of_type("TENSOR_AXIS_LABELS") == default
+    assert TensorInfo(associated_files=(default, french)).file_of_type("TENSOR_AXIS_LABELS") == default
+    assert TensorInfo(associated_files=(french,)).file_of_type("TENSOR_AXIS_LABELS") == french  # the only one
+    assert TensorInfo(associated_files=(other,)).file_of_type("TENSOR_AXIS_LABELS") is None

@@ -216,6 +216,24 @@ def test_crop_box_center_and_stretch():
         crop_box(10, 10, 5, 5, "zoom")
 
 
+@pytest.mark.parametrize("size,model,box", [
+    # too wide: crop_width = floor(199 * 96 / 72) = floor(265.33) = 265, x0 = (401 - 265) // 2 = 68
+    ((401, 199), (96, 72), (68, 0, 265, 199)),
+    # too tall: crop_height = floor(150 * 72 / 96) = floor(112.5) = 112, y0 = (301 - 112) // 2 = 94
+    ((150, 301), (96, 72), (0, 94, 150, 112)),
+    # too wide: floor(300 * 224 / 223) = floor(301.35) = 301, x0 = (640 - 301) // 2 = 169
+    ((640, 300), (224, 223), (169, 0, 301, 300)),
+    # too tall, almost the model's aspect: floor(100 * 3 / 7) = floor(42.86) = 42, y0 = (43 - 42) // 2 = 0
+    ((100, 43), (7, 3), (0, 0, 100, 42)),
+    # a crop below one pixel is one pixel: floor(1 * 5 / 7) = 0 -> 1, x0 = (9 - 1) // 2 = 4
+    ((9, 1), (5, 7), (4, 0, 1, 1)),
+], ids=["wide", "tall", "wide_near_square", "tall_near_aspect", "below_one_pixel"])
+def test_crop_box_rounds_down_where_the_aspect_does_not_divide(size, model, box):
+    """The centre crop's size rounds down (docs/preprocessing.md step 5); the values are worked by hand."""
+    (width, height), (out_width, out_height) = size, model
+    assert crop_box(width, height, out_width, out_height, "center") == box
+
+
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_orientation_matches_pillow_exif_transpose(orientation):
     stored = np.random.default_rng(orientation).integers(0, 256, (5, 9, 3), dtype=np.uint8)
@@ -255,6 +273,8 @@ def test_golden_vectors(case):
     upright = apply_orientation(composite_rgba(rgba, config.background), case["orientation"])
     assert preprocess(upright, config).tobytes() == expected
     x0, y0, cw, ch = crop_box(upright.shape[1], upright.shape[0], config.width, config.height, config.crop)
+    if "crop_box" in case:  # worked by hand in make_golden.py, where the crop does not divide
+        assert (x0, y0, cw, ch) == tuple(case["crop_box"])
     region = upright[y0 : y0 + ch, x0 : x0 + cw]
     assert np.array_equal(out, reference_resize(region, config.height, config.width, config.resize))
 
@@ -271,6 +291,16 @@ def test_golden_covers_what_the_contract_promises():
     assert {c["config"]["resize"] for c in MANIFEST["cases"]} == {RESIZE_FILTER, V2_RESIZE_FILTER, LEGACY_RESIZE_FILTER}
     for case in MANIFEST["cases"]:
         assert case["config"]["version"] == {"v1_": 1, "v2_": 2}.get(case["name"][:3], CONTRACT_VERSION)
+    # Centre crops that round down, on each axis, with their box written down by hand (Kotlin reads them too).
+    rounded = set()
+    for case in MANIFEST["cases"]:
+        if "crop_box" in case:
+            w, h = case["stored_width"], case["stored_height"]
+            w, h = (h, w) if case["orientation"] >= 5 else (w, h)
+            out_w, out_h = case["config"]["width"], case["config"]["height"]
+            rounded.add("width" if w * out_h > h * out_w and (h * out_w) % out_h else
+                        "height" if w * out_h <= h * out_w and (w * out_h) % out_w else "exact")
+    assert rounded == {"width", "height"}
 
 
 def _save(path: Path, image: Image.Image, fmt: str = "PNG") -> Path:

@@ -11,10 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("tensorflow") is not None,
-    reason="needs the device-only environment (.venv-device, scripts/test_device_light.sh); "
-           "tests/common/test_requirements.py covers this with TensorFlow installed")
+pytestmark = [
+    pytest.mark.ci_runs_elsewhere("scripts/test_device_light.sh (.venv-device) and scripts/test_tflite_runtime.sh"),
+    pytest.mark.skipif(
+        importlib.util.find_spec("tensorflow") is not None,
+        reason="needs the device-only environment (.venv-device, scripts/test_device_light.sh); "
+               "tests/common/test_requirements.py covers this with TensorFlow installed"),
+]
 
 BIN = Path(sys.executable).parent
 

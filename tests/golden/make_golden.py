@@ -8,7 +8,9 @@ decoder-dependent cases; one JPEG carries a Display P3 ICC profile built here, :
 * ``<case>.rgba.gz``: stored pixels after mode conversion, before alpha and orientation (raw H x W x 4 bytes, gzip): the
   input of the Kotlin port, which receives its pixels from Android's decoder;
 * ``<case>.out``: the contract's output (raw out_h x out_w x 3 bytes);
-* ``manifest.json``: sizes, orientation, crop, background and SHA-256 of each output.
+* ``manifest.json``: sizes, orientation, crop, background and SHA-256 of each output; for the cases whose centre
+  crop does not divide, the crop box worked by hand (``crop_box``: x0, y0, width, height of the upright photo), from
+  which their output is made.
 
 The expected outputs come from ``device.preprocess`` (whose resize is Pillow's: ``pillow-reduce-bilinear``);
 ``tests/device/test_preprocess_contract.py`` checks them against an independent reference written from
@@ -25,7 +27,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional, Tuple
 
 import struct
 
@@ -37,7 +39,7 @@ sys.path.insert(0, str(HERE.parent.parent))
 
 from device.image_decode import apply_orientation, composite_rgba, decode_rgba  # noqa: E402
 from device.preprocess import CONTRACT_VERSION, PreprocessConfig, load_and_preprocess, preprocess  # noqa: E402
-from device.resize import LEGACY_RESIZE_FILTER, MAX_REDUCE, V2_RESIZE_FILTER  # noqa: E402
+from device.resize import LEGACY_RESIZE_FILTER, MAX_REDUCE, V2_RESIZE_FILTER, resize_uint8  # noqa: E402
 
 
 def zone_plate(h: int, w: int) -> np.ndarray:
@@ -175,9 +177,9 @@ def cases() -> List[Case]:
     out: List[Case] = []
 
     def add(name: str, make: Callable[[], Image.Image], fmt: str = "PNG", orientation: int = 1, icc: str = "",
-            **cfg) -> None:
+            crop_box: Optional[Tuple[int, int, int, int]] = None, **cfg) -> None:
         out.append({"name": name, "make": make, "format": fmt, "orientation": orientation, "icc": icc,
-                    "config": PreprocessConfig(**cfg)})
+                    "crop_box": crop_box, "config": PreprocessConfig(**cfg)})
 
     add("checker_1px_640x480_224", lambda: Image.fromarray(checker(480, 640)), height=224, width=224)
     add("zone_plate_701x523_224", lambda: Image.fromarray(zone_plate(523, 701)), height=224, width=224)
@@ -188,6 +190,16 @@ def cases() -> List[Case]:
     add("noise_tiny_1x1_96", lambda: Image.fromarray(noise(1, 1)), height=96, width=96)
     add("noise_nonsquare_model_500x300_160x128", lambda: Image.fromarray(noise(300, 500, 3)), height=128,
         width=160)
+    # Centre crops whose size does not divide (non-square models), with the crop box worked by hand from
+    # docs/preprocessing.md step 5 (x0, y0, width, height of the upright photo), not taken from the code: the
+    # expected output is made from this box, so a crop that rounds otherwise fails here, in Python and in Kotlin.
+    # Too wide: cw = floor(199 * 96 / 72) = floor(265.33) = 265, x0 = (401 - 265) // 2 = 68.
+    add("crop_rounds_down_wide_401x199_96x72", lambda: Image.fromarray(zone_plate(199, 401)), height=72, width=96,
+        crop_box=(68, 0, 265, 199))
+    # Too tall once upright (EXIF 6 turns the stored 301x150 into 150x301): ch = floor(150 * 72 / 96) =
+    # floor(112.5) = 112, y0 = (301 - 112) // 2 = 94.
+    add("crop_rounds_down_tall_exif6_301x150_96x72", lambda: Image.fromarray(arrow(150, 301)), orientation=6,
+        height=72, width=96, crop_box=(0, 94, 150, 112))
     add("lines_extreme_aspect_2000x45_128", lambda: Image.fromarray(lines(45, 2000)), height=128, width=128)
     add("lines_extreme_aspect_2000x45_128_stretch", lambda: Image.fromarray(lines(45, 2000)), height=128,
         width=128, crop="stretch")
@@ -277,8 +289,15 @@ def main() -> None:
         (HERE / f"{name}.{ext}").write_bytes(data)
         rgba, orientation = decode_rgba(data, target=config.target)
         assert orientation == case["orientation"], (name, orientation)
-        expected = preprocess(apply_orientation(composite_rgba(rgba, config.background), orientation), config)
+        upright = apply_orientation(composite_rgba(rgba, config.background), orientation)
+        expected = preprocess(upright, config)
         assert np.array_equal(expected, load_and_preprocess(data, config)), name
+        if case["crop_box"] is not None:  # the output of the hand-worked box, whatever device.resize.crop_box says
+            x0, y0, cw, ch = case["crop_box"]  # type: ignore[misc]
+            by_hand = resize_uint8(upright[y0 : y0 + ch, x0 : x0 + cw], config.height, config.width, config.resize)
+            if not np.array_equal(expected, by_hand):
+                sys.exit(f"{name}: device.resize.crop_box disagrees with the crop box {case['crop_box']} worked by "
+                         "hand (docs/preprocessing.md step 5); fix the code, not the golden case")
         (HERE / f"{name}.rgba.gz").write_bytes(gzip.compress(rgba.tobytes(), compresslevel=9, mtime=0))
         (HERE / f"{name}.out").write_bytes(expected.tobytes())
         manifest["cases"].append({
@@ -288,6 +307,7 @@ def main() -> None:
             "stored_height": int(rgba.shape[0]),
             "orientation": orientation,
             **({"icc_profile": str(case["icc"])} if case["icc"] else {}),
+            **({"crop_box": list(case["crop_box"])} if case["crop_box"] is not None else {}),  # type: ignore[call-overload]
             "config": config.to_dict(),
             "rgba": f"{name}.rgba.gz",
             "expected": f"{name}.out",

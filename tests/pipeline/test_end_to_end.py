@@ -16,9 +16,13 @@ from typing import List, Tuple
 import pytest
 
 from pipeline.state import STATE_FILE, file_digest, tree_stamp
+from tests.ci import optional_part
 from tests.pipeline.helpers import check_outputs_complete, chromium, edge_kit_cmd, env_for, make_tiny_dataset, render
 
 pytestmark = pytest.mark.slow
+
+#: The kill points' seed (delays after each marker line); EDGE_KIT_KILL_SEED overrides it.
+KILL_SEED = 20261206
 
 QUICK = ["--size", "96", "--epochs", "4", "--fine-tune-epochs", "0", "--max-accuracy-drop", "-1",
          "--classify-limit", "30"]
@@ -28,8 +32,9 @@ QUICK = ["--size", "96", "--epochs", "4", "--fine-tune-epochs", "0", "--max-accu
 def tiny(tmp_path_factory, flowers_dir) -> Path:
     data = make_tiny_dataset(flowers_dir, tmp_path_factory.mktemp("data") / "photos")
     # A read-only data folder (bind mount) when we may mount: the pipeline must never need to write there.
-    if os.geteuid() == 0 and subprocess.run(["mount", "--bind", str(data), str(data)],
-                                            capture_output=True).returncode == 0:
+    if optional_part(os.geteuid() == 0 and subprocess.run(["mount", "--bind", str(data), str(data)],
+                                                          capture_output=True).returncode == 0,
+                     "needs root to bind-mount the photo folder read-only"):
         subprocess.run(["mount", "-o", "remount,ro,bind", str(data)], check=True)
         yield data
         subprocess.run(["umount", "-l", str(data)], capture_output=True)
@@ -77,9 +82,7 @@ def assert_consistent(out: Path, assets: Path, variant: str) -> None:
 def test_photos_to_app_asset_and_report(tiny, tmp_path, alpha035_weights):
     out, assets = tmp_path / "run", tmp_path / "app" / "assets"
     before = tree_stamp(tiny)
-    t0 = time.perf_counter()
     first = cli(tiny, out, assets, weights=alpha035_weights)
-    first_s = time.perf_counter() - t0
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert statuses(first.stdout) == dict.fromkeys(("train", "convert", "classify", "export", "report"), "ran")
     for name in ("float32", "float16", "dynamic", "int8"):
@@ -93,18 +96,20 @@ def test_photos_to_app_asset_and_report(tiny, tmp_path, alpha035_weights):
     assert tree_stamp(tiny) == before  # the data folder is only read
     state = json.loads((out / STATE_FILE).read_text())
     assert list(state["stages"]) == ["train", "convert", "classify", "export", "report"]
-    if chromium():  # the real report, as a person opens it: every figure and thumbnail shows
+    if optional_part(chromium() is not None, "needs chromium (apt install chromium) to render the report"):
+        # the real report, as a person opens it: every figure and thumbnail shows
         html = (out / "report.html").read_text()
         shown = render(out / "report.html", tmp_path)
         assert shown["widths"] and len(shown["widths"]) == html.count("<img ") and min(shown["widths"]) > 0
         assert html.count('class="photo ') == len(cls["photos"])  # the grid holds every held-out photo here
 
-    t0 = time.perf_counter()
+    # An unchanged re-run redoes nothing: no file of the run folder or the app is written again (how long it takes
+    # is printed by benchmarks/bench_pipeline.py, not asserted here).
+    written = tree_stamp(out), tree_stamp(assets)
     again = cli(tiny, out, assets, weights=alpha035_weights)
-    again_s = time.perf_counter() - t0
     assert again.returncode == 0
     assert set(statuses(again.stdout).values()) == {"skipped"}
-    assert again_s < first_s / 2, (again_s, first_s)
+    assert (tree_stamp(out), tree_stamp(assets)) == written
 
     tweak = cli(tiny, out, assets, "--export-variant", "dynamic", weights=alpha035_weights)
     assert tweak.returncode == 0, tweak.stderr[-2000:]
@@ -158,7 +163,8 @@ def _run_and_kill(cmd: List[str], stage_line: str, marker: str, sig: int, delay:
 
 
 def test_killed_at_random_points_then_rerun_finishes(tiny, tmp_path, alpha035_weights):
-    seed = int(os.environ.get("EDGE_KIT_KILL_SEED", time.time()))
+    # A fixed seed, so every run tries the same kill points; EDGE_KIT_KILL_SEED=N tries others (and is reported).
+    seed = int(os.environ.get("EDGE_KIT_KILL_SEED", KILL_SEED))
     rng = random.Random(seed)
     print(f"kill points seed {seed} (EDGE_KIT_KILL_SEED={seed} reproduces them)")
     out, assets = tmp_path / "run", tmp_path / "assets"
@@ -178,7 +184,7 @@ def test_killed_at_random_points_then_rerun_finishes(tiny, tmp_path, alpha035_we
         rc, output, during = _run_and_kill(cmd, stage, marker, sig, delay)
         if had_checkpoint and "train" in stage:  # an interrupted training continues from its checkpoint
             assert "resuming the interrupted training" in output, output[-2000:]
-        landed.append((stage, marker, sig.name, round(delay, 1), during, rc))
+        landed.append((f"seed {seed}", stage, marker, sig.name, round(delay, 1), during, rc))
         if os.environ.get("EDGE_KIT_KILL_DEBUG"):  # a folder: each interrupted run's whole output, for a failure
             Path(os.environ["EDGE_KIT_KILL_DEBUG"], f"kill{len(landed)}.log").write_text(output)
         assert rc != 0 or not during, output[-2000:]
