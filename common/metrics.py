@@ -21,18 +21,26 @@ import numpy as np
 #: How the trainer's numbers are labelled in ``metrics.json`` (``"evaluation"``) and in the report: validation photos
 #: chose the model (early stopping, phase choice), so their accuracy flatters it; test photos chose nothing.
 SPLIT_ROLES = {"val": "validation (used for selection)", "test": "test (never used for any decision)"}
+#: The validation photos' role when, after choosing, the head was also fitted on them (``refit_head``).
+VAL_TRAINED_ROLE = "validation (used for selection, then also to fit the head)"
 #: Said plainly when there is no test split.
-VALIDATION_ONLY_NOTE = ("These are validation numbers: the same photos chose the model (best epoch, fine-tuning or "
-                        "not), so they flatter it. Hold out a test split (a test/ folder, or test_split) for numbers "
-                        "that no decision saw.")
+VALIDATION_ONLY_NOTE = ("These are validation numbers: the same photos chose the model (fine-tuning or not), so they "
+                        "flatter it. Hold out a test split (a test/ folder, or test_split) for numbers that no "
+                        "decision saw.")
+#: Said instead when the head was also fitted on the validation photos.
+VALIDATION_TRAINED_NOTE = ("The head was also fitted on the validation photos, so their numbers are not an estimate; "
+                           "the cross-validated top-1 of the head (metrics.json, head.cv_top1) is one. Hold out a "
+                           "test split (a test/ folder, or test_split) for numbers that no decision saw.")
 
 
-def evaluation_roles(scored: Sequence[str]) -> Dict[str, Any]:
+def evaluation_roles(scored: Sequence[str], val_trained: bool = False) -> Dict[str, Any]:
     """``metrics.json``'s ``"evaluation"`` block for the splits in ``scored`` ("val", "test"): the role of each, the
-    split whose numbers are unbiased (``"test"`` or None) and, without a test split, :data:`VALIDATION_ONLY_NOTE`."""
-    out: Dict[str, Any] = {"roles": {name: SPLIT_ROLES[name] for name in scored if name in SPLIT_ROLES}}
+    split whose numbers are unbiased (``"test"`` or None) and, without a test split, a note saying what the
+    validation numbers are. ``val_trained``: the head was also fitted on the validation photos."""
+    roles = dict(SPLIT_ROLES, val=VAL_TRAINED_ROLE) if val_trained else SPLIT_ROLES
+    out: Dict[str, Any] = {"roles": {name: roles[name] for name in scored if name in roles}}
     out["unbiased_split"] = "test" if "test" in scored else None
-    out["note"] = None if "test" in scored else VALIDATION_ONLY_NOTE
+    out["note"] = None if "test" in scored else (VALIDATION_TRAINED_NOTE if val_trained else VALIDATION_ONLY_NOTE)
     return out
 
 
@@ -40,12 +48,14 @@ def accuracy_lines(metrics: Mapping[str, Any]) -> List[str]:
     """The accuracy lines ``edge-train`` and ``edge-kit`` print from ``metrics.json``: each split's top-1 with its
     role, and without a test split :data:`VALIDATION_ONLY_NOTE`."""
     lines = []
+    evaluation = metrics.get("evaluation") if isinstance(metrics.get("evaluation"), Mapping) else {}
+    roles = {**SPLIT_ROLES, **(evaluation.get("roles") or {})}
     for name in ("val", "test"):
         block = metrics.get(name)
         if isinstance(block, Mapping) and isinstance(block.get("top1"), (int, float)):
-            lines.append(f"top-1 on {block.get('count')} {SPLIT_ROLES[name]} photos: {block['top1']:.4f}")
+            lines.append(f"top-1 on {block.get('count')} {roles[name]} photos: {block['top1']:.4f}")
     if lines and not isinstance(metrics.get("test"), Mapping):
-        lines.append(VALIDATION_ONLY_NOTE)
+        lines.append(evaluation.get("note") or VALIDATION_ONLY_NOTE)
     return lines
 
 

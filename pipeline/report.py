@@ -65,14 +65,17 @@ def training_section(out: Path, notes: List[str]) -> Dict[str, Any]:
     metrics = _read_json(out / rf.METRICS)
     summary: Dict[str, Any] = {}
     accuracy: List[Dict[str, Any]] = []
+    val_trained = False
     if isinstance(metrics, dict):
+        val_trained = bool((metrics.get("head") or {}).get("refit_on_validation"))
+        roles = evaluation_roles(["val", "test"], val_trained)["roles"]
         for split in ("val", "test"):
             block = metrics.get(split)
             if isinstance(block, dict) and isinstance(block.get("top1"), (int, float)):
                 summary[f"{split}_top1"] = float(block["top1"])
                 accuracy.append({"split": split, "top1": float(block["top1"]), "count": block.get("count"),
-                                 "role": SPLIT_ROLES[split]})
-    evaluation = evaluation_roles([row["split"] for row in accuracy]) if accuracy else {}
+                                 "role": roles[split]})
+    evaluation = evaluation_roles([row["split"] for row in accuracy], val_trained) if accuracy else {}
     return {"phases": phases, "summary": summary, "accuracy": accuracy, "accuracy_note": evaluation.get("note"),
             "epochs": sum(max((len(v) for v in p["metrics"].values()), default=0) for p in phases)}
 

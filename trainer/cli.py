@@ -96,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-refit-head", dest="refit_head", action="store_false",
                    help="when the head wins, keep it as fitted on the training photos instead of fitting it again "
                         "on the training and validation photos")
-    t.add_argument("--no-class-weights", dest="class_weights", action="store_false",
-                   help="do not weight rare classes up")
+    t.add_argument("--class-weights", dest="class_weights", action=argparse.BooleanOptionalAction, default=None,
+                   help="weight rare classes up so every class counts the same (default: when the largest class has "
+                        "3 times the photos of the smallest)")
     s = p.add_argument_group("data split")
     s.add_argument("--val-split", type=float, default=d.val_split, help="validation fraction (default: %(default)s)")
     s.add_argument("--test-split", type=float, default=d.test_split,

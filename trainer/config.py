@@ -73,7 +73,9 @@ class TrainConfig:
     test_split: Optional[float] = None
     seed: int = 0
     min_photos_per_class: int = MIN_PHOTOS_PER_CLASS
-    class_weights: bool = True  # weight the loss so every class counts the same, however many photos it has
+    # Weight the loss so every class counts the same, however many photos it has. None = automatic: on when the
+    # largest class has 3 times the training photos of the smallest (trainer/dataset.py, CLASS_WEIGHT_RATIO).
+    class_weights: Optional[bool] = None
     batch_size: int = 32
     # Phase 1: a linear softmax head on the frozen backbone's pooled features, its L2 strength chosen by k-fold
     # cross-validation on the training photos (trainer/head_fit.py).

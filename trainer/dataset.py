@@ -273,6 +273,22 @@ def load_splits(path: "str | Path") -> Splits:
     return Splits.from_dict(json.loads(path.read_text(encoding="utf-8")), source=str(path))
 
 
+#: Automatic class weights (``TrainConfig.class_weights=None``) start when the largest class has this many times
+#: the training photos of the smallest: below it, weighting lowered top-1 (0.8 points on caltech101-lookalikes,
+#: 2:1 classes, 20 splits; docs/benchmarks.md), above it rare classes would be ignored.
+CLASS_WEIGHT_RATIO = 3.0
+
+
+def use_class_weights(setting: Optional[bool], items: Sequence[Item], n_labels: int) -> bool:
+    """Whether the loss weights classes (``TrainConfig.class_weights``; None = when the training photos are
+    unbalanced by :data:`CLASS_WEIGHT_RATIO` or more)."""
+    if setting is not None:
+        return bool(setting)
+    counts = Counter(label for _, label in items)
+    present = [counts.get(i, 0) for i in range(n_labels) if counts.get(i, 0)]
+    return bool(present) and max(present) >= CLASS_WEIGHT_RATIO * min(present)
+
+
 def class_weights(labels: Sequence[str], items: Sequence[Item]) -> Dict[int, float]:
     """Balanced class weights ``n_total / (n_classes * n_class)``: every class contributes equally to the loss."""
     counts = Counter(label for _, label in items)

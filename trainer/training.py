@@ -42,7 +42,7 @@ from common.paths import check_output_dir
 from trainer import features, fine_tune, head_fit, selection
 from trainer.config import TrainConfig
 from trainer.dataset import Discovery, Splits, check_class_counts, class_weights, discover, hold_out_test, \
-    resolve_test_split, split_dataset, without
+    resolve_test_split, split_dataset, use_class_weights, without
 from trainer.errors import SkippedFilesWarning, TrainerError
 from trainer.images import ImageCache, build_image_cache
 from trainer.model import ModelParts, build_model, keras
@@ -181,14 +181,14 @@ def _set_head(parts: ModelParts, fit: head_fit.HeadFit) -> None:
     parts.head.get_layer("classifier").set_weights([fit.kernel, fit.bias])
 
 
-def _head_phase(parts: ModelParts, feats: Dict[str, np.ndarray], y_train: np.ndarray, config: TrainConfig,
-                ck_dir: Path, verbose: bool) -> head_fit.HeadFit:
+def _head_phase(parts: ModelParts, feats: Dict[str, np.ndarray], y_train: np.ndarray, balanced: bool,
+                config: TrainConfig, ck_dir: Path, verbose: bool) -> head_fit.HeadFit:
     """Phase 1: the head chosen by cross-validation on the training photos' features (cached in ``ck_dir``)."""
     path = ck_dir / "phase1.npz"
     fit = head_fit.load(path, len(y_train))
     if fit is None:
         fit = head_fit.fit_head(feats["train"], y_train, int(parts.head.output_shape[-1]), seed=config.seed,
-                                balanced=config.class_weights, folds=config.head_folds)
+                                balanced=balanced, folds=config.head_folds)
         head_fit.save(path, fit)
     _set_head(parts, fit)
     cv = f", cross-validated top-1 {fit.cv_top1:.3f} over {fit.folds} folds" if fit.cv_top1 is not None else ""
@@ -328,14 +328,15 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
 
     y_train = np.array([label for _, label in splits.train], dtype=np.int64)
     y_val = np.array([label for _, label in splits.val], dtype=np.int64)
+    balanced = use_class_weights(config.class_weights, splits.train, len(splits.labels))
     weights = (np.array([class_weights(splits.labels, splits.train)[i] for i in range(len(splits.labels))])
-               if config.class_weights else np.ones(len(splits.labels)))
+               if balanced else np.ones(len(splits.labels)))
 
     feats = features.cached(ck_dir / "features.npz", parts.backbone, cache,
                             {"train": [p for p, _ in splits.train], "val": [p for p, _ in splits.val]},
                             config.batch_size, verbose, timings)
     t = time.perf_counter()
-    head = _head_phase(parts, feats, y_train, config, ck_dir, verbose)
+    head = _head_phase(parts, feats, y_train, balanced, config, ck_dir, verbose)
     timings["head_s"] = time.perf_counter() - t
     head_val = head.predict_proba(feats["val"])
     history: Dict[str, List[Dict[str, float]]] = {"phase2": []}
@@ -353,7 +354,7 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
     if not fine_tuned and config.refit_head and len(y_val):
         # The validation photos have chosen (head or fine-tuning); the head now learns from them too.
         refit = head_fit.fit_head(np.concatenate([feats["train"], feats["val"]]), np.concatenate([y_train, y_val]),
-                                  len(splits.labels), seed=config.seed, balanced=config.class_weights,
+                                  len(splits.labels), seed=config.seed, balanced=balanced,
                                   c_grid=[head.C])
         _set_head(parts, refit)
         say(f"head refitted on the {len(y_train) + len(y_val)} training and validation photos (C {head.C:g})",
@@ -380,7 +381,8 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
                                         config.batch_size, "evaluating (test)", False)
             metrics["test"] = classification_metrics(probs, [label for _, label in splits.test], splits.labels)
     metrics["val_top1"] = metrics["val"]["top1"]
-    metrics["evaluation"] = evaluation_roles([name for name in ("val", "test") if name in metrics])
+    metrics["evaluation"] = evaluation_roles([name for name in ("val", "test") if name in metrics],
+                                             val_trained=refit is not None)
     metrics["fine_tuned"] = fine_tuned
     metrics["head"] = {**head.summary(), "refit_on_validation": refit is not None}
     metrics["selection"] = decision.to_dict() if decision else None
