@@ -10,6 +10,7 @@ import numpy as np
 
 from converter.calibration import load_calibration_images, representative_dataset
 from converter.photos import RunPhotos
+from converter.quantization_check import QuantizationCheck
 from converter.config import VARIANT_DESCRIPTIONS, ConvertConfig
 from converter.errors import AccuracyGateError
 from converter.compact import share_quantization_vectors
@@ -105,28 +106,27 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
     for variant in cfg.variants:
         writer.write(variant, frozen_int8 if variant == "int8" else frozen)
 
-    # The quantization check: every variant against float32 on the training and validation photos (label-free
-    # agreement, and the paired top-1 change). It decides whether QAT runs (qat=None) and feeds the gate.
+    # The quantization check: every variant against float32 on the validation photos and augmented training photos
+    # (converter/quantization_check.py). It decides whether QAT runs (qat=None) and feeds the gate.
     check = None
-    if "int8" in cfg.variants or cfg.evaluate:
-        t = time.perf_counter()
-        check = _QuantizationCheck(run, photos, cfg, writer.models, log)
-        timings["quantization_check"] = time.perf_counter() - t
     ptq = None
-    if check is not None and "int8" in cfg.variants and cfg.qat is None:
-        limit = _qat_limit(cfg)
-        verdict = check.verdict("int8", limit)
-        log(f"int8 (post-training): {verdict['text']}")
-        if not verdict["passed"]:
-            log("int8 (post-training) is beyond the accuracy gate: quantization-aware training follows")
-            ptq = {"quantization": check.results["int8"], "size_bytes": len(writer.models["int8"])}
-            frozen_int8 = _quantization_aware(model, run, photos, frozen, cfg, timings, log)
-            qat_ran = True
-            writer.write("int8", frozen_int8)
-            t = time.perf_counter()
-            check.rerun("int8", writer.models["int8"])
-            timings["quantization_check"] += time.perf_counter() - t
-            log(f"int8 (quantization-aware): {check.verdict('int8', limit)['text']}")
+    if "float32" in cfg.variants and (len(cfg.variants) > 1):
+        check = QuantizationCheck(run, photos, cfg.check_photos, cfg.seed, out_dir, cfg.num_threads, log)
+        with check:
+            check.run_all(writer.models)
+            if "int8" in cfg.variants and cfg.qat is None:
+                limit = _qat_limit(cfg)
+                verdict = check.verdict("int8", limit)
+                log(f"int8 (post-training): {verdict['text']}")
+                if not verdict["passed"]:
+                    log("int8 (post-training) is beyond the accuracy gate: quantization-aware training follows")
+                    ptq = {"quantization": check.results["int8"], "size_bytes": len(writer.models["int8"])}
+                    frozen_int8 = _quantization_aware(model, run, photos, frozen, cfg, timings, log)
+                    qat_ran = True
+                    writer.write("int8", frozen_int8)
+                    check.rerun("int8", writer.models["int8"])
+                    log(f"int8 (quantization-aware): {check.verdict('int8', limit)['text']}")
+        timings["quantization_check"] = check.seconds
 
     atomic_write_text(out_dir / LABELS_FILE, "\n".join(run.labels) + "\n")  # beside the .tflite files, as apps expect
     result = ConversionResult(out_dir, writer.files, timings)
@@ -211,50 +211,6 @@ def _quantization_aware(model, run, photos: RunPhotos, frozen, cfg: ConvertConfi
     timings["qat"] = time.perf_counter() - t
     log(f"quantization-aware fine-tune done ({timings['qat']:.1f} s)")
     return trace.FrozenModel(qat_model, trace.freeze(qat_model).function, frozen.input_size, frozen.num_classes)
-
-
-class _QuantizationCheck:
-    """Every converted variant's scores on a bounded stratified sample of the training and validation photos,
-    compared with float32's (:func:`common.gates.quantization_check`)."""
-
-    def __init__(self, run, photos: RunPhotos, cfg: ConvertConfig, models: Dict[str, bytes], log) -> None:
-        from converter.calibration import stratified_sample
-        from converter.evaluate import run_tflite_batches
-
-        self.cfg, self.log, self._run_batches = cfg, log, run_tflite_batches
-        items = stratified_sample(list(run.train) + list(run.val), cfg.check_photos, cfg.seed)
-        self._photos, self._items = photos, items
-        log(f"quantization check: {len(items)} training and validation photos through every variant")
-        reference = models.get("float32")
-        self._reference = None if reference is None else self._scores(reference)
-        self.results: Dict[str, Any] = {}
-        if self._reference is None:
-            return
-        for name, data in models.items():
-            if name != "float32":
-                self.rerun(name, data)
-
-    def _scores(self, model: bytes):
-        out = self._run_batches(model, self._photos.batches(self._items, 64), self.cfg.num_threads)
-        self._labels = out["labels"]
-        return out["scores"]
-
-    @property
-    def photo_count(self) -> int:
-        return 0 if self._reference is None else int(len(self._reference))
-
-    def rerun(self, name: str, model: bytes) -> None:
-        if self._reference is None:
-            return
-        self.results[name] = gates.quantization_check(self._reference, self._scores(model), self._labels)
-
-    def verdict(self, name: str, limit: Optional[float]) -> Dict[str, Any]:
-        report = {"variants": {name: {"quantization": self.results.get(name)}}}
-        if name not in self.results:
-            return {"passed": True, "text": "not checked (float32 was not converted)"}
-        passed = gates.passes(report, name, limit)
-        return {"passed": passed, "text": f"{gates.describe(report, name)}; "
-                                          f"{'within' if passed else 'beyond'} the limit of {limit} points"}
 
 
 def _probe_images(run, photos: RunPhotos) -> np.ndarray:

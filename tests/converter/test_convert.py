@@ -88,7 +88,9 @@ def test_int8_io_option_gives_int8_tensors(run_folder):
 
     run = load_run(run_folder)
     frozen = trace.freeze(trace.load_keras_model(run.model_path))
-    calib = load_calibration_images(run.data_root, run.train, run.preprocessing, 10)
+    from converter.photos import RunPhotos
+
+    calib = load_calibration_images(RunPhotos(run), run.train, 10)
     from converter.variants import convert_variant
 
     info = tensor_types(convert_variant(frozen.function, "int8", representative_dataset(calib), "int8"))
@@ -273,3 +275,32 @@ def test_edge_classify_evaluate_gives_the_reports_int8_top1(converted, run_folde
     result = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
     assert result["count"] == len(run.val)
     assert result["top1"] == pytest.approx(report["variants"]["int8"]["top1"])
+
+
+def test_no_converter_step_holds_the_training_set_in_memory(run_folder, tmp_path, monkeypatch):
+    """Calibration, the quantization check, QAT and the evaluation take photos through ``RunPhotos`` a batch at a
+    time: with 120 training photos, no step asks for more than a batch (or the calibration sample) at once."""
+    from converter import ConvertConfig, convert
+    from converter import photos as photos_module
+
+    largest = {"batch": 0, "load": 0}
+    batches, load = photos_module.RunPhotos.batches, photos_module.RunPhotos.load
+
+    def spy_batches(self, items, batch_size=32):
+        for x, y in batches(self, items, batch_size):
+            largest["batch"] = max(largest["batch"], len(x))
+            yield x, y
+
+    def spy_load(self, items):
+        largest["load"] = max(largest["load"], len(items))
+        return load(self, items)
+
+    monkeypatch.setattr(photos_module.RunPhotos, "batches", spy_batches)
+    monkeypatch.setattr(photos_module.RunPhotos, "load", spy_load)
+    result = convert(run_folder, ConvertConfig(variants=("float32", "int8"), qat=True, qat_epochs=1,
+                                               calibration_size=20, verbose=False, max_accuracy_drop=None,
+                                               output_dir=str(tmp_path / "out")))
+    train = len(json.loads((run_folder / "splits.json").read_text())["train"])
+    assert train == 120 and result.report["qat"] is True
+    assert 0 < largest["batch"] <= 64 and largest["load"] <= 20  # never the 120 training photos at once
+    assert result.report["variants"]["int8"]["quantization"]["photos"] == train + 50  # every train and val photo
