@@ -248,8 +248,9 @@ def fine_tune_enabled(config: TrainConfig, splits: Splits) -> bool:
     return bool(counts) and min(counts.values()) >= config.fine_tune_min_per_class
 
 
-def _fine_tune_phase(parts: ModelParts, cache: ImageCache, splits: Splits, head_val: np.ndarray, weights: np.ndarray,
-                     config: TrainConfig, ck_dir: Path, hooks: Sequence[EpochHook], timings: Dict[str, float]
+def _fine_tune_phase(parts: ModelParts, cache: ImageCache, splits: Splits, train_features: np.ndarray,
+                     head_val: np.ndarray, weights: np.ndarray, config: TrainConfig, ck_dir: Path,
+                     hooks: Sequence[EpochHook], timings: Dict[str, float]
                      ) -> Tuple[Optional[selection.Decision], List[Dict[str, float]]]:
     """Phase 2, when it may pay, and the decision between it and the head. Returns (decision, epoch rows); the
     decision is None when phase 2 did not run. ``parts`` holds the winner afterwards."""
@@ -268,7 +269,7 @@ def _fine_tune_phase(parts: ModelParts, cache: ImageCache, splits: Splits, head_
     result = fine_tune.fine_tune(
         parts, cache, cache.rows([p for p, _ in splits.train]),
         np.array([label for _, label in splits.train], dtype=np.int64), cache.rows([p for p, _ in splits.val]),
-        y_val, weights, settings, ck_dir, [lambda epoch, row: [h(2, epoch, row) for h in hooks]])
+        y_val, weights, settings, ck_dir, train_features, [lambda epoch, row: [h(2, epoch, row) for h in hooks]])
     timings["phase2_s"] = time.perf_counter() - t
     timings.update({f"phase2_{k}": v for k, v in result.seconds.items()})
     decision = selection.compare(head_val, result.val_probs, y_val)
@@ -344,8 +345,8 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
     decision: Optional[selection.Decision] = None
     fine_tune_on = fine_tune_enabled(config, splits)
     if fine_tune_on:
-        decision, history["phase2"] = _fine_tune_phase(parts, cache, splits, head_val, weights, config, ck_dir, hooks,
-                                                       timings)
+        decision, history["phase2"] = _fine_tune_phase(parts, cache, splits, feats["train"], head_val, weights, config,
+                                                       ck_dir, hooks, timings)
     elif config.fine_tune is None and config.fine_tune_epochs > 0:
         say(f"phase 2 skipped: fine-tuning needs at least {config.fine_tune_min_per_class} training photos in every "
             "class (force it with --fine-tune)", verbose)

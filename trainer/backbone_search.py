@@ -1,0 +1,242 @@
+"""Choosing the backbone on the user's own photos: every available candidate scored by a cross-validated probe on
+the training photos' features, its int8 size and invoke time measured, the most accurate within the budget kept.
+
+Which backbone wins depends on the photos (docs/benchmarks.md): on look-alike garments a wide MobileNetV2 was best,
+on other hard sets EfficientNet-Lite0, and the small MobileNetV2 0.35 where the classes are ImageNet-like. So the
+candidates whose weights are here (:func:`available`) each pass the training photos through once; the probe of
+:mod:`trainer.head_fit` (k-fold cross-validation, the validation and test photos never seen) scores them; each
+candidate's int8 model (its backbone and a head of the right size, post-training quantized on random pixels: size
+and speed do not depend on the values) is measured with the TFLite interpreter, one thread, on this machine
+(:func:`measure`, cached per machine in ``~/.cache/edge-kit/``).
+
+The choice (:func:`choose`): among the candidates within ``max_latency_ms`` and ``max_size_mb``, the best
+cross-validated top-1; a cheaper candidate whose out-of-fold answers are not worse beyond noise (the paired rule of
+:mod:`trainer.selection`, on the training photos) is preferred, since its accuracy cannot be told apart from the
+best one's and it is smaller and faster. The chosen candidate's features are the ones phase 1 trains on: the search
+costs the other candidates' passes only.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from trainer import backbones, head_fit
+from trainer.backbones import BackboneSpec
+
+#: Standard deviations of paired noise within which a cheaper candidate counts as accurate as the best one.
+Z = 1.0
+#: Where measured int8 sizes and invoke times are kept between runs (per machine, interpreter and backbone).
+COST_CACHE = "backbone_costs.json"
+
+
+@dataclass
+class Candidate:
+    """A backbone whose weights are available: ``weights`` as ``build_model`` takes them."""
+
+    spec: BackboneSpec
+    weights: Optional[str]
+
+
+@dataclass
+class Score:
+    """One candidate's row of the search table."""
+
+    backbone: str
+    title: str
+    cv_top1: Optional[float]
+    folds: int
+    int8_mb: float
+    latency_ms: float
+    features_s: float
+    within_budget: bool = True
+    chosen: bool = False
+    reason: str = ""
+    pareto: bool = False
+    oof_right: Optional[np.ndarray] = field(default=None, repr=False)  # per training photo: out-of-fold top-1 right
+
+    def to_dict(self) -> Dict[str, Any]:
+        data = asdict(self)
+        data.pop("oof_right")
+        return data
+
+
+# ---------------------------------------------------------------------------------------------- the candidates
+
+
+def available(weights: Optional[str], size: int) -> List[Candidate]:
+    """Every backbone whose ImageNet weights can be had without a download.
+
+    ``weights``: a folder (each MobileNetV2 no-top ``.h5`` and EfficientNet-Lite0 ``.pth`` file in it is a
+    candidate), ``"imagenet"`` (the MobileNetV2 files in Keras' cache ``~/.keras/models`` and EfficientNet-Lite0 when
+    its weights package is installed), or None (random weights: no search).
+    """
+    found: Dict[str, Candidate] = {}
+    if weights is None:
+        return []
+    if weights == "imagenet":
+        for spec in backbones.BACKBONES.values():
+            if spec.weights_problem("imagenet", size) is None and backbones.weights_available_offline(spec, size):
+                found[spec.name] = Candidate(spec, "imagenet")
+        return list(found.values())
+    folder = Path(weights).expanduser()
+    if not folder.is_dir():
+        return []
+    for path in sorted(folder.iterdir()):
+        spec = backbones.identify_weights(path)
+        if spec is not None and spec.name not in found:
+            found[spec.name] = Candidate(spec, str(path))
+    return list(found.values())
+
+
+# ------------------------------------------------------------------------------------------------- the costs
+
+
+def _cost_cache_file() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "edge-kit" / COST_CACHE
+
+
+def cpu_name() -> str:
+    """The processor's model name (``/proc/cpuinfo``), else the platform's machine type."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith(("model name", "hardware")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def measure(spec: BackboneSpec, size: int, n_classes: int, log: Callable[[str], None] = print) -> Dict[str, float]:
+    """The int8 model's size (MB) and median invoke time (ms, one thread) of ``spec`` with a head of ``n_classes``:
+    built with random weights, post-training quantized on random pixels, timed with the TFLite interpreter.
+    Cached per backbone, size, head size, processor and interpreter."""
+    from converter import trace
+    from converter.evaluate import evaluation_backend, latency_summary, run_tflite
+    from converter.variants import convert_variant
+    from trainer.model import build_model
+
+    backend = evaluation_backend()
+    key = f"{spec.name}|{size}|{n_classes}|{cpu_name()}|{backend}"
+    cache = _cost_cache_file()
+    try:
+        known = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if isinstance(known.get(key), dict):
+        return known[key]
+    t = time.perf_counter()
+    parts = build_model(n_classes, size=size, weights=None, backbone=spec)
+    frozen = trace.freeze(parts.full)
+    rng = np.random.default_rng(0)
+    calib = rng.integers(0, 256, (4, size, size, 3), dtype=np.uint8)
+
+    def representative():
+        for image in calib:
+            yield [image[None].astype(np.float32)]
+
+    model = convert_variant(frozen.function, "int8", representative, "uint8")
+    photos = rng.integers(0, 256, (25, size, size, 3), dtype=np.uint8)
+    timing = latency_summary(run_tflite(model, photos, 1, backend)["latency_ms"])
+    result = {"int8_mb": len(model) / 1e6, "latency_ms": timing["latency_median_ms"],
+              "measured_s": time.perf_counter() - t}
+    known[key] = result
+    try:
+        from common.atomic import atomic_write_json
+
+        atomic_write_json(cache, known)
+    except OSError:
+        pass  # a read-only home: measured again next time, nothing else lost
+    log(f"  {spec.title}: int8 {result['int8_mb']:.2f} MB, {result['latency_ms']:.2f} ms per photo "
+        f"(measured in {result['measured_s']:.0f} s, kept in {cache})")
+    return result
+
+
+# ------------------------------------------------------------------------------------------------- the choice
+
+
+def _not_worse(cheaper: Score, best: Score) -> bool:
+    """Whether ``cheaper``'s out-of-fold answers are not worse than ``best``'s beyond paired noise."""
+    if cheaper.oof_right is None or best.oof_right is None:
+        return False
+    ok = ~np.isnan(cheaper.oof_right) & ~np.isnan(best.oof_right)
+    a, b = cheaper.oof_right[ok].astype(bool), best.oof_right[ok].astype(bool)
+    lost, won = int(np.sum(b & ~a)), int(np.sum(a & ~b))
+    return lost - won <= Z * math.sqrt(lost + won)
+
+
+def choose(scores: List[Score], max_latency_ms: Optional[float] = None, max_size_mb: Optional[float] = None) -> Score:
+    """Mark the Pareto front and the chosen candidate in ``scores`` (see the module docstring); returns it. With
+    nothing within the budget, the fastest candidate is chosen and its ``reason`` says so."""
+    for s in scores:
+        s.within_budget = ((max_latency_ms is None or s.latency_ms <= max_latency_ms)
+                           and (max_size_mb is None or s.int8_mb <= max_size_mb))
+        s.pareto = not any((o.cv_top1 or 0) >= (s.cv_top1 or 0) and o.latency_ms <= s.latency_ms
+                           and ((o.cv_top1 or 0) > (s.cv_top1 or 0) or o.latency_ms < s.latency_ms) for o in scores)
+    fits = [s for s in scores if s.within_budget]
+    if not fits:
+        pick = min(scores, key=lambda s: s.latency_ms)
+        pick.chosen = True
+        pick.reason = "no candidate is within the budget: the fastest one"
+        return pick
+    best = max(fits, key=lambda s: ((s.cv_top1 or 0), -s.latency_ms))
+    cheaper = sorted((s for s in fits if s is not best and s.latency_ms < best.latency_ms and _not_worse(s, best)),
+                     key=lambda s: s.latency_ms)
+    pick = cheaper[0] if cheaper else best
+    pick.chosen = True
+    if pick is best:
+        pick.reason = "the best cross-validated top-1 within the budget"
+    else:
+        pick.reason = (f"as accurate as {best.title} within noise on the training photos "
+                       f"({100 * (pick.cv_top1 or 0):.1f}% vs {100 * (best.cv_top1 or 0):.1f}%), and faster")
+    return pick
+
+
+@dataclass
+class SearchResult:
+    scores: List[Score]
+    chosen: Candidate
+    features: Dict[str, np.ndarray]  #: the chosen candidate's features ({"train": ...})
+    seconds: float
+
+    def table(self) -> List[Dict[str, Any]]:
+        return [s.to_dict() for s in self.scores]
+
+
+def search(candidates: Sequence[Candidate], features_of: Callable[[Candidate], Dict[str, np.ndarray]],
+           y_train: np.ndarray, n_classes: int, size: int, seed: int, balanced: bool,
+           max_latency_ms: Optional[float] = None, max_size_mb: Optional[float] = None,
+           log: Callable[[str], None] = print) -> SearchResult:
+    """Score every candidate and choose one. ``features_of(candidate)`` returns its ``{"train": features}`` (the
+    trainer computes and caches them); the chosen candidate's are handed back for phase 1."""
+    start = time.perf_counter()
+    scores: List[Score] = []
+    feats: Dict[str, Dict[str, np.ndarray]] = {}
+    log(f"backbone search: {len(candidates)} candidates ({', '.join(c.spec.title for c in candidates)}), each scored "
+        f"by a {head_fit.FOLDS}-fold cross-validated probe on the {len(y_train)} training photos")
+    for cand in candidates:
+        t = time.perf_counter()
+        feats[cand.spec.name] = features_of(cand)
+        seconds = time.perf_counter() - t
+        fit = head_fit.fit_head(feats[cand.spec.name]["train"], y_train, n_classes, seed=seed, balanced=balanced)
+        right = None
+        if fit.oof_probs is not None:
+            right = np.where(np.isnan(fit.oof_probs[:, 0]), np.nan, (fit.oof_probs.argmax(1) == y_train))
+        cost = measure(cand.spec, size, n_classes, log)
+        scores.append(Score(cand.spec.name, cand.spec.title, fit.cv_top1, fit.folds, cost["int8_mb"],
+                            cost["latency_ms"], seconds, oof_right=right))
+        log(f"  {cand.spec.title}: cross-validated top-1 {100 * (fit.cv_top1 or 0):.1f}%, "
+            f"int8 {cost['int8_mb']:.2f} MB, {cost['latency_ms']:.2f} ms")
+    pick = choose(scores, max_latency_ms, max_size_mb)
+    chosen = next(c for c in candidates if c.spec.name == pick.backbone)
+    log(f"backbone: {pick.title} ({pick.reason}; search {time.perf_counter() - start:.0f} s, on {cpu_name()})")
+    return SearchResult(scores, chosen, feats[pick.backbone], time.perf_counter() - start)
