@@ -218,7 +218,10 @@ def choose_export_variant(report: Optional[Dict[str, Any]], variants, requested:
     gate = "no accuracy gate" if limit is None else f"limit {_points(limit)}"
 
     def lost(v: str) -> str:
-        return "n/a" if drops.get(v) is None else f"{drops[v]:.1f} +- {gates.noise_points(report, v):.1f}"
+        if drops.get(v) is None:
+            return "n/a"
+        noise = gates.noise_points(report, v)
+        return f"{drops[v]:.1f}" + (f" +- {noise:.1f}" if noise else "")
 
     if picked == order[0]:
         return ExportChoice(AUTO, picked, f"auto: {picked} (lost {lost(picked)} top-1 points vs float32, {gate})",

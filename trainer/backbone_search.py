@@ -5,9 +5,8 @@ Which backbone wins depends on the photos (docs/benchmarks.md): on look-alike ga
 on other hard sets EfficientNet-Lite0, and the small MobileNetV2 0.35 where the classes are ImageNet-like. So the
 candidates whose weights are here (:func:`available`) each pass the training photos through once; the probe of
 :mod:`trainer.head_fit` (k-fold cross-validation, the validation and test photos never seen) scores them; each
-candidate's int8 model (its backbone and a head of the right size, post-training quantized on random pixels: size
-and speed do not depend on the values) is measured with the TFLite interpreter, one thread, on this machine
-(:func:`measure`, cached per machine in ``~/.cache/edge-kit/``).
+candidate's int8 model is measured by a ``measure`` function the caller hands in (the converter's times an int8
+conversion with the TFLite interpreter, one thread, on this machine; ``edge-train`` alone only estimates sizes).
 
 The choice (:func:`choose`): among the candidates within ``max_latency_ms`` and ``max_size_mb``, the best
 cross-validated top-1; a cheaper candidate whose out-of-fold answers are not worse beyond noise (the paired rule of
@@ -17,10 +16,7 @@ costs the other candidates' passes only.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
-import platform
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,8 +29,6 @@ from trainer.backbones import BackboneSpec
 
 #: Standard deviations of paired noise within which a cheaper candidate counts as accurate as the best one.
 Z = 1.0
-#: Where measured int8 sizes and invoke times are kept between runs (per machine, interpreter and backbone).
-COST_CACHE = "backbone_costs.json"
 
 
 @dataclass
@@ -54,7 +48,7 @@ class Score:
     cv_top1: Optional[float]
     folds: int
     int8_mb: float
-    latency_ms: float
+    latency_ms: Optional[float]  #: None when not measured
     features_s: float
     within_budget: bool = True
     chosen: bool = False
@@ -98,67 +92,20 @@ def available(weights: Optional[str], size: int) -> List[Candidate]:
 
 # ------------------------------------------------------------------------------------------------- the costs
 
-
-def _cost_cache_file() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "edge-kit" / COST_CACHE
-
-
-def cpu_name() -> str:
-    """The processor's model name (``/proc/cpuinfo``), else the platform's machine type."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.lower().startswith(("model name", "hardware")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+#: ``measure(spec, size, n_classes, log)`` -> ``{"int8_mb", "latency_ms"}``: what a candidate costs on the device.
+#: The converter measures it (``converter.backbone_costs.measure``: an int8 conversion, timed with the interpreter);
+#: without it (``edge-train`` alone) :func:`estimate` gives the size from the parameter count and no latency.
+Measure = Callable[[BackboneSpec, int, int, Callable[[str], None]], Dict[str, Optional[float]]]
 
 
-def measure(spec: BackboneSpec, size: int, n_classes: int, log: Callable[[str], None] = print) -> Dict[str, float]:
-    """The int8 model's size (MB) and median invoke time (ms, one thread) of ``spec`` with a head of ``n_classes``:
-    built with random weights, post-training quantized on random pixels, timed with the TFLite interpreter.
-    Cached per backbone, size, head size, processor and interpreter."""
-    from converter import trace
-    from converter.evaluate import evaluation_backend, latency_summary, run_tflite
-    from converter.variants import convert_variant
+def estimate(spec: BackboneSpec, size: int, n_classes: int, log: Callable[[str], None] = print
+             ) -> Dict[str, Optional[float]]:
+    """The int8 model's size from the parameter count (one byte each, plus 8% for biases, quantization parameters
+    and the file's structure), and no latency (only a conversion can time it)."""
     from trainer.model import build_model
 
-    backend = evaluation_backend()
-    key = f"{spec.name}|{size}|{n_classes}|{cpu_name()}|{backend}"
-    cache = _cost_cache_file()
-    try:
-        known = json.loads(cache.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        known = {}
-    if isinstance(known.get(key), dict):
-        return known[key]
-    t = time.perf_counter()
     parts = build_model(n_classes, size=size, weights=None, backbone=spec)
-    frozen = trace.freeze(parts.full)
-    rng = np.random.default_rng(0)
-    calib = rng.integers(0, 256, (4, size, size, 3), dtype=np.uint8)
-
-    def representative():
-        for image in calib:
-            yield [image[None].astype(np.float32)]
-
-    model = convert_variant(frozen.function, "int8", representative, "uint8")
-    photos = rng.integers(0, 256, (25, size, size, 3), dtype=np.uint8)
-    timing = latency_summary(run_tflite(model, photos, 1, backend)["latency_ms"])
-    result = {"int8_mb": len(model) / 1e6, "latency_ms": timing["latency_median_ms"],
-              "measured_s": time.perf_counter() - t}
-    known[key] = result
-    try:
-        from common.atomic import atomic_write_json
-
-        atomic_write_json(cache, known)
-    except OSError:
-        pass  # a read-only home: measured again next time, nothing else lost
-    log(f"  {spec.title}: int8 {result['int8_mb']:.2f} MB, {result['latency_ms']:.2f} ms per photo "
-        f"(measured in {result['measured_s']:.0f} s, kept in {cache})")
-    return result
+    return {"int8_mb": parts.full.count_params() * 1.08 / 1e6, "latency_ms": None}
 
 
 # ------------------------------------------------------------------------------------------------- the choice
@@ -174,23 +121,28 @@ def _not_worse(cheaper: Score, best: Score) -> bool:
     return lost - won <= Z * math.sqrt(lost + won)
 
 
+def _cost(score: Score) -> float:
+    """What "cheaper" means: the measured invoke time, else the size."""
+    return score.latency_ms if score.latency_ms is not None else score.int8_mb
+
+
 def choose(scores: List[Score], max_latency_ms: Optional[float] = None, max_size_mb: Optional[float] = None) -> Score:
     """Mark the Pareto front and the chosen candidate in ``scores`` (see the module docstring); returns it. With
-    nothing within the budget, the fastest candidate is chosen and its ``reason`` says so."""
+    nothing within the budget, the cheapest candidate is chosen and its ``reason`` says so."""
     for s in scores:
-        s.within_budget = ((max_latency_ms is None or s.latency_ms <= max_latency_ms)
+        s.within_budget = ((max_latency_ms is None or (s.latency_ms is not None and s.latency_ms <= max_latency_ms))
                            and (max_size_mb is None or s.int8_mb <= max_size_mb))
-        s.pareto = not any((o.cv_top1 or 0) >= (s.cv_top1 or 0) and o.latency_ms <= s.latency_ms
-                           and ((o.cv_top1 or 0) > (s.cv_top1 or 0) or o.latency_ms < s.latency_ms) for o in scores)
+        s.pareto = not any((o.cv_top1 or 0) >= (s.cv_top1 or 0) and _cost(o) <= _cost(s)
+                           and ((o.cv_top1 or 0) > (s.cv_top1 or 0) or _cost(o) < _cost(s)) for o in scores)
     fits = [s for s in scores if s.within_budget]
     if not fits:
-        pick = min(scores, key=lambda s: s.latency_ms)
+        pick = min(scores, key=_cost)
         pick.chosen = True
-        pick.reason = "no candidate is within the budget: the fastest one"
+        pick.reason = "no candidate is within the budget: the cheapest one"
         return pick
-    best = max(fits, key=lambda s: ((s.cv_top1 or 0), -s.latency_ms))
-    cheaper = sorted((s for s in fits if s is not best and s.latency_ms < best.latency_ms and _not_worse(s, best)),
-                     key=lambda s: s.latency_ms)
+    best = max(fits, key=lambda s: ((s.cv_top1 or 0), -_cost(s)))
+    cheaper = sorted((s for s in fits if s is not best and _cost(s) < _cost(best) and _not_worse(s, best)),
+                     key=_cost)
     pick = cheaper[0] if cheaper else best
     pick.chosen = True
     if pick is best:
@@ -215,7 +167,7 @@ class SearchResult:
 def search(candidates: Sequence[Candidate], features_of: Callable[[Candidate], Dict[str, np.ndarray]],
            y_train: np.ndarray, n_classes: int, size: int, seed: int, balanced: bool,
            max_latency_ms: Optional[float] = None, max_size_mb: Optional[float] = None,
-           log: Callable[[str], None] = print) -> SearchResult:
+           measure: Optional[Measure] = None, log: Callable[[str], None] = print) -> SearchResult:
     """Score every candidate and choose one. ``features_of(candidate)`` returns its ``{"train": features}`` (the
     trainer computes and caches them); the chosen candidate's are handed back for phase 1."""
     start = time.perf_counter()
@@ -231,12 +183,13 @@ def search(candidates: Sequence[Candidate], features_of: Callable[[Candidate], D
         right = None
         if fit.oof_probs is not None:
             right = np.where(np.isnan(fit.oof_probs[:, 0]), np.nan, (fit.oof_probs.argmax(1) == y_train))
-        cost = measure(cand.spec, size, n_classes, log)
-        scores.append(Score(cand.spec.name, cand.spec.title, fit.cv_top1, fit.folds, cost["int8_mb"],
+        cost = (measure or estimate)(cand.spec, size, n_classes, log)
+        scores.append(Score(cand.spec.name, cand.spec.title, fit.cv_top1, fit.folds, float(cost["int8_mb"]),
                             cost["latency_ms"], seconds, oof_right=right))
+        speed = "not timed" if cost["latency_ms"] is None else f"{cost['latency_ms']:.2f} ms"
         log(f"  {cand.spec.title}: cross-validated top-1 {100 * (fit.cv_top1 or 0):.1f}%, "
-            f"int8 {cost['int8_mb']:.2f} MB, {cost['latency_ms']:.2f} ms")
+            f"int8 {cost['int8_mb']:.2f} MB, {speed}")
     pick = choose(scores, max_latency_ms, max_size_mb)
     chosen = next(c for c in candidates if c.spec.name == pick.backbone)
-    log(f"backbone: {pick.title} ({pick.reason}; search {time.perf_counter() - start:.0f} s, on {cpu_name()})")
+    log(f"backbone: {pick.title} ({pick.reason}; search {time.perf_counter() - start:.0f} s)")
     return SearchResult(scores, chosen, feats[pick.backbone], time.perf_counter() - start)

@@ -46,17 +46,43 @@ def test_int8_beyond_the_limit_falls_back_to_dynamic_with_the_reason():
     assert "--qat-epochs 5" in with_qat.reason  # QAT already ran: the advice is more of it
 
 
-def test_the_pipeline_uses_qat_for_int8_by_default_and_no_qat_turns_it_off():
+def test_the_pipeline_runs_qat_only_when_needed_by_default_and_the_flags_force_it():
     from pipeline.api import PipelineConfig
     from pipeline.cli import build_parser, config_from_args
     from pipeline.stages import StageContext, convert_config
 
-    assert PipelineConfig(data_dir="d", out_dir="o").qat is True
-    on = config_from_args(build_parser().parse_args(["photos", "--out", "runs/x"]))
+    assert PipelineConfig(data_dir="d", out_dir="o").qat is None  # automatic: when post-training int8 fails the gate
+    auto = config_from_args(build_parser().parse_args(["photos", "--out", "runs/x", "--max-accuracy-drop", "2"]))
+    on = config_from_args(build_parser().parse_args(["photos", "--out", "runs/x", "--qat"]))
     off = config_from_args(build_parser().parse_args(["photos", "--out", "runs/x", "--no-qat"]))
-    assert on.qat and not off.qat
+    assert (auto.qat, on.qat, off.qat) == (None, True, False)
+    auto_cfg = convert_config(StageContext(auto, None, None, print))
+    assert auto_cfg.qat is None and auto_cfg.qat_limit == 2.0  # the decision uses edge-kit's gate limit
+    assert auto_cfg.max_accuracy_drop is None  # the gate itself is the export stage's
     assert convert_config(StageContext(on, None, None, print)).qat is True
     assert convert_config(StageContext(off, None, None, print)).qat is False
+
+
+def test_the_gate_allows_for_the_noise_of_the_photos_it_counted():
+    """One photo out of a hundred is within noise; the same share out of many photos, or a larger loss, is not."""
+    def check(right_to_wrong, wrong_to_right, photos):
+        from common.gates import quantization_check
+        import numpy as np
+
+        labels = np.zeros(photos, int)
+        reference = np.eye(2)[labels]
+        mine = reference.copy()
+        mine[:right_to_wrong] = np.eye(2)[1]  # int8 wrong where float32 was right
+        return {"variants": {"float32": {"top1": 1.0},
+                             "int8": {"top1": 0.0, "quantization": quantization_check(reference, mine, labels)}}}
+
+    from common.gates import drop_points, passes
+
+    one_of_100 = check(2, 0, 100)  # 2 points lost on 100 photos: noise is 1.4 points
+    assert drop_points(one_of_100, "int8") == pytest.approx(2.0) and passes(one_of_100, "int8", 1.0)
+    many = check(20, 0, 1000)  # the same 2 points on 1000 photos: noise 0.45
+    assert not passes(many, "int8", 1.0)
+    assert not passes(check(5, 0, 100), "int8", 1.0)  # 5 points, noise 2.2
 
 
 def test_dynamic_too_lossy_falls_back_to_float16_then_float32():

@@ -1,0 +1,87 @@
+"""What a backbone costs on the device: its int8 model's size and invoke time, measured here, for the backbone search
+(:mod:`trainer.backbone_search`; ``edge-kit`` hands :func:`measure` to the trainer).
+
+The candidate (its backbone with random weights and a head of the right size) is post-training quantized on random
+pixels (size and speed do not depend on the values) exactly as the int8 export is (:func:`converter.variants
+.convert_variant`), then timed with the TFLite interpreter, one thread, over 25 photos (median after the first).
+The result is kept per backbone, input size, head size, processor and interpreter in
+``$XDG_CACHE_HOME/edge-kit/backbone_costs.json`` (``~/.cache``), so a search on the same machine measures once.
+On a phone or a Raspberry Pi the times differ: time the exported model there (``edge-classify MODEL --benchmark``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Callable, Dict, Optional
+
+import numpy as np
+
+from common.atomic import atomic_write_json
+from trainer.backbones import BackboneSpec
+
+#: File name of the cache of measured costs.
+COST_CACHE = "backbone_costs.json"
+
+
+def cache_file() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "edge-kit" / COST_CACHE
+
+
+def cpu_name() -> str:
+    """The processor's model name (``/proc/cpuinfo``), else the platform's machine type."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith(("model name", "hardware")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def measure(spec: BackboneSpec, size: int, n_classes: int, log: Callable[[str], None] = print
+            ) -> Dict[str, Optional[float]]:
+    """``{"int8_mb", "latency_ms"}`` of ``spec`` at ``size`` px with ``n_classes`` outputs (see the module)."""
+    from converter import trace
+    from converter.evaluate import evaluation_backend, latency_summary, run_tflite
+    from converter.variants import convert_variant
+    from trainer.model import build_model
+
+    backend = evaluation_backend()
+    key = f"{spec.name}|{size}|{n_classes}|{cpu_name()}|{backend}"
+    path = cache_file()
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(known, dict):
+            known = {}
+    except (OSError, ValueError):
+        known = {}
+    if isinstance(known.get(key), dict):
+        return known[key]
+    start = time.perf_counter()
+    parts = build_model(n_classes, size=size, weights=None, backbone=spec)
+    frozen = trace.freeze(parts.full)
+    rng = np.random.default_rng(0)
+    calibration = rng.integers(0, 256, (4, size, size, 3), dtype=np.uint8)
+
+    def representative():
+        for image in calibration:
+            yield [image[None].astype(np.float32)]
+
+    model = convert_variant(frozen.function, "int8", representative, "uint8")
+    photos = rng.integers(0, 256, (25, size, size, 3), dtype=np.uint8)
+    timing = latency_summary(run_tflite(model, photos, 1, backend)["latency_ms"])
+    result = {"int8_mb": len(model) / 1e6, "latency_ms": timing["latency_median_ms"],
+              "measured_s": time.perf_counter() - start, "cpu": cpu_name(), "interpreter": backend}
+    known[key] = result
+    try:
+        atomic_write_json(path, known)
+    except OSError:
+        pass  # a read-only home: measured again next time, nothing else lost
+    log(f"  {spec.title}: int8 {result['int8_mb']:.2f} MB, {result['latency_ms']:.2f} ms per photo on {cpu_name()} "
+        f"(measured in {result['measured_s']:.0f} s; kept in {path})")
+    return result
