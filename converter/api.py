@@ -100,11 +100,13 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
         timings["qat"] = time.perf_counter() - t
         log(f"quantization-aware fine-tune done ({timings['qat']:.1f} s)")
 
+    backbone = rf.read_backbone(run.run_dir)
     card = ModelCard(
         name=cfg.model_name or f"edge-kit {run.run_dir.name}",
         description=cfg.description or (
             f"Image classifier ({len(run.labels)} classes: {', '.join(run.labels[:10])}"
-            f"{', ...' if len(run.labels) > 10 else ''}) trained with edge-kit."),
+            f"{', ...' if len(run.labels) > 10 else ''}) trained with edge-kit"
+            f"{' on ' + str(backbone['title']) if backbone and backbone.get('title') else ''}."),
         version=cfg.version, author=cfg.author, license=cfg.license,
     )
     files: Dict[str, Path] = {}
