@@ -155,8 +155,9 @@ def for_alpha(alpha: float) -> BackboneSpec:
     for spec in BACKBONES.values():
         if spec.family is MOBILENET_V2 and abs(spec.width - float(alpha)) < 1e-9:
             return spec
-    raise TrainerError(f"alpha={alpha} is not available; MobileNetV2 comes in alpha "
-                       f"{', '.join(mobilenet_v2.alpha_text(a) for a in mobilenet_v2.ALPHAS)} (0.35 is smallest and fastest).")
+    widths = ", ".join(mobilenet_v2.alpha_text(a) for a in mobilenet_v2.ALPHAS)
+    raise TrainerError(f"alpha={alpha} is not available; MobileNetV2 comes in alpha {widths} (0.35 is smallest and "
+                       "fastest).")
 
 
 def resolve(backbone: Optional[str], alpha: float) -> BackboneSpec:
