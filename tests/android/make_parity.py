@@ -14,6 +14,9 @@ Written to ``android-sample/core/src/test/resources/parity/`` (committed, never 
   by ``converter.metadata.add_metadata``. Their cases are golden PNG photos (decoded identically by every PNG
   decoder), and each case also records the SHA-256 of the input tensor Python fed, so the Kotlin tests check the
   app's whole path (decode, preprocess, int8/uint8 encoding, scores) against Python;
+* ``efficientnet_lite0_int8.model.txt`` and its cases: the committed EfficientNet-Lite0 int8 export of the
+  cross-CPU parity test (``tests/pi/models/efficientnet_lite0/model_int8.tflite``, read where it is, named
+  ``repo:<path>``), on the same golden PNG photos: the app's path for that backbone's model;
 * ``<model-id>.model.txt``: what ``device.metadata`` and ``device.Classifier`` read from each model: label count,
   SHA-256 of the labels joined by newlines, first/last label, preprocessing parameters, input encoding, and the
   SHA-256 of the input tensor the encoding makes from golden outputs of the same size;
@@ -56,6 +59,8 @@ TINY_LABELS = ["daisy", "dandelion", "café ☕ rose"]
 INT8_MODELS = {"tiny_int8_uint8io": "uint8", "tiny_int8_int8io": "int8"}
 #: Golden photos (lossless PNG) classified with the int8 models: every stored byte is the same on the JVM and Python.
 INT8_IMAGES = ["exif_orientation_6_123x77_64.png", "rgba_partial_alpha_301x211_96.png", "zone_plate_701x523_224.png"]
+#: Models of the repository itself (committed elsewhere, read in place): parity id -> path from the repository root.
+REPO_MODELS = {"efficientnet_lite0_int8": "tests/pi/models/efficientnet_lite0/model_int8.tflite"}
 
 
 def assets_dir() -> Path:
@@ -155,9 +160,10 @@ def write_parity() -> None:
     index: List[str] = []
     models = [(m, assets / m) for m in REFERENCE_MODELS] + [
         (f"parity/{n}.tflite", OUT / f"{n}.tflite") for n in ("tiny_probs", "tiny_logits", *INT8_MODELS)
-    ]
+    ] + [(f"repo:{rel}", ROOT / rel) for rel in REPO_MODELS.values()]
+    ids = {f"repo:{rel}": mid for mid, rel in REPO_MODELS.items()}
     for rel, path in models:
-        mid = model_id(rel) if rel.startswith("reference-models") else Path(rel).stem
+        mid = ids.get(rel) or (model_id(rel) if rel.startswith("reference-models") else Path(rel).stem)
         clf = Classifier.from_file(path)
         info = read_model_info(path)
         height, width = clf.input_size
@@ -194,7 +200,7 @@ def write_parity() -> None:
         out_detail = clf.interpreter.output_details[0]
         scale, zero_point = tensor_quantization(out_detail)
         images = IMAGES if rel.startswith("reference-models") else IMAGES[:3]
-        if mid in INT8_MODELS:
+        if mid in INT8_MODELS or mid in REPO_MODELS:
             images = [f"golden:{name}" for name in INT8_IMAGES]
         for image in images:
             path = GOLDEN / image[len("golden:"):] if image.startswith("golden:") else assets / image
