@@ -247,7 +247,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             overrides[key] = json.loads(value)  # numbers, true/false/null, lists
         except ValueError:
-            overrides[key] = value  # a plain word: selection=top1, fine_tune_schedule=cosine
+            overrides[key] = value  # a plain word: crop=stretch, backbone=efficientnet_lite0
     seeds = [args.seeds[0]] if args.quick else args.seeds
     if args.quick:
         overrides = {"fine_tune_epochs": 1, **overrides}

@@ -5,7 +5,8 @@ A run folder is what ``edge-train`` writes and ``edge-convert`` / ``edge-kit`` r
     runs/<name>/
       model.keras             the trained tf_keras model (input 0-255 RGB float32, output softmax)   trainer
       labels.txt              one label per line, line i = output index i                             trainer
-      config.json             the TrainConfig, with "preprocessing" (the contract) and "resolved"     trainer
+      config.json             the TrainConfig, with "preprocessing" (the contract), "model" (the       trainer
+                              backbone's registry row: backbone, title, family, normalization) and "resolved"
       splits.json             {"root", "labels", "train", "val", "test"}: [relative path, label index] trainer
       dataset.json            counts per class and split; skipped and ignored files with the reason   trainer
       history.json            {"phase1": [epoch row], "phase2": [epoch row], "timings": {...}}         trainer
@@ -367,6 +368,24 @@ def read_preprocessing(folder: Path) -> Optional[PreprocessConfig]:
         return PreprocessConfig.from_dict(data["preprocessing"])  # type: ignore[index]
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def read_backbone(folder: Path) -> Optional[Dict[str, Any]]:
+    """The backbone the run was trained on: config.json's ``"model"`` block (``backbone``: the registry name,
+    ``title``: e.g. "EfficientNet-Lite0", ``family``, ``normalization``), plus ``input_size`` [height, width].
+    Runs written before that block existed were MobileNetV2 at their ``alpha``. None when config.json is missing or
+    unreadable."""
+    data = read_optional_json(Path(folder) / CONFIG)
+    if not isinstance(data, dict):
+        return None
+    model = data.get("model")
+    if not isinstance(model, dict):
+        if not isinstance(data.get("alpha"), (int, float)):
+            return None
+        alpha = repr(float(data["alpha"]))  # 0.35, 1.0: as the registry writes it
+        model = {"backbone": f"mobilenet_v2_{alpha}", "title": f"MobileNetV2 {alpha}", "family": "mobilenet_v2"}
+    contract = read_preprocessing(folder)
+    return {**model, "input_size": list(contract.size) if contract is not None else None}
 
 
 def read_conversion_report(folder: Path) -> Optional[Dict[str, Any]]:

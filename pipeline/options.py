@@ -30,7 +30,7 @@ else:  # Python 3.10: the same parser from PyPI (a dependency there)
     import tomli as tomllib
 
 #: Fields edge-kit sets itself (from its own flags or stages), not through --config/--set.
-RESERVED = {"train": {"data_dir", "out_dir", "verbose", "alpha", "size", "weights"},
+RESERVED = {"train": {"data_dir", "out_dir", "verbose", "backbone", "alpha", "size", "weights"},
             "convert": {"output_dir", "verbose", "evaluate", "variants", "qat", "qat_limit", "max_accuracy_drop"}}
 
 

@@ -19,7 +19,7 @@ from common.metrics import SPLIT_ROLES, evaluation_roles
 from pipeline.state import PipelineError, write_or_explain
 
 #: Bump when the report's content or layout changes, so the report stage runs again.
-REPORT_VERSION = 7
+REPORT_VERSION = 8
 FIGURES_DIR = rf.REPORT_FIGURES_DIR
 
 #: Files in the output folder whose content the report depends on (its stage fingerprint hashes them).
@@ -55,7 +55,8 @@ def dataset_section(out: Path, notes: List[str]) -> Dict[str, Any]:
 
 
 def training_section(out: Path, notes: List[str]) -> Dict[str, Any]:
-    """Training phases with their per-epoch metrics (``history.json``) and the trainer's summary (``metrics.json``)."""
+    """The backbone (``config.json``), training phases with their per-epoch metrics (``history.json``) and the
+    trainer's summary (``metrics.json``)."""
     history = rf.read_history(out)
     phases: List[Dict[str, Any]] = []
     if history is None:
@@ -76,7 +77,8 @@ def training_section(out: Path, notes: List[str]) -> Dict[str, Any]:
                 accuracy.append({"split": split, "top1": float(block["top1"]), "count": block.get("count"),
                                  "role": roles[split]})
     evaluation = evaluation_roles([row["split"] for row in accuracy], val_trained) if accuracy else {}
-    return {"phases": phases, "summary": summary, "accuracy": accuracy, "accuracy_note": evaluation.get("note"),
+    return {"backbone": rf.read_backbone(out), "phases": phases, "summary": summary, "accuracy": accuracy,
+            "accuracy_note": evaluation.get("note"),
             "epochs": sum(max((len(v) for v in p["metrics"].values()), default=0) for p in phases)}
 
 

@@ -6,7 +6,7 @@ import base64
 import html
 from typing import Any, Dict, List, Mapping
 
-from pipeline.report_markdown import mb, num, pct, photo_count, points
+from pipeline.report_markdown import backbone_text, mb, num, pct, photo_count, points
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
@@ -133,6 +133,8 @@ def _dataset(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
 def _training(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
     tr = report["training"]
     out = ['<h2 id="training">Training</h2>']
+    if tr.get("backbone"):
+        out.append(f'<p id="backbone">Backbone: {_e(backbone_text(tr["backbone"]))}.</p>')
     if tr["phases"]:
         out.append(f"<p>{tr['epochs']} epochs in {len(tr['phases'])} phase(s): "
                    + ", ".join(_e(p["name"]) for p in tr["phases"]) + ".</p>")

@@ -26,6 +26,13 @@ def points(value: Optional[float]) -> str:
     return "n/a" if value is None else f"{value:+.1f}"
 
 
+def backbone_text(backbone: Dict[str, Any]) -> str:
+    """``EfficientNet-Lite0 (efficientnet_lite0), 224x224 px input``."""
+    size = backbone.get("input_size")
+    return (f"{backbone.get('title')} ({backbone.get('backbone')})"
+            + (f", {size[0]}x{size[1]} px input" if size else ""))
+
+
 def render_markdown(report: Dict[str, Any]) -> str:
     """The report dict (see :func:`pipeline.report.build_report`) as a Markdown document."""
     figs = report.get("figures", {})
@@ -54,6 +61,8 @@ def render_markdown(report: Dict[str, Any]) -> str:
 
     tr = report["training"]
     lines += ["## Training", ""]
+    if tr.get("backbone"):
+        lines += [f"Backbone: {backbone_text(tr['backbone'])}.", ""]
     if tr["phases"]:
         lines += [f"{tr['epochs']} epochs in {len(tr['phases'])} phase(s): "
                   + ", ".join(p["name"] for p in tr["phases"]) + ".", ""]

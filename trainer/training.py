@@ -324,7 +324,8 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
 
     _seed_everything(config)
     t = time.perf_counter()
-    parts = build_model(len(splits.labels), config.alpha, config.size, config.weights, config.dropout)
+    parts = build_model(len(splits.labels), config.alpha, config.size, config.weights, config.dropout,
+                        backbone=config.spec)
     timings["build_s"] = time.perf_counter() - t
 
     y_train = np.array([label for _, label in splits.train], dtype=np.int64)
@@ -404,7 +405,7 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
 def _save_run(out: Path, parts: ModelParts, config: TrainConfig, splits: Splits,
               history: Dict[str, List[Dict[str, float]]], metrics: Dict[str, Any], dataset: Dict[str, Any],
               fine_tuned: bool, weights: np.ndarray, test_split: float) -> None:
-    parts.mobilenet.trainable = False  # the saved model is for inference; its layers carry no training state
+    parts.base.trainable = False  # the saved model is for inference; its layers carry no training state
     with atomic_path(out / rf.MODEL, suffix=".keras") as tmp:
         tmp.unlink()  # Keras refuses to overwrite silently in some versions
         parts.full.save(tmp)

@@ -20,6 +20,9 @@ Written to ``android-sample/core/src/test/resources/parity/`` (committed, never 
   ``edge-convert metadata`` (``converter.foreign``, no TensorFlow): ImageNet-style per-channel R,G,B mean/std on
   the float model, and on the int8-input one a per-channel mean that is not the identity of its quantization, so
   the encoding quantizes with the tensor's (non-zero) zero point;
+* ``efficientnet_lite0_int8.model.txt`` and its cases: the committed EfficientNet-Lite0 int8 export of the
+  cross-CPU parity test (``tests/pi/models/efficientnet_lite0/model_int8.tflite``, read where it is, named
+  ``repo:<path>``), on the same golden PNG photos: the app's path for that backbone's model;
 * ``<model-id>.model.txt``: what ``device.metadata`` and ``device.Classifier`` read from each model: label count,
   SHA-256 of the labels joined by newlines, first/last label, preprocessing parameters, input encoding, and the
   SHA-256 of the input tensor the encoding makes from golden outputs of the same size;
@@ -70,6 +73,8 @@ DERIVED_MODELS = {
     # int8 input (zero point -128): the gain is 1 but the offset is not, so pixels are quantized, not shifted.
     "tiny_int8_int8io_norm": ("tiny_int8_int8io", [16.0, 24.0, 32.0], [1.0, 1.0, 1.0]),
 }
+#: Models of the repository itself (committed elsewhere, read in place): parity id -> path from the repository root.
+REPO_MODELS = {"efficientnet_lite0_int8": "tests/pi/models/efficientnet_lite0/model_int8.tflite"}
 
 
 def assets_dir() -> Path:
@@ -190,9 +195,10 @@ def render_parity(replay: Optional[Callable[[str, Any], Any]] = None) -> Dict[st
     models = [(m, assets / m) for m in REFERENCE_MODELS] + [
         (f"parity/{n}.tflite", OUT / f"{n}.tflite")
         for n in ("tiny_probs", "tiny_logits", *INT8_MODELS, *DERIVED_MODELS)
-    ]
+    ] + [(f"repo:{rel}", ROOT / rel) for rel in REPO_MODELS.values()]
+    ids = {f"repo:{rel}": mid for mid, rel in REPO_MODELS.items()}
     for rel, path in models:
-        mid = model_id(rel) if rel.startswith("reference-models") else Path(rel).stem
+        mid = ids.get(rel) or (model_id(rel) if rel.startswith("reference-models") else Path(rel).stem)
         clf = Classifier.from_file(path)
         info = read_model_info(path)
         height, width = clf.input_size
@@ -229,7 +235,7 @@ def render_parity(replay: Optional[Callable[[str, Any], Any]] = None) -> Dict[st
         out_detail = clf.interpreter.output_details[0]
         scale, zero_point = tensor_quantization(out_detail)
         images = IMAGES if rel.startswith("reference-models") else IMAGES[:3]
-        if mid in INT8_MODELS or DERIVED_MODELS.get(mid, ("",))[0] in INT8_MODELS:
+        if mid in INT8_MODELS or mid in REPO_MODELS or DERIVED_MODELS.get(mid, ("",))[0] in INT8_MODELS:
             images = [f"golden:{name}" for name in INT8_IMAGES]
         for image in images:
             path = GOLDEN / image[len("golden:"):] if image.startswith("golden:") else assets / image

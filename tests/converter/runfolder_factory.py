@@ -1,8 +1,9 @@
 """Build a small but genuine run folder (the trainer's output format) for converter tests and benchmarks.
 
-The model is the real edge-kit architecture: 0-255 float input -> Rescaling to [-1, 1] -> MobileNetV2 (alpha 0.35,
-local ImageNet weights) -> global average pooling -> Dense(softmax), briefly fitted on flower photos. Used while the
-trainer's own output is not needed (and to keep converter tests independent of training settings).
+The model is the real edge-kit architecture: 0-255 float input -> Rescaling (the backbone's normalisation) -> a
+registry backbone (MobileNetV2 alpha 0.35 unless told otherwise; local ImageNet weights) -> global average pooling
+-> Dense(softmax), briefly fitted on flower photos. Used while the trainer's own output is not needed (and to keep
+converter tests independent of training settings).
 """
 from __future__ import annotations
 
@@ -42,9 +43,11 @@ def build_run_folder(
     batch_size: int = 32,
     seed: int = 0,
     labels_subset: Sequence[str] | None = None,
+    backbone: str = "mobilenet_v2_0.35",
 ) -> Path:
-    """Fit a small MobileNetV2 classifier on ``data_dir`` and write ``model.keras``, ``labels.txt``,
-    ``config.json`` and ``splits.json`` into ``run_dir``. Returns ``run_dir``."""
+    """Fit a small classifier on ``backbone`` (a registry name; ``weights``: its weights file) on ``data_dir`` and
+    write ``model.keras``, ``labels.txt``, ``config.json`` and ``splits.json`` into ``run_dir``. Returns
+    ``run_dir``."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
     import tf_keras as keras
@@ -69,11 +72,12 @@ def build_run_folder(
     x = np.stack([load_and_preprocess(data_dir / p, cfg) for p, _ in train]).astype(np.float32)
     y = np.array([i for _, i in train])
 
+    from trainer import backbones
+
+    spec = backbones.get(backbone)
     inputs = keras.Input(shape=(size, size, 3), dtype="float32", name="image")
-    h = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
-    base = keras.applications.MobileNetV2(
-        input_shape=(size, size, 3), alpha=0.35, include_top=False, weights=str(weights)
-    )
+    h = keras.layers.Rescaling(spec.scale, offset=spec.offset)(inputs)
+    base = spec.build(size, str(weights))
     base.trainable = fine_tune_layers > 0
     if fine_tune_layers > 0:
         for layer in base.layers[:-fine_tune_layers]:
@@ -89,7 +93,7 @@ def build_run_folder(
     run_dir.mkdir(parents=True, exist_ok=True)
     model.save(run_dir / "model.keras")
     (run_dir / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
-    config = {"model": "mobilenet_v2", "alpha": 0.35, "preprocessing": cfg.to_dict(), "seed": seed}
+    config = {"backbone": spec.name, "model": spec.to_dict(), "preprocessing": cfg.to_dict(), "seed": seed}
     (run_dir / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     splits = {
         "root": str(Path(data_dir).resolve()),

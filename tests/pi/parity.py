@@ -32,9 +32,11 @@ from device import Classifier  # noqa: E402
 from device.backends import make_interpreter, resolve_backend  # noqa: E402
 from device.errors import ModelError  # noqa: E402
 
-#: The committed parity models (``tests/pi/make_models.py``), one per exported variant.
+#: The committed parity models (``tests/pi/make_models.py``): MobileNetV2 0.35, one per exported variant, and
+#: EfficientNet-Lite0's int8 export. A model is named by its path under MODELS_DIR without ``.tflite``.
 MODELS_DIR = HERE / "models"
 VARIANTS = ("float32", "float16", "dynamic", "int8")
+MODELS = tuple(f"model_{v}" for v in VARIANTS) + ("efficientnet_lite0/model_int8",)
 
 #: Photos per flowers class in the fixed parity set (sorted file names, first N of each class).
 PHOTOS_PER_CLASS = 24
@@ -112,8 +114,8 @@ def record(models: Sequence[Path], photos: Sequence[Path], resolver: str = "defa
         try:
             clf = Classifier.from_file(model, num_threads=num_threads)
         except ModelError as exc:  # e.g. an operator version this interpreter predates: recorded, judged by the test
-            out["models"][Path(model).stem] = {"file_sha256": hashlib.sha256(Path(model).read_bytes()).hexdigest(),
-                                               "error": str(exc)}
+            out["models"][model_name(model)] = {"file_sha256": hashlib.sha256(Path(model).read_bytes()).hexdigest(),
+                                                "error": str(exc)}
             continue
         _with_resolver(clf, Path(model), resolver, num_threads)
         if prepared is None:
@@ -125,7 +127,7 @@ def record(models: Sequence[Path], photos: Sequence[Path], resolver: str = "defa
         for px in prepared:
             scores.append(clf.scores(px).astype(float).tolist())
             raws.append(clf.interpreter.raw.get_tensor(clf.interpreter.output_details[0]["index"]).ravel().tolist())
-        out["models"][Path(model).stem] = {
+        out["models"][model_name(model)] = {
             "file_sha256": hashlib.sha256(Path(model).read_bytes()).hexdigest(),
             "labels": list(clf.labels),
             "raw_dtype": str(clf.interpreter.output_details[0]["dtype"].__name__),
@@ -176,43 +178,57 @@ def compare(a: Dict[str, Any], b: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
 
 
 def unloadable(record_: Dict[str, Any]) -> Dict[str, str]:
-    """``{variant: error}`` of the models a record's interpreter could not load."""
-    return {name.replace("model_", "", 1): m["error"] for name, m in record_["models"].items() if "error" in m}
+    """``{model name: error}`` of the models a record's interpreter could not load."""
+    return {name: m["error"] for name, m in record_["models"].items() if "error" in m}
 
 
 def check_promise(stats: Dict[str, Dict[str, Any]]) -> List[str]:
     """The broken promises (one line each) of :func:`compare`'s result; empty when every variant keeps
-    :data:`PROMISE`. Models are named ``model_<variant>``."""
+    :data:`PROMISE` (by the variant of each model: :func:`variant_of`)."""
     broken = []
     for name, s in stats.items():
-        variant = name.replace("model_", "", 1)
+        variant = variant_of(name)
         promise = PROMISE.get(variant)
         if promise is None:
             continue
         if s["same_top1"] < promise["top1"] * s["photos"]:
-            broken.append(f"{variant}: same top-1 on {s['same_top1']}/{s['photos']} photos, promised "
+            broken.append(f"{name}: same top-1 on {s['same_top1']}/{s['photos']} photos, promised "
                           f">= {promise['top1']:.0%}")
         if s.get("max_flip_margin", 0.0) > promise["flip_margin"]:
-            broken.append(f"{variant}: a top-1 changed where the top two scores were {s['max_flip_margin']:.4f} "
+            broken.append(f"{name}: a top-1 changed where the top two scores were {s['max_flip_margin']:.4f} "
                           f"apart, promised only within {promise['flip_margin']:.4f}")
         if s["max_score_diff"] > promise["max_diff"]:
-            broken.append(f"{variant}: scores differ by up to {s['max_score_diff']:.6f}, promised "
+            broken.append(f"{name}: scores differ by up to {s['max_score_diff']:.6f}, promised "
                           f"<= {promise['max_diff']:.6f}")
     return broken
 
 
 def format_stats(stats: Dict[str, Dict[str, Any]]) -> str:
     """A small table of :func:`compare`'s result."""
-    lines = [f"{'model':<16} {'same top-1':>11} {'identical':>10} {'max score diff':>15} {'(x256)':>7}"]
+    lines = [f"{'model':<30} {'same top-1':>11} {'identical':>10} {'max score diff':>15} {'(x256)':>7}"]
     for name, s in stats.items():
-        lines.append(f"{name:<16} {s['same_top1']:>5}/{s['photos']:<5} {s['identical']:>4}/{s['photos']:<5} "
+        lines.append(f"{name:<30} {s['same_top1']:>5}/{s['photos']:<5} {s['identical']:>4}/{s['photos']:<5} "
                      f"{s['max_score_diff']:>15.2e} {s['max_score_diff'] * 256:>7.2f}")
     return "\n".join(lines)
 
 
 def default_models() -> List[Path]:
-    """The committed parity models, in variant order."""
-    return [MODELS_DIR / f"model_{v}.tflite" for v in VARIANTS]
+    """The committed parity models, in :data:`MODELS` order."""
+    return [MODELS_DIR / f"{name}.tflite" for name in MODELS]
+
+
+def model_name(path: Path) -> str:
+    """A model's name in a record: its path under :data:`MODELS_DIR` without ``.tflite``, else the file's stem."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(MODELS_DIR.resolve()).with_suffix("").as_posix()
+    except ValueError:
+        return path.stem
+
+
+def variant_of(name: str) -> str:
+    """The variant of a model name: ``efficientnet_lite0/model_int8`` -> ``int8``."""
+    return name.rsplit("/", 1)[-1].replace("model_", "", 1)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

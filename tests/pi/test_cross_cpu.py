@@ -32,16 +32,24 @@ def here_record(assets_dir):
     return parity.record(parity.default_models(), parity.parity_photos(assets_dir))
 
 
-def test_committed_models_are_the_four_exported_variants_with_uint8_int8_io():
+def test_committed_models_are_the_exported_variants_with_uint8_int8_io():
     from device.backends import make_interpreter
 
     dtypes = {}
-    for path in parity.default_models():
+    for name, path in zip(parity.MODELS, parity.default_models()):
         interp = make_interpreter(path, num_threads=1)
-        dtypes[path.stem] = (interp.input_details[0]["dtype"], interp.output_details[0]["dtype"])
-    assert dtypes["model_int8"] == (np.uint8, np.uint8)
+        dtypes[name] = (interp.input_details[0]["dtype"], interp.output_details[0]["dtype"])
+    assert dtypes["model_int8"] == dtypes["efficientnet_lite0/model_int8"] == (np.uint8, np.uint8)
     for variant in ("float32", "float16", "dynamic"):
         assert dtypes[f"model_{variant}"] == (np.float32, np.float32)
+
+
+def test_models_are_named_by_their_path_and_judged_by_their_variant():
+    assert [parity.model_name(p) for p in parity.default_models()] == list(parity.MODELS)
+    assert parity.variant_of("efficientnet_lite0/model_int8") == "int8"
+    stats = {"efficientnet_lite0/model_int8": {"photos": 10, "same_top1": 5, "max_score_diff": 0.0}}
+    assert parity.check_promise(stats) == ["efficientnet_lite0/model_int8: same top-1 on 5/10 photos, promised "
+                                           ">= 90%"]
 
 
 def test_compare_counts_top1_changes_and_score_differences():
@@ -64,18 +72,19 @@ def test_preprocessed_pixels_are_byte_identical_across_cpus(other_record, here_r
     assert other_record["pixels_sha256"] == here_record["pixels_sha256"]
 
 
-@pytest.mark.parametrize("variant", parity.VARIANTS)
-def test_each_variant_keeps_the_readme_promise_across_cpus(variant, other_record, here_record):
+@pytest.mark.parametrize("name", parity.MODELS)
+def test_each_variant_keeps_the_readme_promise_across_cpus(name, other_record, here_record):
+    variant = parity.variant_of(name)
     expected_failure = parity.NOT_LOADABLE.get(other_record["backend"], {}).get(variant)
-    failure = parity.unloadable(other_record).get(variant)
-    assert variant not in parity.unloadable(here_record)
+    failure = parity.unloadable(other_record).get(name)
+    assert name not in parity.unloadable(here_record)
     if expected_failure is not None:
         assert failure is not None, (f"{other_record['backend']} now loads the {variant} model: update NOT_LOADABLE "
                                      "and docs/install.md's Raspberry Pi section, which say it cannot")
         assert expected_failure in failure and "\n" not in failure
         return
     assert failure is None, failure
-    stats = parity.compare(here_record, other_record)[f"model_{variant}"]
-    print(f"\n{platform.machine()} vs {other_record['machine']}:\n{parity.format_stats({f'model_{variant}': stats})}")
+    stats = parity.compare(here_record, other_record)[name]
+    print(f"\n{platform.machine()} vs {other_record['machine']}:\n{parity.format_stats({name: stats})}")
     assert stats["photos"] == len(here_record["photos"]) >= 100
-    assert parity.check_promise({f"model_{variant}": stats}) == []
+    assert parity.check_promise({name: stats}) == []

@@ -146,3 +146,18 @@ def test_report_labels_selection_photos_and_test_photos(tmp_path, photos_dir):
     assert "<b>70.0%</b><span>test top-1 of the Keras model (photos no decision saw)</span>" in html
     data = json.loads(files["json"].read_text(encoding="utf-8"))
     assert [row["split"] for row in data["training"]["accuracy"]] == ["val", "test"]
+
+
+def test_report_names_the_backbone(tmp_path, photos_dir):
+    out = write_synthetic_run(tmp_path / "lite0", photos_dir)
+    config = json.loads((out / "config.json").read_text())
+    config["model"] = {"backbone": "efficientnet_lite0", "title": "EfficientNet-Lite0", "family": "efficientnet_lite"}
+    (out / "config.json").write_text(json.dumps(config))
+    files = write_report(out, grid=0)
+    for kind in ("md", "html"):
+        assert "Backbone: EfficientNet-Lite0 (efficientnet_lite0), 96x96 px input." in files[kind].read_text()
+    # a run trained before config.json named its backbone was MobileNetV2 at its alpha
+    del config["model"]
+    (out / "config.json").write_text(json.dumps({**config, "alpha": 1.0}))
+    files = write_report(out, grid=0)
+    assert "Backbone: MobileNetV2 1.0 (mobilenet_v2_1.0), 96x96 px input." in files["md"].read_text()

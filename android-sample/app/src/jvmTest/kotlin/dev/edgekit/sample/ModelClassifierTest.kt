@@ -55,8 +55,7 @@ class ModelClassifierTest {
             if (!(photo.name.endsWith(".png") || photo.name.endsWith(".bmp"))) continue // lossy: decoders differ
             val m = TestFiles.keyed(File(TestFiles.parity, TestFiles.one(c, "model")[0]))
             val rel = TestFiles.one(m, "model")[0]
-            val modelFile = if (rel.startsWith("parity/")) File(TestFiles.parity, rel.removePrefix("parity/"))
-                else File(TestFiles.assets, rel)
+            val modelFile = TestFiles.model(rel)
             val labelsSource = TestFiles.one(m, "labels_source")[0]
             val fallback = if (labelsSource.startsWith("beside:"))
                 dev.edgekit.core.Labels.parse(File(TestFiles.assets, labelsSource.removePrefix("beside:")).readBytes()) else null

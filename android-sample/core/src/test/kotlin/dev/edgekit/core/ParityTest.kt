@@ -17,8 +17,7 @@ class ParityTest {
     private fun index(kind: String): List<File> = TestFiles.keyed(File(TestFiles.parity, "index.txt"))[kind]!!
         .map { File(TestFiles.parity, it[0]) }
 
-    private fun modelFile(rel: String): File =
-        if (rel.startsWith("parity/")) File(TestFiles.parity, rel.removePrefix("parity/")) else File(TestFiles.assets, rel)
+    private fun modelFile(rel: String): File = TestFiles.model(rel)
 
     private fun type(name: String): TensorType = when (name) {
         "float32" -> TensorType.FLOAT32

@@ -26,6 +26,14 @@ object TestFiles {
     val golden: File get() = File(repo, "tests/golden")
     val parity: File get() = File(repo, "android-sample/core/src/test/resources/parity")
 
+    /** A parity model file by its `model` line: `parity/NAME` (beside the parity files), `repo:PATH` (a model
+     *  committed elsewhere in the repository, e.g. the cross-CPU parity models) or a path in the shared assets. */
+    fun model(rel: String): File = when {
+        rel.startsWith("parity/") -> File(parity, rel.removePrefix("parity/"))
+        rel.startsWith("repo:") -> File(repo, rel.removePrefix("repo:"))
+        else -> File(assets, rel)
+    }
+
     fun gunzip(file: File): ByteArray = GZIPInputStream(file.inputStream()).use { it.readBytes() }
 
     fun sha256(bytes: ByteArray): String =
