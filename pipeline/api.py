@@ -48,8 +48,10 @@ class PipelineConfig:
     out_dir: the run folder; the trainer's files, ``tflite/``, ``classify.json``, ``report.*``, the state file.
     weights: ``"imagenet"`` (MobileNetV2: the Keras cache or internet; EfficientNet-Lite0: its package), a local
         weights file of the backbone (MobileNetV2: a no-top ``.h5``; EfficientNet-Lite0: a ``.pth``), or None.
-    backbone: a registry name (``trainer/backbones.py``), or None for MobileNetV2 at width ``alpha``.
-    alpha / size: MobileNetV2 width and square input size.
+    backbone: a registry name (``trainer/backbones.py``), "auto" (the default: the backbone search, every backbone
+        whose weights are here scored on the training photos, their int8 models timed here), or None for MobileNetV2
+        at width ``alpha``.
+    alpha / size: MobileNetV2 width (set, it picks MobileNetV2 at that width: no search) and square input size.
     variants: ``.tflite`` variants to convert; must include ``export_variant`` (unless it is "auto").
     export_variant: the variant classified on the device runtime and copied into the app. "auto" (default): after
         conversion, int8 if its top-1 drop vs float32 is within ``max_accuracy_drop``, else the smallest other
@@ -72,8 +74,8 @@ class PipelineConfig:
     data_dir: Optional[str]
     out_dir: str
     weights: Optional[str] = defaults.WEIGHTS
-    backbone: Optional[str] = None
-    alpha: float = defaults.ALPHA
+    backbone: Optional[str] = "auto"
+    alpha: Optional[float] = None
     size: int = defaults.SIZE
     variants: Tuple[str, ...] = VARIANTS
     export_variant: str = AUTO

