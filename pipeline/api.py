@@ -26,6 +26,7 @@ from common import run_folder as rf
 from common.errors import EdgeKitError
 from common.metrics import accuracy_lines
 from common.paths import OutputLocationError, check_output_dir, user_path
+from common.validation import Rule, check_fields
 from converter.config import VARIANTS, parse_variants
 from trainer.config import normalize_weights
 from pipeline.stages import AUTO, MATERIAL, RUNNERS, STAGES, ExportChoice, StageBlocked, StageContext, \
@@ -38,6 +39,14 @@ __all__ = ["AUTO", "ExportChoice", "PipelineConfig", "PipelineError", "PipelineR
 
 #: The Android sample's assets folder, relative to the repository root / current folder.
 ANDROID_ASSETS = Path("android-sample/app/src/main/assets")
+
+
+#: The range of each :class:`PipelineConfig` field checked here (besides its type).
+RULES = {
+    "classify_limit": Rule(1, hint="the number of held-out photos to classify on the device runtime"),
+    "max_accuracy_drop": Rule(0, hint="top-1 points; -1 turns the gate off"),
+    "grid_size": Rule(1),
+}
 
 
 @dataclass
@@ -108,10 +117,10 @@ class PipelineConfig:
         if self.stages is not None:
             self.stages = tuple(s for s in STAGES if s in self.stages)
         self.force = tuple(self.force)
-        if self.classify_limit is not None and self.classify_limit < 1:
-            raise PipelineError(f"--classify-limit must be at least 1 photo, got {self.classify_limit}")
-        if self.max_accuracy_drop is not None and self.max_accuracy_drop < 0:
-            raise PipelineError(f"--max-accuracy-drop must be >= 0 points, got {self.max_accuracy_drop}")
+        # Every field against its annotation and RULES (the trainer's and converter's options are checked by
+        # TrainConfig and ConvertConfig themselves).
+        check_fields(self, RULES, lambda message: PipelineError(message, exit_code=exit_codes.BAD_INPUT),
+                     skip=("variants", "stages", "force", "train_options", "convert_options"))
         if self.android_assets is None and self.export and ANDROID_ASSETS.parent.is_dir():
             self.android_assets = str(user_path(ANDROID_ASSETS))  # printed and written as a full path
         if self.android_assets is not None:

@@ -135,9 +135,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     args.data_dir, args.out = str(user_path(args.data_dir)), str(user_path(args.out))
     weights = normalize_weights(args.weights)
     args.weights = weights if weights in (None, "imagenet") else str(user_path(weights))
+    try:
+        config = config_from_args(args)  # every number checked here, before TensorFlow's seconds of start-up
+    except EdgeKitError as exc:
+        print(f"edge-train: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     import_tensorflow_quietly(args.verbose)
     try:
-        config = config_from_args(args)
         from common.interrupts import InterruptGuard
         from trainer.training import train
 

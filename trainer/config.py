@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from common import defaults
+from common.validation import SEED, Rule, check_fields
 from device.preprocess import PreprocessConfig
 from device.resize import CROP_MODES
 
@@ -58,6 +59,32 @@ def weights_problem(weights: Optional[str], alpha: float, size: int) -> Optional
     return (f"{Path(weights).expanduser()}: weights file not found. Pass the path of a MobileNetV2 no-top .h5 file "
             f"(for alpha {alpha}: {imagenet_weights_filename(alpha, size)}), 'imagenet', or 'none' to start from "
             "random weights.")
+
+
+#: The range or the choices of each field (besides its type); see :meth:`TrainConfig.validate`.
+RULES: Dict[str, Rule] = {
+    "size": Rule(MIN_SIZE, MAX_SIZE, hint="use a square input size such as 96, 128, 160, 192 or 224 (ImageNet weights "
+                                          "exist for those)"),
+    "dropout": Rule(0, 1, high_open=True),
+    "crop": Rule(choices=CROP_MODES),
+    "val_split": Rule(0, 1, high_open=True, hint="e.g. 0.2 for 20%"),
+    "test_split": Rule(0, 1, high_open=True, hint="e.g. 0.1 for 10%, 0 for none"),
+    "seed": SEED,
+    "min_photos_per_class": Rule(2, hint="one to train, one to validate"),
+    "batch_size": Rule(1),
+    "head_epochs": Rule(1, hint="the classifier head has to be trained"),
+    "head_learning_rate": Rule(0, low_open=True, hint="e.g. 0.003"),
+    "head_patience": Rule(1),
+    "label_smoothing": Rule(0, 1, high_open=True),
+    "head_weight_decay": Rule(0, hint="0 turns it off"),
+    "fine_tune_epochs": Rule(0, hint="0 turns fine-tuning off"),
+    "fine_tune_learning_rate": Rule(0, low_open=True, hint="e.g. 0.0003"),
+    "fine_tune_blocks": Rule(1, 16, hint="MobileNetV2 has 16 blocks"),
+    "fine_tune_patience": Rule(1),
+    "fine_tune_min_per_class": Rule(1),
+    "fine_tune_schedule": Rule(choices=SCHEDULES),
+    "selection": Rule(choices=SELECTIONS),
+}
 
 
 @dataclass
@@ -123,54 +150,20 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Raise :class:`TrainerError` with the fix when a value is out of range."""
-        if not any(abs(float(self.alpha) - a) < 1e-9 for a in ALPHAS):
+        """Raise :class:`TrainerError` with the fix when a value has the wrong type or is out of range.
+
+        Every field is checked against its annotation (:func:`common.validation.check_fields`: a bool is not an
+        int, an int field refuses 2.7, a float field refuses NaN and infinity) and :data:`RULES`, so flags, ``--set``
+        and TOML values meet the same rule; a field added later is type-checked without code of its own."""
+        check_fields(self, RULES, TrainerError)
+        if not any(abs(self.alpha - a) < 1e-9 for a in ALPHAS):
             raise TrainerError(
                 f"alpha={self.alpha} is not available; MobileNetV2 comes in alpha "
                 f"{', '.join(str(a) for a in ALPHAS)} (0.35 is smallest and fastest)."
             )
-        self.alpha = float(self.alpha)
-        if not isinstance(self.size, int) or not MIN_SIZE <= self.size <= MAX_SIZE:
-            raise TrainerError(
-                f"size={self.size} is outside {MIN_SIZE}-{MAX_SIZE}; use a square input size such as 96, 128, 160, "
-                "192 or 224 (ImageNet weights exist for those)."
-            )
-        if self.selection not in SELECTIONS:
-            raise TrainerError(f"selection={self.selection!r} is unknown; use one of: {', '.join(SELECTIONS)}.")
-        if self.fine_tune_schedule not in SCHEDULES:
-            raise TrainerError(f"fine_tune_schedule={self.fine_tune_schedule!r} is unknown; use one of: "
-                               f"{', '.join(SCHEDULES)}.")
-        if self.crop not in CROP_MODES:
-            raise TrainerError(f"crop={self.crop!r} is unknown; use one of: {', '.join(CROP_MODES)}.")
-        for name in ("val_split", "test_split"):
-            value = getattr(self, name)
-            if name == "test_split" and value is None:
-                continue  # automatic (see the field)
-            if not 0.0 <= value < 1.0:
-                raise TrainerError(f"{name}={value} must be a fraction in [0, 1), e.g. 0.2 for 20%.")
-            setattr(self, name, float(value))
         test_split = defaults.TEST_SPLIT if self.test_split is None else self.test_split
         if self.val_split + test_split >= 0.9:
             raise TrainerError("val_split + test_split leave too little to train on; keep them below 0.9 together.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise TrainerError(f"dropout={self.dropout} must be in [0, 1).")
-        if self.head_weight_decay < 0:
-            raise TrainerError(f"head_weight_decay={self.head_weight_decay} must be 0 (none) or positive.")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise TrainerError(f"label_smoothing={self.label_smoothing} must be in [0, 1).")
-        positive = ("batch_size", "head_learning_rate", "fine_tune_learning_rate", "head_patience", "fine_tune_patience")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise TrainerError(f"{name}={getattr(self, name)} must be positive.")
-        for name in ("head_epochs", "fine_tune_epochs"):
-            if getattr(self, name) < 0:
-                raise TrainerError(f"{name}={getattr(self, name)} must be 0 or more.")
-        if self.head_epochs < 1:
-            raise TrainerError("head_epochs must be at least 1: the classifier head has to be trained.")
-        if not 1 <= self.fine_tune_blocks <= 16:
-            raise TrainerError(f"fine_tune_blocks={self.fine_tune_blocks} must be 1-16 (MobileNetV2 has 16 blocks).")
-        if self.min_photos_per_class < 2:
-            raise TrainerError("min_photos_per_class must be at least 2 (one to train, one to validate).")
 
     @property
     def preprocessing(self) -> PreprocessConfig:

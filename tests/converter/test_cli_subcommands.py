@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from converter.cli import _parse, build_parser
+from converter.cli import _parse, build_parser, main
 
 
 def test_a_bare_run_folder_means_convert():
@@ -50,3 +50,15 @@ def test_bad_mean_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exc:
         _parse(["metadata", "m.tflite", "--mean", "1,2"])
     assert exc.value.code == 2 and "three" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seed", "-1"], "seed=-1 must be from 0 to 4294967295"),
+    (["--max-accuracy-drop", "nan"], "max_accuracy_drop=nan must be a finite number"),
+    (["--calibration-size", "0"], "calibration_size=0 must be at least 1"),
+    (["--threads", "0"], "num_threads=0 must be at least 1"),
+])
+def test_numbers_are_checked_in_one_line(fake_run, argv, message, capsys):
+    assert main([str(fake_run), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err

@@ -20,6 +20,15 @@ from trainer.cli import build_parser, config_from_args, main
     ({"selection": "accuracy"}, "selection='accuracy' is unknown; use one of: loss, top1"),
     ({"fine_tune_schedule": "linear"}, "use one of: constant, cosine"),
     ({"head_weight_decay": -1.0}, "head_weight_decay=-1.0 must be 0"),
+    ({"head_learning_rate": float("nan")}, "head_learning_rate=nan must be a finite number"),
+    ({"fine_tune_learning_rate": float("inf")}, "fine_tune_learning_rate=inf must be a finite number"),
+    ({"seed": -1}, "seed=-1 must be from 0 to 4294967295"),
+    ({"seed": 99999999999999999999999}, "seed=99999999999999999999999 must be from 0 to 4294967295"),
+    ({"seed": "abc"}, "seed='abc' must be a whole number"),
+    ({"head_epochs": "two"}, "head_epochs='two' must be a whole number"),
+    ({"head_epochs": 2.7}, "head_epochs=2.7 must be a whole number"),
+    ({"head_epochs": True}, "head_epochs=True must be a whole number, not true/false"),
+    ({"augment": "yes"}, "augment='yes' must be true or false"),
 ])
 def test_config_rejects_bad_values(kwargs, message: str) -> None:
     with pytest.raises(TrainerError, match=message):
@@ -70,3 +79,17 @@ def test_selection_top1_keeps_the_more_accurate_epoch_and_breaks_ties_on_loss() 
     assert by_top1.wait == 1  # patience counts epochs that did not improve the chosen criterion
     resumed = _Tracker.from_state(json.loads(json.dumps(by_top1.to_state())), "top1")
     assert (resumed.best_epoch, resumed.best_top1, resumed.wait) == (2, 0.85, 1)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--learning-rate", "nan"], "head_learning_rate=nan must be a finite number"),
+    (["--fine-tune-learning-rate", "inf"], "fine_tune_learning_rate=inf must be a finite number"),
+    (["--seed", "-1"], "seed=-1 must be from 0 to 4294967295"),
+    (["--seed", "99999999999999999999999"], "seed=99999999999999999999999 must be from 0 to 4294967295"),
+])
+def test_cli_numbers_are_checked_in_one_line_before_any_work(tmp_path: Path, photos_dir: Path, argv, message,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(photos_dir), "--out", str(tmp_path / "run"), "--weights", "none", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
