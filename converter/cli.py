@@ -56,13 +56,12 @@ class _DeprecatedAlias(argparse.Action):
 
 
 def _floats(text: str) -> List[float]:
+    """argparse type of ``--mean``/``--std``: comma-separated numbers (their rule:
+    :func:`device.input_encoding.check_normalization`, applied by ``write_classifier_metadata``)."""
     try:
-        values = [float(v) for v in text.split(",")]
+        return [float(v) for v in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or three comma-separated numbers, got {text!r}")
-    if len(values) not in (1, 3):
-        raise argparse.ArgumentTypeError(f"expected one value or three (R,G,B), got {len(values)}")
-    return values
 
 
 def build_parser() -> argparse.ArgumentParser:

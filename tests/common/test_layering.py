@@ -23,7 +23,7 @@ ALLOWED = {
 }
 #: Modules of ``common`` that device code may import, and that may not import device code themselves.
 COMMON_BELOW_DEVICE = {"common.errors", "common.exit_codes", "common.atomic", "common.interrupts", "common.metrics", "common.gates",
-                       "common.defaults", "common.requirements", "common.console"}
+                       "common.defaults", "common.requirements", "common.console", "common.paths", "common.validation"}
 
 
 def module_name(path: Path) -> str:
