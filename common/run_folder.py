@@ -159,6 +159,19 @@ def parse_labels(text: str) -> List[str]:
     return [label for label in (line.strip() for line in text.splitlines()) if label]
 
 
+def label_problem(label: str) -> Optional[str]:
+    """Why ``label`` cannot name a class (None when it can): ``labels.txt`` holds one label per line, surrounding
+    blanks ignored, so a label must read back exactly as written: no line break inside (a folder name may hold one),
+    no blank at either end, not empty."""
+    if parse_labels(label + "\n") == [label]:
+        return None
+    if len(label.splitlines()) > 1 or label.rstrip("\n\r") != label:
+        return "holds a line break"
+    if not label.strip():
+        return "is empty or blank"
+    return "starts or ends with a blank"
+
+
 def read_checkpoint_key(folder: Path) -> Optional[Dict[str, Any]]:
     """The settings an interrupted training was started with (``checkpoint/run.json``), None when there is none;
     ``{}`` when the file is there but unreadable (then nothing can be resumed)."""

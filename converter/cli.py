@@ -10,7 +10,7 @@ from converter.errors import AccuracyGateError
 from common import defaults
 from common.errors import EdgeKitError
 from common import exit_codes
-from common.console import never_crash_on_encoding
+from common.console import never_crash_on_encoding, show_warnings_plainly
 from common.paths import explain_os_error, user_path
 from common.requirements import require
 from common.tf_startup import import_tensorflow_quietly
@@ -166,6 +166,7 @@ def _parse(args_list: List[str]) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     never_crash_on_encoding()  # a non-ASCII label or path on an ASCII terminal: escapes, not a crash
+    show_warnings_plainly("edge-convert")  # edge-kit's warnings as one line, not Python's file:line form
     try:
         args = _parse(args_list)
         if args.command == "metadata":

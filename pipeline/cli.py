@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 
 from common import defaults
 from common import exit_codes
-from common.console import never_crash_on_encoding
+from common.console import never_crash_on_encoding, show_warnings_plainly
 from common.paths import user_path
 from common.requirements import require
 from common.tf_startup import import_tensorflow_quietly
@@ -143,6 +143,7 @@ def config_from_args(args: argparse.Namespace):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     never_crash_on_encoding()  # a non-ASCII label or path on an ASCII terminal: escapes, not a crash
+    show_warnings_plainly("edge-kit")  # "edge-kit: warning: skipped 2 photos ...", not Python's file:line form
     parser = build_parser()
     args = parser.parse_args(argv)
     stages = args.stage or ["train", "convert", "report"]  # classify and export need no extra

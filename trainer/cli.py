@@ -8,7 +8,7 @@ from typing import List, Optional
 from common import defaults, exit_codes
 from common.errors import EdgeKitError
 from common.metrics import accuracy_lines
-from common.console import never_crash_on_encoding
+from common.console import never_crash_on_encoding, show_warnings_plainly
 from common.paths import explain_os_error, user_path
 from common.requirements import require
 from common.tf_startup import import_tensorflow_quietly
@@ -130,6 +130,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     never_crash_on_encoding()  # a non-ASCII label or path on an ASCII terminal: escapes, not a crash
+    show_warnings_plainly("edge-train")  # "edge-train: warning: skipped 2 photos ...", not Python's file:line form
     require("edge-train", ["train"])  # one line naming the missing extra, not a traceback (e.g. on a board)
     # User paths resolved once, here, against the user's working folder.
     args.data_dir, args.out = str(user_path(args.data_dir)), str(user_path(args.out))

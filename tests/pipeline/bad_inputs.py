@@ -62,6 +62,11 @@ CASES: List[Case] = [
          "too few"),
     Case("kit: retrain on an empty photo folder keeps the run", "edge-kit",
          ["{empty}", "--out", "{finished}", "--weights", "none", "--force", "train", "--no-export"], 2, "{empty}"),
+    Case("train: a class folder name with a line break", "edge-train",
+         ["{newline_class}", "--out", "{tmp}/new", "--weights", "none"], 2, "'da\\nisy' holds a line break"),
+    Case("kit: a class folder name with a line break", "edge-kit",
+         ["{newline_class}", "--out", "{tmp}/new", "--weights", "none", "--no-export"], 2,
+         "'da\\nisy' holds a line break"),
     # ---- output locations
     Case("train: --out is a file", "edge-train", ["{photos}", "--out", "{file}", "--weights", "none"], 2,
          "a file is in the way"),
@@ -147,6 +152,11 @@ def build_world(root: Path, mounts: bool) -> Dict[str, str]:
         (world["one_photo"] / label).mkdir(parents=True)
         for i in range(n):
             _write_photo(world["one_photo"] / label / f"{i}.jpg")
+    world["newline_class"] = root / "newline-class"
+    for label in ("da\nisy", "rose"):
+        (world["newline_class"] / label).mkdir(parents=True)
+        for i in range(6):
+            _write_photo(world["newline_class"] / label / f"{i}.jpg")
     for name in ("finished", "converted"):
         run = world[name]
         run.mkdir()

@@ -93,3 +93,22 @@ def test_cli_numbers_are_checked_in_one_line_before_any_work(tmp_path: Path, pho
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_skipped_photos_are_one_warning_line_not_a_python_warning(tmp_path: Path, photos_dir: Path, monkeypatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import warnings
+
+    import trainer.training
+    from trainer.errors import SkippedFilesWarning
+
+    def skipping(config, hooks=()):
+        warnings.warn("skipped 1 file(s) that are not usable photos (listed in dataset.json):\n  a/b.jpg: empty",
+                      SkippedFilesWarning, stacklevel=3)
+        raise TrainerError("stop here")
+
+    monkeypatch.setattr(trainer.training, "train", skipping)
+    assert main([str(photos_dir), "--out", str(tmp_path / "run"), "--weights", "none"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("edge-train: warning: skipped 1 file(s)") and "a/b.jpg: empty" in err
+    assert "SkippedFilesWarning" not in err and "warnings.warn" not in err and ".py:" not in err
