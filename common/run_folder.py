@@ -14,6 +14,7 @@ A run folder is what ``edge-train`` writes and ``edge-convert`` / ``edge-kit`` r
       checkpoint/             an interrupted training's state; checkpoint/run.json its settings       trainer
       tflite/model_<variant>.tflite, tflite/report.{json,md,png}                                      converter
       classify.json, export.json, report.{html,md,json}, report_files/, pipeline_state.json           pipeline
+      .edge-kit.lock          held by the command writing the folder (common/locks.py)
 
 Epoch rows (``history.json``) are ``{"epoch", "loss", "top1", "val_loss", "val_top1"}``; metrics use the vocabulary
 of :mod:`common.metrics`. Every write is atomic (:mod:`common.atomic`). Reading needs no TensorFlow; only
@@ -32,6 +33,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from common.atomic import atomic_write_json, atomic_write_text
 from common.errors import EdgeKitError
+from common.locks import LOCK_FILE
 from device.preprocess import PreprocessConfig
 
 # ---------------------------------------------------------------------------------------------- the file names
@@ -52,11 +54,12 @@ CONVERSION_REPORT_FILES = {"json": "report.json", "md": "report.md", "png": "rep
 CONVERSION_REPORT = f"{TFLITE_DIR}/report.json"
 CLASSIFY = "classify.json"
 EXPORT = "export.json"
-#: The pipeline's report (figures in ``report_files/``), its state and its lock.
+#: The pipeline's report (figures in ``report_files/``) and its state.
 PIPELINE_REPORT_FILES = {"html": "report.html", "md": "report.md", "json": "report.json"}
 REPORT_FIGURES_DIR = "report_files"
 PIPELINE_STATE = "pipeline_state.json"
-PIPELINE_LOCK = ".pipeline.lock"
+#: The lock every long command holds on the folder it writes (common/locks.py).
+LOCK = LOCK_FILE
 
 #: What a converter needs from a training run.
 REQUIRED = (MODEL, LABELS, CONFIG, SPLITS)

@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from common import defaults, exit_codes
 from common import run_folder as rf
 from common.errors import EdgeKitError
+from common.locks import folder_lock
 from common.metrics import accuracy_lines
 from common.paths import OutputLocationError, check_output_dir, user_path
 from common.validation import Rule, check_fields
@@ -31,8 +32,7 @@ from converter.config import VARIANTS, parse_variants
 from trainer.config import normalize_weights
 from pipeline.stages import AUTO, MATERIAL, RUNNERS, STAGES, ExportChoice, StageBlocked, StageContext, \
     choose_export_variant, resolve_export_variant
-from pipeline.state import PipelineError, PipelineState, exclusive_lock, explain_os_error, fingerprint, \
-    remove_stale_temporaries
+from pipeline.state import PipelineError, PipelineState, explain_os_error, fingerprint, remove_stale_temporaries
 
 __all__ = ["AUTO", "ExportChoice", "PipelineConfig", "PipelineError", "PipelineResult", "StageOutcome", "STAGES",
            "choose_export_variant", "run_pipeline"]
@@ -239,7 +239,7 @@ def run_pipeline(config: PipelineConfig, log: Optional[Callable[[str], None]] = 
     _preflight(cfg, out, wanted)
     outcomes: Dict[str, StageOutcome] = {name: StageOutcome(name, "not requested") for name in STAGES}
     errors: List[str] = []
-    with exclusive_lock(out):
+    with folder_lock(out, "edge-kit"):  # one command at a time in the folder: "in use by process N" (exit status 2)
         for leftover in remove_stale_temporaries(out):
             say(f"removed {leftover} (a temporary file left by an interrupted run)")
         if cfg.android_assets and "export" in wanted:

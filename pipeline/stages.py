@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from pipeline.state import PipelineError, PipelineState, explain_os_error, file_digest, file_stamp, tree_stamp, \
     write_or_explain
+from common import exit_codes
 from common import run_folder as rf
 from common.atomic import atomic_write_json
 from common.gates import drop_points, within_limit
@@ -67,10 +68,12 @@ def _digests(folder: Path, names) -> Dict[str, Optional[str]]:
     return {name: (file_digest(folder / name) if (folder / name).is_file() else None) for name in names}
 
 
-def _require(folder: Path, names, fix: str) -> None:
+def _require(folder: Path, names, fix: str, exit_code: int = exit_codes.BAD_INPUT) -> None:
+    """Raise :class:`PipelineError` naming the first of ``names`` missing from ``folder``: a stage asked for
+    without its inputs is bad usage (exit status 2) unless ``exit_code`` says otherwise."""
     for name in names:
         if not (folder / name).is_file():
-            raise PipelineError(f"{folder / name}: missing; {fix}")
+            raise PipelineError(f"{folder / name}: missing; {fix}", exit_code=exit_code)
 
 
 # ------------------------------------------------------------------------------------------------------- train
@@ -117,7 +120,7 @@ def run_train(ctx: StageContext) -> Outputs:
     if _resumes(tc, ctx.out):
         ctx.log("  resuming the interrupted training from its last checkpoint")
     run = train(tc)
-    _require(ctx.out, RUN_FILES, "the trainer did not write a complete run folder")
+    _require(ctx.out, RUN_FILES, "the trainer did not write a complete run folder", exit_codes.FAILED)
     outputs = [ctx.out / n for n in RUN_FILES + RUN_EXTRAS if (ctx.out / n).is_file()]
     summary: Dict[str, Any] = {"val_top1": run.val_top1}
     if isinstance(run.metrics.get("test"), dict):  # the number no decision saw
@@ -312,7 +315,8 @@ def run_export(ctx: StageContext) -> Outputs:
     variant = ctx.variant
     source = tflite_path(ctx)
     if not source.is_file():
-        raise PipelineError(f"{source}: not found; convert first (--stage convert --variants {variant})")
+        raise PipelineError(f"{source}: not found; convert first (--stage convert --variants {variant})",
+                            exit_code=exit_codes.BAD_INPUT)
     drop = accuracy_drop_points(ctx.out, variant)
     if not within_limit(variant, drop, cfg.max_accuracy_drop):
         raise StageBlocked(

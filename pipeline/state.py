@@ -1,4 +1,4 @@
-"""What the pipeline has already done: stage fingerprints in ``<out>/pipeline_state.json``, and an exclusive lock.
+"""What the pipeline has already done: stage fingerprints in ``<out>/pipeline_state.json``.
 
 A stage's *fingerprint* is a SHA-256 over its configuration and the identity of its input files (content hashes for
 the run folder's files, size + modification time for the photos). A stage is skipped when the fingerprint recorded
@@ -24,7 +24,6 @@ from common.atomic import atomic_write_json
 from common.errors import EdgeKitError
 
 STATE_FILE = rf.PIPELINE_STATE
-LOCK_FILE = rf.PIPELINE_LOCK
 STATE_VERSION = 1
 
 
@@ -183,39 +182,10 @@ def explain_os_error(exc: OSError, path: Path, flag: str = "--out") -> str:
                                                        "kept, the pipeline continues where it stopped.")
 
 
-@contextlib.contextmanager
-def exclusive_lock(out_dir: Path) -> Iterator[None]:
-    """Hold ``<out>/.pipeline.lock`` for the duration: two pipelines writing one folder would corrupt each other.
-
-    The lock is an ``flock`` and disappears with the process (even after ``kill -9``); no stale lock to clean up.
-    """
-    import fcntl
-
-    path = Path(out_dir) / LOCK_FILE
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise PipelineError(explain_os_error(exc, path)) from exc
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise PipelineError(
-                f"{out_dir}: another edge-kit pipeline is running on this folder (it holds {path}); wait for it to "
-                "finish, or choose another --out."
-            ) from exc
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
-        yield
-    finally:
-        os.close(fd)
-
-
 def remove_stale_temporaries(folder: Path) -> List[Path]:
     """Delete temporary files that an interrupted atomic write left behind (``.<name>.<random><suffix>``).
 
-    Only call while holding :func:`exclusive_lock`: then no writer of this pipeline is active in ``folder``.
+    Only call while holding the folder's lock (:func:`common.locks.folder_lock`): then no writer is active in it.
     """
     removed: List[Path] = []
     if not folder.is_dir():

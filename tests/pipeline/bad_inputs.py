@@ -42,7 +42,8 @@ class Case:
     argv: Sequence[str]
     code: int  #: expected exit status
     text: str  #: expected in stderr
-    needs: str = ""  #: "mount" when the world needs a read-only mount and a full tmpfs (root)
+    needs: str = ""  #: "mount": a read-only mount and a full tmpfs (root); "busy": {converted} locked by another
+    #: process (:func:`hold_lock`)
 
 
 CASES: List[Case] = [
@@ -67,7 +68,26 @@ CASES: List[Case] = [
     Case("kit: a class folder name with a line break", "edge-kit",
          ["{newline_class}", "--out", "{tmp}/new", "--weights", "none", "--no-export"], 2,
          "'da\\nisy' holds a line break"),
+    # ---- a folder another command is writing (one long command per folder)
+    Case("train: --out in use by another command", "edge-train",
+         ["{photos}", "--out", "{converted}", "--weights", "none", "--overwrite"], 2,
+         "{converted}: in use by process", needs="busy"),
+    Case("convert: run folder in use by another command", "edge-convert", ["{converted}"], 2,
+         "{converted}: in use by process", needs="busy"),
+    Case("export: run folder in use by another command", "edge-convert",
+         ["export", "{converted}", "--variant", "float32", "--out", "{tmp}/"], 2, "{converted}: in use by process",
+         needs="busy"),
+    Case("kit: --out in use by another command", "edge-kit", ["--out", "{converted}", "--stage", "report"], 2,
+         "{converted}: in use by process", needs="busy"),
     # ---- output locations
+    Case("train: --out name longer than 255 bytes", "edge-train",
+         ["{photos}", "--out", "{tmp}/" + "r" * 300, "--weights", "none"], 2, "is 300 bytes, longer than the file "
+                                                                             "system allows"),
+    Case("convert: --out name longer than 255 bytes", "edge-convert", ["{converted}", "--out", "{tmp}/" + "r" * 300],
+         2, "is 300 bytes, longer than the file system allows"),
+    Case("kit: --out name longer than 255 bytes", "edge-kit",
+         ["{photos}", "--out", "{tmp}/" + "r" * 300 + "/run", "--weights", "none"], 2,
+         "is 300 bytes, longer than the file system allows"),
     Case("train: --out is a file", "edge-train", ["{photos}", "--out", "{file}", "--weights", "none"], 2,
          "a file is in the way"),
     Case("train: --out under a file", "edge-train", ["{photos}", "--out", "{file}/run", "--weights", "none"], 2,
@@ -185,6 +205,21 @@ def build_world(root: Path, mounts: bool) -> Dict[str, str]:
     return {k: str(v) for k, v in world.items()}
 
 
+@contextlib.contextmanager
+def hold_lock(folder: str, command: str = "edge-kit") -> Iterator[subprocess.Popen]:
+    """Another process holding ``folder``'s lock (as a running command would) for the block."""
+    code = ("import sys, time\nfrom common.locks import folder_lock\nwith folder_lock(sys.argv[1], sys.argv[2]):\n"
+            "    print('held', flush=True)\n    time.sleep(600)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, folder, command], stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(REPO)))
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def unmount(world: Dict[str, str]) -> None:
     for name in ("full", "readonly"):
         subprocess.run(["umount", "-l", world[name]], capture_output=True)
@@ -246,7 +281,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for case in cases:
             world = build_world(root / f"case{CASES.index(case)}", mounts=case.needs == "mount")
             try:
-                outcome = run_case(case, world)
+                with hold_lock(world["converted"]) if case.needs == "busy" else contextlib.nullcontext():
+                    outcome = run_case(case, world)
             finally:
                 if case.needs == "mount":
                     unmount(world)
