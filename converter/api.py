@@ -59,6 +59,7 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
     timings: Dict[str, float] = {}
     t0 = time.perf_counter()
     run = load_run(run_dir)
+    model_sha256 = rf.model_digest(run.run_dir)  # recorded with every file made here (tflite/sources.json, report)
     out_dir = Path(cfg.output_dir) if cfg.output_dir else run.run_dir / rf.TFLITE_DIR
     # Before the minutes of loading and converting: a file in the way, read-only, full -> one line naming it.
     check_output_dir(out_dir, "--out")
@@ -121,6 +122,7 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
         path = out_dir / Path(rf.tflite_model(variant)).name
         verify_metadata(data, run.labels, pre, str(path))
         atomic_write_bytes(path, data)
+        rf.record_tflite(path, model_sha256)
         timings[variant] = time.perf_counter() - t
         files[variant], models[variant] = path, data
         log(f"{variant}: {path} ({len(data) / 1e6:.2f} MB, {timings[variant]:.1f} s)")
@@ -134,6 +136,7 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
     t = time.perf_counter()
     report = _evaluate(run, cfg, qat, model, models, latency_summary, run_tflite, log)
     report["calibration_photos"] = 0 if calib is None else int(len(calib))
+    report[rf.MODEL_DIGEST] = model_sha256
     timings["evaluate"] = time.perf_counter() - t
     for variant in cfg.variants:
         report["variants"][variant]["convert_seconds"] = round(timings[variant], 2)

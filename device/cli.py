@@ -218,6 +218,10 @@ def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
             print(f"edge-classify: error: {exc}", file=stderr)
             return 2
 
+    stale = _stale_model(args.model)
+    if stale:
+        print(f"edge-classify: error: {stale}", file=stderr)
+        return 2
     from device.batch import classifier_for_many
     from device.classifier import Classifier
     from device.heap import keep_heap_pad
@@ -278,6 +282,19 @@ def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
     finally:
         if pool is not None:  # workers finish their last photos only when the run did; else they stop now
             pool.close() if finished else pool.terminate()
+
+
+def _stale_model(model: str) -> Optional[str]:
+    """Why ``model``, a ``.tflite`` in a run folder's ``tflite/``, no longer describes that run's model.keras (None
+    otherwise, and for a model anywhere else). The run folder's rule (:func:`common.run_folder.check_tflite`),
+    imported here only: the device library itself never reads run folders."""
+    from common.run_folder import StaleOutputError, check_tflite
+
+    try:
+        check_tflite(Path(model))
+    except StaleOutputError as exc:
+        return str(exc)
+    return None
 
 
 def _warn_labels_override(clf, args, stderr: TextIO) -> None:

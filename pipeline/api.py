@@ -279,7 +279,15 @@ def _run_stage(ctx: StageContext, name: str, tag: str, say: Callable[[str], None
         rec = ctx.state.stages[name]
         say(f"{tag} {name}: up to date, skipped (inputs unchanged since it ran in {rec.seconds:.1f} s)")
         return StageOutcome(name, "skipped", 0.0, [ctx.state.resolve(r) for r in rec.outputs], rec.summary)
-    say(f"{tag} {name} ...")
+    why = None if name in ctx.config.force else ctx.state.why_stale(name, fp)
+    if why is None:
+        say(f"{tag} {name} ...")
+    elif name == "train" and why.startswith(rf.MODEL):  # someone replaced the model this pipeline trained
+        say(f"{tag} train: runs again: {why} (by hand, or by edge-train?); this command's settings train a new one. "
+            f"To use that model instead, run the later stages only: edge-kit --out {ctx.out} --stage convert "
+            "--stage classify --stage report")
+    else:
+        say(f"{tag} {name}: runs again: {why}")
     t0 = time.perf_counter()
     ctx.state.forget(name)  # a crash in the middle must not leave the previous record looking valid
     try:

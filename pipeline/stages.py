@@ -245,8 +245,9 @@ def choose_export_variant(report: Optional[Dict[str, Any]], variants, requested:
 def resolve_export_variant(ctx: StageContext, exporting: bool = True) -> ExportChoice:
     """:func:`choose_export_variant` on ``<out>/tflite/report.json`` (None when missing or unreadable)."""
     report = rf.read_conversion_report(ctx.out)
-    if report is not None and not isinstance(report.get("variants"), dict):
-        report = None
+    if report is not None and (not isinstance(report.get("variants"), dict)
+                               or rf.stale_problem(ctx.out, report, rf.CONVERSION_REPORT, "convert again")):
+        report = None  # nothing to choose with: that of another model would pick by another model's numbers
     cfg = ctx.config
     return choose_export_variant(report, cfg.variants, cfg.export_variant, cfg.max_accuracy_drop, ctx.out, exporting)
 
@@ -283,7 +284,7 @@ def run_classify(ctx: StageContext) -> Outputs:
     ctx.log(f"  device runtime: {data['correct']}/{len(data['photos'])} {role} photos right "
             f"({100 * (data['top1'] or 0):.1f}%), {data['ms_per_photo']} ms per photo")
     path = ctx.out / rf.CLASSIFY
-    write_or_explain(lambda: atomic_write_json(path, data), path)
+    write_or_explain(lambda: atomic_write_json(path, rf.with_model_digest(data, ctx.out)), path)
     return [path], {"top1": data["top1"], "photos": len(data["photos"])}
 
 
@@ -333,7 +334,7 @@ def run_export(ctx: StageContext) -> Outputs:
               "sha256": file_digest(written), "size_bytes": written.stat().st_size,
               "accuracy_drop_points": drop}
     path = ctx.out / rf.EXPORT
-    write_or_explain(lambda: atomic_write_json(path, record), path)
+    write_or_explain(lambda: atomic_write_json(path, rf.with_model_digest(record, ctx.out)), path)
     return [written, path], {"destination": str(written)}
 
 

@@ -35,16 +35,8 @@ class PipelineError(EdgeKitError):
     exit_code = exit_codes.FAILED
 
 
-def file_digest(path: Path, chunk: int = 1 << 20) -> str:
-    """SHA-256 (hex) of a file's content."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(chunk)
-            if not block:
-                break
-            h.update(block)
-    return h.hexdigest()
+#: SHA-256 (hex) of a file's content (the run folder's one definition).
+file_digest = rf.file_sha256
 
 
 def file_stamp(path: Path) -> List[int]:
@@ -136,6 +128,23 @@ class PipelineState:
             except OSError:
                 return False
         return True
+
+    def why_stale(self, stage: str, fp: str) -> Optional[str]:
+        """Why ``stage``, which finished here before, is not up to date (one phrase), or None when it never ran or
+        is current: the user sees why a stage runs again (a replaced model.keras retrains, for instance)."""
+        rec = self.stages.get(stage)
+        if rec is None:
+            return None
+        if rec.fingerprint != fp:
+            return "its settings or inputs changed since it ran"
+        for rel, digest in rec.outputs.items():
+            path = self.resolve(rel)
+            try:
+                if file_digest(path) != digest:
+                    return f"{rel} changed since this pipeline wrote it"
+            except OSError:
+                return f"{rel} is missing"
+        return None
 
     def output_digest(self, stage: str, rel: str) -> Optional[str]:
         rec = self.stages.get(stage)

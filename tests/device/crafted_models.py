@@ -17,6 +17,7 @@ terminal with non-ASCII labels.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -320,6 +321,9 @@ CASES: List[Case] = [
          r"--std inf: every value must be a finite number", one_line=False),
     Case("--std -1", ["{model:valid.tflite}", "{photo}", "--mean", "0", "--std", "-1"], 2,
          r"--std -1: every value must be above 0", one_line=False),
+    Case("a run folder's .tflite older than its model", ["{dir:stale_run}/tflite/model_int8.tflite", "{photo}"], 2,
+         r"stale_run/tflite/model_int8\.tflite: was converted from another model than .*stale_run/model\.keras "
+         r"\(retrained or replaced since\); convert it again"),
     Case("--evaluate -o under a file", ["{model:valid.tflite}", "--evaluate", "{dir:photos}", "-o", "{photo}/eval"],
          2, r"eval: a file is in the way .*choose another -o"),
 ]
@@ -346,6 +350,15 @@ def prepare(work: Path, assets: Path) -> Dict[str, Path]:
     for name in ("a.bmp", "b.bmp"):
         (photos / name).write_bytes(paths["photo"].read_bytes())
     paths["dir:photos"] = photos
+    # a run folder whose model.keras was retrained after the conversion: its tflite/ describes the earlier model
+    stale = work / "stale_run"
+    (stale / "tflite").mkdir(parents=True, exist_ok=True)
+    (stale / "tflite" / "model_int8.tflite").write_bytes((models / "valid.tflite").read_bytes())
+    digest = lambda data: hashlib.sha256(data).hexdigest()  # noqa: E731
+    (stale / "tflite" / "sources.json").write_text(json.dumps({"model_int8.tflite": {
+        "sha256": digest((models / "valid.tflite").read_bytes()), "model_sha256": digest(b"the first model")}}))
+    (stale / "model.keras").write_bytes(b"the retrained model")
+    paths["dir:stale_run"] = stale
     odd = work / "odd_names"
     odd.mkdir(exist_ok=True)
     with open(os.fsencode(odd) + b"/caf\xe9.bmp", "wb") as f:  # a Latin-1 file name: not valid UTF-8

@@ -68,6 +68,13 @@ CASES: List[Case] = [
     Case("kit: a class folder name with a line break", "edge-kit",
          ["{newline_class}", "--out", "{tmp}/new", "--weights", "none", "--no-export"], 2,
          "'da\\nisy' holds a line break"),
+    # ---- what was made from an earlier model is never shipped as the current one
+    Case("export: a model converted before the run was retrained", "edge-convert",
+         ["export", "{retrained}", "--variant", "float32", "--out", "{tmp}/"], 2,
+         "model_float32.tflite: was converted from another model than"),
+    Case("kit: export of a model converted before the run was retrained", "edge-kit",
+         ["--out", "{retrained}", "--stage", "export", "--export-variant", "float32", "--variants", "float32",
+          "--android-assets", "{tmp}/assets"], 2, "model_float32.tflite: was converted from another model than"),
     # ---- a folder another command is writing (one long command per folder)
     Case("train: --out in use by another command", "edge-train",
          ["{photos}", "--out", "{converted}", "--weights", "none", "--overwrite"], 2,
@@ -162,6 +169,7 @@ def build_world(root: Path, mounts: bool) -> Dict[str, str]:
     root.mkdir(parents=True, exist_ok=True)
     world = {"tmp": root, "photos": PHOTOS, "file": root / "a-file", "empty": root / "empty",
              "one_photo": root / "one-photo", "finished": root / "finished", "converted": root / "converted",
+             "retrained": root / "retrained",
              "readonly": root / "readonly", "full": root / "full"}
     world["file"].write_text("not a folder\n")
     world["toml_two"], world["toml_float"] = root / "two.toml", root / "float.toml"
@@ -192,6 +200,10 @@ def build_world(root: Path, mounts: bool) -> Dict[str, str]:
                 (run / extra).write_bytes(f"the finished run's {extra}\n".encode())
     (world["converted"] / rf.TFLITE_DIR).mkdir()
     (world["converted"] / rf.tflite_model("float32")).write_bytes(b"TFL3 stand-in model " * 50)
+    rf.record_tflite(world["converted"] / rf.tflite_model("float32"), rf.model_digest(world["converted"]))
+    # {retrained}: converted, then its model.keras replaced (retrained elsewhere)
+    shutil.copytree(world["converted"], world["retrained"])
+    (world["retrained"] / rf.MODEL).write_bytes(b"a model trained after the conversion\n")
     if mounts:
         world["readonly"].mkdir()
         subprocess.run(["mount", "--bind", str(world["readonly"]), str(world["readonly"])], check=True)

@@ -196,3 +196,24 @@ def test_the_summary_says_which_numbers_chose_the_model(fake, tmp_path):
     logs.clear()
     run_pipeline(cfg(tmp_path), log=logs.append)
     assert any("These are validation numbers" in line for line in logs)
+
+
+def test_a_stage_that_runs_again_says_why(fake, tmp_path, monkeypatch):
+    """A replaced model.keras made edge-kit retrain without a word."""
+    def train_writes_a_model(ctx):
+        fake.calls.append("train")
+        path = ctx.out / "model.keras"
+        atomic_write_text(path, f"trained on {(tmp_path / 'data' / 'input.txt').read_text()}")
+        return [path], {}
+
+    monkeypatch.setitem(pipeline.RUNNERS, "train", train_writes_a_model)
+    run_pipeline(cfg(tmp_path, stages=("train",)))
+    (tmp_path / "out" / "model.keras").write_text("a model trained elsewhere")  # e.g. edge-train --overwrite
+    logs = []
+    run_pipeline(cfg(tmp_path, stages=("train",)), log=logs.append)
+    line = next(m for m in logs if "train" in m and "runs again" in m)
+    assert "model.keras changed since this pipeline wrote it" in line and "--stage convert" in line
+    (tmp_path / "data" / "input.txt").write_text("v2")
+    logs.clear()
+    run_pipeline(cfg(tmp_path, stages=("train",)), log=logs.append)
+    assert any("train: runs again: its settings or inputs changed" in m for m in logs)

@@ -9,7 +9,7 @@ import re
 import pytest
 from PIL import Image
 
-from pipeline.report import rank_worst_first
+from pipeline.report import build_report, rank_worst_first
 from pipeline.report import write_report
 from tests.pipeline.helpers import chromium, render, write_synthetic_run
 
@@ -146,3 +146,25 @@ def test_report_labels_selection_photos_and_test_photos(tmp_path, photos_dir):
     assert "<b>70.0%</b><span>test top-1 of the Keras model (photos no decision saw)</span>" in html
     data = json.loads(files["json"].read_text(encoding="utf-8"))
     assert [row["split"] for row in data["training"]["accuracy"]] == ["val", "test"]
+
+
+def test_numbers_of_an_earlier_model_are_not_reported_as_this_ones(tmp_path, photos_dir):
+    """After a retrain (or a model.keras copied in), the conversion report, the device answers and the export record
+    describe the earlier model: the report says so instead of showing them."""
+    import json
+
+    from common import run_folder as rf
+
+    out = write_synthetic_run(tmp_path / "run", photos_dir)
+    (out / rf.MODEL).write_bytes(b"the model the files below were made from")
+    for name in (rf.CONVERSION_REPORT, rf.CLASSIFY):
+        (out / name).write_text(json.dumps(rf.with_model_digest(json.loads((out / name).read_text()), out)))
+    data, _ = build_report(out)
+    assert data["variants"]["rows"] and data["held_out"]["photos"] > 0 and data[rf.MODEL_DIGEST]
+    (out / rf.MODEL).write_bytes(b"a model trained since")
+    data, _ = build_report(out)
+    assert data["variants"]["rows"] == [] and data["held_out"] == {}
+    notes = " ".join(data["notes"])
+    assert "tflite/report.json: was made from another model.keras" in notes and "run the convert stage" in notes
+    assert "classify.json: was made from another model.keras" in notes and "run the classify stage" in notes
+    assert "not found" not in notes
