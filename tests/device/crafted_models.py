@@ -28,6 +28,7 @@ import sys
 import tempfile
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
@@ -144,6 +145,16 @@ def unique(labels: List[str]) -> List[str]:
         seen[label] = seen.get(label, 0) + 1
         out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
     return out
+
+
+def blank_png(width: int, height: int) -> bytes:
+    """A black 1-bit PNG of ``width`` x ``height`` pixels, a few kB however large (standard library only)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = zlib.compress(b"\0" * ((1 + (width + 7) // 8) * height), 9)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
 
 
 def metadata_offset(model: bytes) -> int:
@@ -321,6 +332,9 @@ CASES: List[Case] = [
          r"--std inf: every value must be a finite number", one_line=False),
     Case("--std -1", ["{model:valid.tflite}", "{photo}", "--mean", "0", "--std", "-1"], 2,
          r"--std -1: every value must be above 0", one_line=False),
+    Case("a 12000x12000 PNG", ["{model:valid.tflite}", "{huge_png}"], 1, r"1 of 1 photos could not be read",
+         stdout=r"huge\.png +ERROR: .*huge\.png: decoding it takes 12000x12000 = 144 megapixels at once, over the "
+                r"limit of 40 megapixels"),
     Case("a run folder's .tflite older than its model", ["{dir:stale_run}/tflite/model_int8.tflite", "{photo}"], 2,
          r"stale_run/tflite/model_int8\.tflite: was converted from another model than .*stale_run/model\.keras "
          r"\(retrained or replaced since\); convert it again"),
@@ -359,6 +373,8 @@ def prepare(work: Path, assets: Path) -> Dict[str, Path]:
         "sha256": digest((models / "valid.tflite").read_bytes()), "model_sha256": digest(b"the first model")}}))
     (stale / "model.keras").write_bytes(b"the retrained model")
     paths["dir:stale_run"] = stale
+    (work / "huge.png").write_bytes(blank_png(12000, 12000))  # decoded whole: 144 megapixels at once
+    paths["huge_png"] = work / "huge.png"
     odd = work / "odd_names"
     odd.mkdir(exist_ok=True)
     with open(os.fsencode(odd) + b"/caf\xe9.bmp", "wb") as f:  # a Latin-1 file name: not valid UTF-8
@@ -368,7 +384,7 @@ def prepare(work: Path, assets: Path) -> Dict[str, Path]:
 
 
 def expand(args: Sequence[str], paths: Dict[str, Path]) -> List[str]:
-    return [re.sub(r"\{([a-z]+(?::[^}]+)?)\}", lambda m: str(paths[m.group(1)]), a) for a in args]
+    return [re.sub(r"\{([a-z_]+(?::[^}]+)?)\}", lambda m: str(paths[m.group(1)]), a) for a in args]
 
 
 @dataclass
