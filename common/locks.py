@@ -49,8 +49,12 @@ def holder(folder: Path) -> Optional[str]:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: "str | os.PathLike[str]", command: str, flag: str = "--out") -> Iterator[Path]:
+def folder_lock(folder: "str | os.PathLike[str]", command: str, flag: str = "--out",
+                read_only: bool = False) -> Iterator[Path]:
     """Hold the lock of ``folder`` for the block (creating the folder when it does not exist yet).
+
+    ``read_only``: the command only reads ``folder`` (``edge-convert export``): where no lock file can be written
+    (a read-only copy of a run folder, which no command can change either) it reads without the lock.
 
     Raises :class:`FolderBusyError` ("<folder>: in use by process N (edge-kit); wait for it to finish, or choose
     another --out") when another process holds it, and :class:`common.paths.OutputLocationError` naming ``flag``
@@ -76,6 +80,9 @@ def folder_lock(folder: "str | os.PathLike[str]", command: str, flag: str = "--o
         fd = _acquire(path, command, flag)
     except OSError as exc:
         _remove_if_unused(path, created)
+        if read_only and path.is_dir():
+            yield path
+            return
         raise OutputLocationError(explain_os_error(exc, path, flag)) from exc
     except BaseException:
         _remove_if_unused(path, created)

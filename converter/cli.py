@@ -186,7 +186,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             run_dir = user_path(args.run_dir)
             if not run_dir.is_dir():
                 raise ConvertError(f"{run_dir}: no such run folder; check the path (edge-convert export RUN_DIR).")
-            with folder_lock(run_dir, "edge-convert export", "run folder"):  # not while a retrain replaces it
+            # not while a retrain replaces it (a read-only copy of a run folder is read without the lock)
+            with folder_lock(run_dir, "edge-convert export", "run folder", read_only=True):
                 path = export_variant(run_dir, args.variant, destination, create=args.create)
             print(f"exported {args.variant} -> {path}")
             return 0
@@ -204,8 +205,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         load_run(args.run_dir)  # a wrong folder is reported at once, before TensorFlow's seconds of start-up
         with contextlib.ExitStack() as locks:  # "in use by process N" while another command writes these folders
-            locks.enter_context(folder_lock(args.run_dir, "edge-convert", "run folder"))
-            if args.out is not None and not Path(args.out).is_relative_to(args.run_dir):
+            elsewhere = args.out is not None and not Path(args.out).is_relative_to(args.run_dir)
+            locks.enter_context(folder_lock(args.run_dir, "edge-convert", "run folder", read_only=elsewhere))
+            if elsewhere:
                 check_output_dir(args.out, "--out")
                 locks.enter_context(folder_lock(args.out, "edge-convert"))
             import_tensorflow_quietly(args.verbose)  # Ctrl-C while it imports: KeyboardInterrupt, below

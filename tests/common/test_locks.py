@@ -81,3 +81,24 @@ def test_edge_convert_on_a_run_folder_another_command_writes(fake_run, capsys):
         assert main(["export", str(fake_run), "--variant", "float32", "-o", str(fake_run.parent) + "/"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and all(f"in use by process {other.process.pid} (edge-train)" in line for line in err)
+
+
+def test_a_read_only_folder_is_read_without_the_lock_and_refused_for_writing(tmp_path):
+    import subprocess
+
+    from common.paths import OutputLocationError
+
+    folder = tmp_path / "archived-run"
+    folder.mkdir()
+    (folder / "model.keras").write_text("x")
+    if subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("needs permission to mount (root)")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True)
+        with folder_lock(folder, "edge-convert export", read_only=True):  # e.g. exporting from an archived run
+            assert (folder / "model.keras").read_text() == "x"
+        with pytest.raises(OutputLocationError, match="read-only"):
+            with folder_lock(folder, "edge-convert"):
+                pass
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
