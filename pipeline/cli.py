@@ -202,8 +202,8 @@ def _interrupted(out: str) -> int:
         print(f"\nedge-kit: interrupted. Finished stages are kept in {out}; run the same command again to "
               "continue.", file=sys.stderr)
     else:
-        print("\nedge-kit: interrupted before any stage finished; run the same command again to start.",
-              file=sys.stderr)
+        print("\nedge-kit: interrupted before any stage finished; run the same command again to continue (a training "
+              "under way resumes from its last finished epoch).", file=sys.stderr)
     return exit_codes.INTERRUPTED
 
 
