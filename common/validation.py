@@ -9,7 +9,7 @@ added later is type-checked without code of its own:
 * ``bool``: ``True``/``False`` only (``1`` is not a bool);
 * ``int``: a whole number; a bool is refused (``true`` is not 1 epoch), ``2.7`` is refused, ``3.0`` becomes ``3``;
 * ``float``: any int or float that is finite (NaN and infinity are refused); a bool is refused;
-* ``str``: a string; ``Optional[...]``: ``None`` or the inner type. Other annotations (tuples, dicts) are left to
+* ``str``: a string (a path given as ``pathlib.Path`` becomes one); ``Optional[...]``: ``None`` or the inner type. Other annotations (tuples, dicts) are left to
   the dataclass's own checks.
 
 Only the standard library: every part may import it.
@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
@@ -144,6 +145,8 @@ def _check_type(name: str, value: Any, annotation: Any) -> Any:
     if annotation is str:
         if isinstance(value, str):
             return value
+        if isinstance(value, os.PathLike):  # a folder or file given as a Path
+            return os.fspath(value)
         raise fail("must be text (a quoted string)")
     if isinstance(value, bool):
         raise fail(f"must be {_WHAT[annotation]}, not true/false")

@@ -185,7 +185,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             destination = None if args.destination is None else _user_path_keeping_slash(args.destination)
             run_dir = user_path(args.run_dir)
             if not run_dir.is_dir():
-                raise ConvertError(f"{run_dir}: no such run folder; check the path (edge-convert export RUN_DIR).")
+                raise ConvertError(f"{run_dir}: no such run folder; check the path, or train and convert first "
+                                   "(edge-convert export RUN_DIR).")
             # not while a retrain replaces it (a read-only copy of a run folder is read without the lock)
             with folder_lock(run_dir, "edge-convert export", "run folder", read_only=True):
                 path = export_variant(run_dir, args.variant, destination, create=args.create)
@@ -223,8 +224,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                       "atomically). Run the same command again to convert them all.", file=sys.stderr)
                 return exit_codes.INTERRUPTED
         return exit_codes.OK
-    except KeyboardInterrupt:  # before converting (TensorFlow's start-up): nothing was written
-        print("\nedge-convert: interrupted before converting; nothing was written.", file=sys.stderr)
+    except KeyboardInterrupt:  # TensorFlow's start-up, an export: every file is written whole or not at all
+        print("\nedge-convert: interrupted; no file was left half-written. Run the same command again.",
+              file=sys.stderr)
         return exit_codes.INTERRUPTED
     except AccuracyGateError as exc:
         print(f"edge-convert: accuracy gate failed: {exc}", file=sys.stderr)

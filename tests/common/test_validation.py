@@ -61,3 +61,16 @@ def test_choices_are_named_in_the_message():
     assert Rule(choices=("loss", "top1")).problem("accuracy") == "is unknown; use one of: loss, top1"
     assert Rule(0, 1, high_open=True).problem(1.0) == "must be a fraction in [0, 1)"
     assert Rule(1, 16).problem(17) == "is outside 1-16"
+
+
+def test_a_path_given_for_a_text_field_becomes_text():
+    from pathlib import Path
+
+    @dataclass
+    class WithFolder:
+        out_dir: str = "runs/x"
+
+        def __post_init__(self) -> None:
+            check_fields(self, {}, Refused)
+
+    assert WithFolder(Path("runs/y")).out_dir == "runs/y"

@@ -162,4 +162,5 @@ def test_interrupted_conversion_leaves_no_truncated_tflite(run_folder, tmp_path,
     with pytest.raises(KeyboardInterrupt):
         convert(work, ConvertConfig(variants="float32,int8", calibration_size=20, evaluate=False, qat=False,
                                     verbose=False))
-    assert sorted(p.name for p in (work / "tflite").iterdir()) == ["model_float32.tflite"]
+    assert sorted(p.name for p in (work / "tflite").iterdir()) == ["model_float32.tflite", "sources.json"]
+    assert list(json.loads((work / "tflite" / "sources.json").read_text())) == ["model_float32.tflite"]
