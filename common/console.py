@@ -7,7 +7,10 @@ Latin-1 console) would raise ``UnicodeEncodeError`` in the middle of a run; ever
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+import warnings
+from typing import Any, Optional, TextIO
+
+from common.errors import EdgeKitWarning
 
 
 def never_crash_on_encoding(*streams: TextIO) -> None:
@@ -18,3 +21,19 @@ def never_crash_on_encoding(*streams: TextIO) -> None:
                 stream.reconfigure(errors="backslashreplace")
             except (ValueError, OSError):  # a closed or detached stream: nothing to protect
                 pass
+
+
+def show_warnings_plainly(prog: str) -> None:
+    """Show edge-kit's own warnings (:class:`common.errors.EdgeKitWarning`) as ``<prog>: warning: <message>``
+    instead of Python's ``file.py:145: SkippedFilesWarning:`` and a line of source code; other warnings as usual.
+    Commands call it once, at start (it replaces ``warnings.showwarning`` for the process)."""
+    original = warnings.showwarning
+
+    def show(message: Any, category: type, filename: str, lineno: int, file: Optional[TextIO] = None,
+             line: Optional[str] = None) -> None:
+        if issubclass(category, EdgeKitWarning):
+            print(f"{prog}: warning: {message}", file=file or sys.stderr, flush=True)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show

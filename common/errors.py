@@ -23,3 +23,8 @@ class EdgeKitError(Exception):
         super().__init__(*args)
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+class EdgeKitWarning(UserWarning):
+    """Base class of the warnings edge-kit issues on purpose (e.g. photos skipped while training). The commands show
+    them as one line, ``<command>: warning: <message>`` (:func:`common.console.show_warnings_plainly`)."""

@@ -6,10 +6,16 @@ same figure goes into the HTML report (inlined as a data URI), beside the Markdo
 """
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
 import io
+import os
+import shutil
+import tempfile
+import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -21,9 +27,15 @@ COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
 PHASE_NAMES = {"phase1": "head (frozen backbone)", "phase2": "fine-tuning"}
 
 
+#: matplotlib's warning for a character its font lacks (an emoji in a class name): the character is drawn as a
+#: box, which the figure shows plainly; the warning would only add a line of noise per character.
+MISSING_GLYPH = r"Glyph \d+ .* missing from font"
+
+
 @functools.lru_cache(maxsize=None)
 def pyplot():
     """``matplotlib.pyplot`` on the non-interactive Agg backend (set up once; lazy: matplotlib is heavy)."""
+    _quiet_config_dir()
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -32,10 +44,37 @@ def pyplot():
     return plt
 
 
+def _quiet_config_dir() -> None:
+    """Give matplotlib a temporary config and cache folder when the home folder cannot hold its own (a read-only
+    HOME, a service account), as matplotlib itself would, but without its multi-line warning about it. The user's
+    MPLCONFIGDIR is kept."""
+    if "MPLCONFIGDIR" in os.environ:
+        return
+    home = Path(os.environ.get("XDG_CONFIG_HOME") or Path("~/.config").expanduser()) / "matplotlib"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=home)  # writable in fact, not only by its permission bits
+        probe.close()
+        return
+    except OSError:
+        pass
+    folder = tempfile.mkdtemp(prefix="edge-kit-matplotlib-")
+    atexit.register(shutil.rmtree, folder, True)
+    os.environ["MPLCONFIGDIR"] = folder
+
+
+@contextlib.contextmanager
+def _no_missing_glyph_warnings() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=MISSING_GLYPH, category=UserWarning)
+        yield
+
+
 def _png(fig, tight: bool = True) -> bytes:
     plt = pyplot()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight" if tight else None)
+    with _no_missing_glyph_warnings():
+        fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight" if tight else None)
     plt.close(fig)
     return buf.getvalue()
 
@@ -221,5 +260,6 @@ def variant_accuracy_size_png(report: Mapping[str, Any]) -> bytes:
     for i, s in enumerate(size):
         ax2.text(i, s, f"{s:.2f}", ha="center", va="bottom", fontsize=8)
     fig.suptitle(f"{report['run']}: accuracy and size per variant")
-    fig.tight_layout()
+    with _no_missing_glyph_warnings():  # laying out draws the text
+        fig.tight_layout()
     return _png(fig, tight=False)

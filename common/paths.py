@@ -51,6 +51,9 @@ def explain_os_error(exc: OSError, path: PathLike, flag: str = "--out", after: s
         return f"{path}: permission denied; choose a folder you can write to ({flag}) or fix its permissions."
     if exc.errno == errno.EROFS:
         return f"{path}: the file system is read-only; choose a folder on a writable disk ({flag})."
+    if exc.errno == errno.ENAMETOOLONG:
+        return (f"{path}: a folder or file name in it is longer than the file system allows (usually 255 bytes); "
+                f"choose a shorter {flag}.")
     if exc.errno in (errno.ENOTDIR, errno.EEXIST):
         return f"{path}: a file is in the way of a folder that is needed; move the file or choose another {flag}."
     if exc.errno == errno.EISDIR:
@@ -67,9 +70,13 @@ def check_output_dir(path: PathLike, flag: str = "--out", must_exist: bool = Fal
     :class:`OutputLocationError` naming ``path``, ``flag`` and the fix.
     """
     folder = user_path(path)
+    _check_name_lengths(folder, flag)
     existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    try:
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+    except OSError as exc:  # a path the file system refuses to even look up
+        raise OutputLocationError(explain_os_error(exc, folder, flag)) from exc
     if existing.exists() and not existing.is_dir():
         where = "it is a file" if existing == folder else f"{existing} is a file"
         raise OutputLocationError(f"{folder}: a file is in the way ({where}, not a folder); move it or choose "
@@ -79,6 +86,26 @@ def check_output_dir(path: PathLike, flag: str = "--out", must_exist: bool = Fal
                                   f"first (mkdir -p {folder}).")
     probe_folder(existing, folder, flag)
     return folder
+
+
+def _check_name_lengths(folder: Path, flag: str) -> None:
+    """Refuse a path with a component longer than its file system allows (``PC_NAME_MAX`` of the nearest existing
+    folder; 255 bytes where it cannot be asked), before anything looks it up."""
+    base = Path(folder.anchor or "/")  # the deepest existing folder so far
+    below = False  # past it: the rest does not exist yet
+    for part in folder.parts[1:]:
+        try:
+            limit = os.pathconf(base, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            limit = 255
+        size = len(os.fsencode(part))
+        if size > limit:
+            raise OutputLocationError(f"{folder}: the name {part[:24]}... is {size} bytes, longer than the file system "
+                                      f"allows ({limit}); choose a shorter {flag}.")
+        if not below and (base / part).is_dir():
+            base = base / part
+        else:
+            below = True
 
 
 def probe_folder(existing: Path, named: Optional[Path] = None, flag: str = "--out") -> None:

@@ -13,8 +13,16 @@ A run folder is what ``edge-train`` writes and ``edge-convert`` / ``edge-kit`` r
       metrics.json            {"val": classification metrics, "test": ..., "val_top1", "evaluation"}  trainer
       training_curves.png, confusion_matrix.png                                                        trainer
       checkpoint/             an interrupted training's state; checkpoint/run.json its settings       trainer
-      tflite/model_<variant>.tflite, tflite/report.{json,md,png}                                      converter
+      tflite/model_<variant>.tflite, tflite/report.{json,md,png}, tflite/sources.json                 converter
       classify.json, export.json, report.{html,md,json}, report_files/, pipeline_state.json           pipeline
+      .edge-kit.lock          held by the command writing the folder (common/locks.py)
+
+**Every file made from model.keras describes the current model.** :data:`DERIVED` lists them (``tflite/``, the
+pipeline's ``classify.json``, ``export.json``, reports); a retrain removes them all (:func:`invalidate_derived`,
+called by the trainer before the new model is moved into place), and each records the digest of the model it was
+made from (``tflite/sources.json`` per ``.tflite``: :func:`record_tflite`; the JSON files: :data:`MODEL_DIGEST`),
+which every reader checks (:func:`check_tflite`, :func:`stale_problem`) before using or shipping it, so a
+model.keras replaced by hand is caught too.
 
 Epoch rows (``history.json``) are ``{"epoch", "loss", "top1", "val_loss", "val_top1"}``; metrics use the vocabulary
 of :mod:`common.metrics`. Every write is atomic (:mod:`common.atomic`). Reading needs no TensorFlow; only
@@ -25,14 +33,18 @@ of :mod:`common.metrics`. Every write is atomic (:mod:`common.atomic`). Reading 
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from common.atomic import atomic_write_json, atomic_write_text
+from common.atomic import atomic_write_json, atomic_write_text, fsync_dir
 from common.errors import EdgeKitError
+from common.locks import LOCK_FILE
 from device.preprocess import PreprocessConfig
 
 # ---------------------------------------------------------------------------------------------- the file names
@@ -57,11 +69,23 @@ CONVERSION_REPORT_FILES = {"json": "report.json", "md": "report.md", "png": "rep
 CONVERSION_REPORT = f"{TFLITE_DIR}/report.json"
 CLASSIFY = "classify.json"
 EXPORT = "export.json"
-#: The pipeline's report (figures in ``report_files/``), its state and its lock.
+#: The pipeline's report (figures in ``report_files/``) and its state.
 PIPELINE_REPORT_FILES = {"html": "report.html", "md": "report.md", "json": "report.json"}
 REPORT_FIGURES_DIR = "report_files"
 PIPELINE_STATE = "pipeline_state.json"
-PIPELINE_LOCK = ".pipeline.lock"
+#: The lock every long command holds on the folder it writes (common/locks.py).
+LOCK = LOCK_FILE
+
+#: Everything in a run folder made from its model.keras (by the converter and the pipeline): a retrain removes it
+#: all (:func:`invalidate_derived`) before the new model is moved into place, so no file describes an older model.
+DERIVED = (TFLITE_DIR, CLASSIFY, EXPORT, *PIPELINE_REPORT_FILES.values(), REPORT_FIGURES_DIR)
+#: Which model.keras each converted ``.tflite`` was made from: ``{file name: {"sha256", "model_sha256"}}``.
+TFLITE_SOURCES = "sources.json"
+#: The key under which every derived JSON file (tflite/report.json, classify.json, export.json, report.json) records
+#: the SHA-256 of the model.keras it was made from.
+MODEL_DIGEST = "model_sha256"
+#: Where :func:`invalidate_derived` moves the derived files before removing them.
+_RETIRED = ".derived-of-previous-model"
 
 #: What a converter needs from a training run.
 REQUIRED = (MODEL, LABELS, CONFIG, SPLITS)
@@ -162,6 +186,19 @@ def read_optional_json(path: Path) -> Optional[Any]:
 def parse_labels(text: str) -> List[str]:
     """Labels from ``labels.txt``'s text: one per line, surrounding blanks and empty lines ignored."""
     return [label for label in (line.strip() for line in text.splitlines()) if label]
+
+
+def label_problem(label: str) -> Optional[str]:
+    """Why ``label`` cannot name a class (None when it can): ``labels.txt`` holds one label per line, surrounding
+    blanks ignored, so a label must read back exactly as written: no line break inside (a folder name may hold one),
+    no blank at either end, not empty."""
+    if parse_labels(label + "\n") == [label]:
+        return None
+    if len(label.splitlines()) > 1 or label.rstrip("\n\r") != label:
+        return "holds a line break"
+    if not label.strip():
+        return "is empty or blank"
+    return "starts or ends with a blank"
 
 
 def read_checkpoint_key(folder: Path) -> Optional[Dict[str, Any]]:
@@ -392,6 +429,96 @@ def read_conversion_report(folder: Path) -> Optional[Dict[str, Any]]:
     """``tflite/report.json`` (the converter's evaluation), or None when missing or unreadable."""
     data = read_optional_json(Path(folder) / CONVERSION_REPORT)
     return data if isinstance(data, dict) else None
+
+
+# ------------------------------------------------------------------ the link between the model and what is made from it
+class StaleOutputError(RunFolderError):
+    """A file made from a run folder's model (a ``.tflite``, a report) no longer describes its model.keras: the
+    model was retrained or replaced since. Names the file and the command that makes it again."""
+
+
+def file_sha256(path: "str | Path", chunk: int = 1 << 20) -> str:
+    """SHA-256 (hex) of a file's content."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def model_digest(folder: Path) -> Optional[str]:
+    """SHA-256 of ``folder``'s model.keras, or None when it has none (then nothing can be stale against it)."""
+    path = Path(folder) / MODEL
+    return file_sha256(path) if path.is_file() else None
+
+
+def invalidate_derived(folder: Path) -> List[str]:
+    """Remove everything :data:`DERIVED` from ``folder``; returns the names removed. Call it before a new
+    model.keras is moved into place: each name is first moved aside with one atomic rename (a crash part-way leaves
+    some files of the old model, never a mix with the new one: they still carry the old model's digest), then
+    deleted."""
+    folder = Path(folder)
+    aside = folder / _RETIRED
+    shutil.rmtree(aside, ignore_errors=True)  # left by a crash during an earlier retrain
+    removed = []
+    for name in DERIVED:
+        if os.path.lexists(folder / name):
+            aside.mkdir(exist_ok=True)
+            os.replace(folder / name, aside / name)
+            removed.append(name)
+    if removed:
+        fsync_dir(folder)
+    shutil.rmtree(aside, ignore_errors=True)
+    return removed
+
+
+def with_model_digest(data: Mapping[str, Any], folder: Path) -> Dict[str, Any]:
+    """``data`` (a derived JSON file's content) with :data:`MODEL_DIGEST`: the digest of ``folder``'s model.keras."""
+    return {**data, MODEL_DIGEST: model_digest(folder)}
+
+
+def stale_problem(folder: Path, data: Any, name: str, fix: str) -> Optional[str]:
+    """Why the derived JSON file ``name`` (its content ``data``) no longer describes ``folder``'s model.keras, as
+    one line ending in ``fix``; None when it does, or when the folder has no model.keras to compare with."""
+    current = model_digest(folder)
+    if current is None:
+        return None
+    recorded = data.get(MODEL_DIGEST) if isinstance(data, Mapping) else None
+    if recorded == current:
+        return None
+    why = "was made before edge-kit recorded its model" if recorded is None else "was made from another model.keras"
+    return f"{Path(folder) / name}: {why} (the model was retrained or replaced since); {fix}."
+
+
+def record_tflite(tflite: Path, model_sha256: Optional[str]) -> None:
+    """Remember in ``tflite/sources.json`` (beside ``tflite``) that this ``.tflite`` was converted from the model
+    whose digest is ``model_sha256``; entries of files no longer there are dropped."""
+    tflite = Path(tflite)
+    sources_path = tflite.parent / TFLITE_SOURCES
+    sources = read_optional_json(sources_path)
+    sources = {k: v for k, v in sources.items() if (tflite.parent / k).is_file()} if isinstance(sources, dict) else {}
+    sources[tflite.name] = {"sha256": file_sha256(tflite), MODEL_DIGEST: model_sha256}
+    atomic_write_json(sources_path, sources)
+
+
+def check_tflite(tflite: Path) -> None:
+    """Raise :class:`StaleOutputError` when ``tflite`` lies in a run folder's ``tflite/`` and was not converted from
+    that run folder's current model.keras (retrained or replaced since, or the file itself replaced). A ``.tflite``
+    elsewhere (an app's assets, ``edge-convert --out``) has no run folder to compare with and passes."""
+    tflite = Path(tflite).absolute()
+    run = tflite.parent.parent
+    if tflite.parent.name != TFLITE_DIR or not (run / MODEL).is_file() or not tflite.is_file():
+        return
+    entry = (read_optional_json(tflite.parent / TFLITE_SOURCES) or {}).get(tflite.name)
+    fix = f"convert it again (edge-convert {run})"
+    if not isinstance(entry, dict):
+        raise StaleOutputError(f"{tflite}: nothing records which model it was converted from (an older edge-kit, or "
+                               f"copied in by hand), so it may not be {run / MODEL}; {fix}.")
+    if entry.get(MODEL_DIGEST) != model_digest(run):
+        raise StaleOutputError(f"{tflite}: was converted from another model than {run / MODEL} (retrained or "
+                               f"replaced since); {fix}.")
+    if entry.get("sha256") != file_sha256(tflite):
+        raise StaleOutputError(f"{tflite}: is not the file the converter wrote (replaced since); {fix}.")
 
 
 # ------------------------------------------------------------------------------------------------------ writing

@@ -16,6 +16,8 @@ import tempfile
 from contextlib import contextmanager
 from typing import Iterator, Pattern
 
+from common.interrupts import InterruptGuard
+
 #: Start-up lines of TensorFlow/XLA that say nothing about the user's work (no GPU, CPU features, plugins).
 STARTUP_NOISE = re.compile(
     r"All log messages before absl::InitializeLog|oneDNN custom operations are on|cudart_stub|"
@@ -35,7 +37,7 @@ CONVERTER_NOISE = re.compile(
 def filtered_stderr(noise: Pattern[str], all_on_error: bool = True) -> Iterator[None]:
     """Capture the process's stderr (file descriptor 2: C++ logs, absl logging, Python warnings) during the block,
     then write back every line ``noise`` does not match; with ``all_on_error``, every line when the block raises,
-    so that a failure keeps all of its context."""
+    so that a failure keeps all of its context. Ctrl-C is not a failure: its lines are filtered as usual."""
     sys.stderr.flush()
     saved = os.dup(2)
     failed = False
@@ -43,6 +45,8 @@ def filtered_stderr(noise: Pattern[str], all_on_error: bool = True) -> Iterator[
         os.dup2(captured.fileno(), 2)
         try:
             yield
+        except KeyboardInterrupt:
+            raise
         except BaseException:
             failed = all_on_error
             raise
@@ -59,17 +63,30 @@ def filtered_stderr(noise: Pattern[str], all_on_error: bool = True) -> Iterator[
 
 def import_tensorflow_quietly(verbose: bool = False) -> None:
     """Import TensorFlow (and tf_keras when installed) now, hiding :data:`STARTUP_NOISE` unless ``verbose`` or
-    ``TF_CPP_MIN_LOG_LEVEL`` is set by the user. Call it before anything else imports TensorFlow."""
+    ``TF_CPP_MIN_LOG_LEVEL`` is set by the user. Call it before anything else imports TensorFlow.
+
+    Ctrl-C during the import (it takes seconds) raises ``KeyboardInterrupt``, also when it landed inside
+    TensorFlow's C++ start-up and surfaced as another error, so the command reports it in one line."""
     if verbose or "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"  # INFO lines off; C++ warnings and errors still printed
-    with filtered_stderr(STARTUP_NOISE, all_on_error=False):  # start-up lines never explain an import error
-        import tensorflow  # (lazy and heavy: imported here, once, with stderr captured)
-
-        # The devices are looked up at the first operation, and that is when cuInit complains: do it here too.
-        tensorflow.config.list_physical_devices()
-
+    with InterruptGuard() as guard:
         try:
-            import tf_keras  # noqa: F401
-        except ImportError:
-            pass
+            with filtered_stderr(STARTUP_NOISE, all_on_error=False):  # start-up lines never explain an import error
+                _import_tensorflow()
+        except Exception:
+            if guard.fired:
+                raise KeyboardInterrupt from None
+            raise
+
+
+def _import_tensorflow() -> None:
+    import tensorflow  # (lazy and heavy: imported here, once, with stderr captured)
+
+    # The devices are looked up at the first operation, and that is when cuInit complains: do it here too.
+    tensorflow.config.list_physical_devices()
+
+    try:
+        import tf_keras  # noqa: F401
+    except ImportError:
+        pass

@@ -59,6 +59,7 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
     timings: Dict[str, float] = {}
     t0 = time.perf_counter()
     run = load_run(run_dir)
+    model_sha256 = rf.model_digest(run.run_dir)  # recorded with every file made here (tflite/sources.json, report)
     out_dir = Path(cfg.output_dir) if cfg.output_dir else run.run_dir / rf.TFLITE_DIR
     # Before the minutes of loading and converting: a file in the way, read-only, full -> one line naming it.
     check_output_dir(out_dir, "--out")
@@ -98,7 +99,7 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
             f"{' on ' + str(backbone['title']) if backbone and backbone.get('title') else ''}."),
         version=cfg.version, author=cfg.author, license=cfg.license,
     )
-    writer = _VariantWriter(run, cfg, card, out_dir, calib, timings, log)
+    writer = _VariantWriter(run, cfg, card, out_dir, calib, timings, log, model_sha256)
     qat_ran = False
     if "int8" in cfg.variants and cfg.qat is True:
         frozen_int8 = _quantization_aware(model, run, photos, frozen, cfg, timings, log)
@@ -147,6 +148,7 @@ def convert(run_dir: str | Path, config: Optional[ConvertConfig] = None,
     if ptq is not None:
         report["int8_post_training"] = ptq
     report["photo_cache"] = {"from_cache": photos.from_cache, "decoded": photos.decoded}
+    report[rf.MODEL_DIGEST] = model_sha256
     timings["evaluate"] = time.perf_counter() - t
     for variant in cfg.variants:
         report["variants"][variant]["convert_seconds"] = round(timings[variant], 2)
@@ -178,8 +180,10 @@ def _qat_limit(cfg: ConvertConfig) -> float:
 class _VariantWriter:
     """Converts, adds metadata, checks and writes each variant (atomically); remembers the bytes."""
 
-    def __init__(self, run, cfg: ConvertConfig, card: ModelCard, out_dir: Path, calib, timings, log) -> None:
+    def __init__(self, run, cfg: ConvertConfig, card: ModelCard, out_dir: Path, calib, timings, log,
+                 model_sha256: str) -> None:
         self.run, self.cfg, self.card, self.out_dir, self.calib = run, cfg, card, out_dir, calib
+        self.model_sha256 = model_sha256
         self.timings, self.log = timings, log
         self.files: Dict[str, Path] = {}
         self.models: Dict[str, bytes] = {}
@@ -198,6 +202,7 @@ class _VariantWriter:
         path = self.out_dir / Path(rf.tflite_model(variant)).name
         verify_metadata(data, self.run.labels, self.run.preprocessing, str(path))
         atomic_write_bytes(path, data)
+        rf.record_tflite(path, self.model_sha256)
         self.timings[variant] = self.timings.get(variant, 0.0) + time.perf_counter() - t
         self.files[variant], self.models[variant] = path, data
         self.log(f"{variant}: {path} ({len(data) / 1e6:.2f} MB, {time.perf_counter() - t:.1f} s)")

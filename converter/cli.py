@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 from converter.config import DEFAULT_VARIANTS, VARIANTS, ConvertConfig
-from converter.errors import AccuracyGateError
+from converter.errors import AccuracyGateError, ConvertError
 from common import defaults
 from common.errors import EdgeKitError
 from common import exit_codes
-from common.console import never_crash_on_encoding
-from common.paths import explain_os_error, user_path
+from common.console import never_crash_on_encoding, show_warnings_plainly
+from common.locks import folder_lock
+from common.paths import check_output_dir, explain_os_error, user_path
 from common.requirements import require
 from common.tf_startup import import_tensorflow_quietly
 from device.resize import CROP_MODES
@@ -56,13 +59,12 @@ class _DeprecatedAlias(argparse.Action):
 
 
 def _floats(text: str) -> List[float]:
+    """argparse type of ``--mean``/``--std``: comma-separated numbers (their rule:
+    :func:`device.input_encoding.check_normalization`, applied by ``write_classifier_metadata``)."""
     try:
-        values = [float(v) for v in text.split(",")]
+        return [float(v) for v in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or three comma-separated numbers, got {text!r}")
-    if len(values) not in (1, 3):
-        raise argparse.ArgumentTypeError(f"expected one value or three (R,G,B), got {len(values)}")
-    return values
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,6 +170,7 @@ def _parse(args_list: List[str]) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     never_crash_on_encoding()  # a non-ASCII label or path on an ASCII terminal: escapes, not a crash
+    show_warnings_plainly("edge-convert")  # edge-kit's warnings as one line, not Python's file:line form
     try:
         args = _parse(args_list)
         if args.command == "metadata":
@@ -181,7 +184,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             from converter.export import export_variant
 
             destination = None if args.destination is None else _user_path_keeping_slash(args.destination)
-            path = export_variant(user_path(args.run_dir), args.variant, destination, create=args.create)
+            run_dir = user_path(args.run_dir)
+            if not run_dir.is_dir():
+                raise ConvertError(f"{run_dir}: no such run folder; check the path, or train and convert first "
+                                   "(edge-convert export RUN_DIR).")
+            # not while a retrain replaces it (a read-only copy of a run folder is read without the lock)
+            with folder_lock(run_dir, "edge-convert export", "run folder", read_only=True):
+                path = export_variant(run_dir, args.variant, destination, create=args.create)
             print(f"exported {args.variant} -> {path}")
             return 0
         require("edge-convert", ["convert"])  # one line naming the missing extra, not a traceback (e.g. on a board)
@@ -197,19 +206,29 @@ def main(argv: Optional[List[str]] = None) -> int:
         from converter.run_input import load_run
 
         load_run(args.run_dir)  # a wrong folder is reported at once, before TensorFlow's seconds of start-up
-        import_tensorflow_quietly(args.verbose)
-        from converter.api import convert
-        from common.interrupts import InterruptGuard
+        with contextlib.ExitStack() as locks:  # "in use by process N" while another command writes these folders
+            elsewhere = args.out is not None and not Path(args.out).is_relative_to(args.run_dir)
+            locks.enter_context(folder_lock(args.run_dir, "edge-convert", "run folder", read_only=elsewhere))
+            if elsewhere:
+                check_output_dir(args.out, "--out")
+                locks.enter_context(folder_lock(args.out, "edge-convert"))
+            import_tensorflow_quietly(args.verbose)  # Ctrl-C while it imports: KeyboardInterrupt, below
+            from converter.api import convert
+            from common.interrupts import InterruptGuard
 
-        try:
-            with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops at the next progress line
-                say = (lambda message: print(message, flush=True)) if cfg.verbose else (lambda message: None)
-                convert(args.run_dir, cfg, progress=guard.wrap(say))
-        except KeyboardInterrupt:
-            print("\nedge-convert: interrupted; the variants already written are complete (each file is written "
-                  "atomically). Run the same command again to convert them all.", file=sys.stderr)
-            return exit_codes.INTERRUPTED
+            try:
+                with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops at the next line
+                    say = (lambda message: print(message, flush=True)) if cfg.verbose else (lambda message: None)
+                    convert(args.run_dir, cfg, progress=guard.wrap(say))
+            except KeyboardInterrupt:
+                print("\nedge-convert: interrupted; the variants already written are complete (each file is written "
+                      "atomically). Run the same command again to convert them all.", file=sys.stderr)
+                return exit_codes.INTERRUPTED
         return exit_codes.OK
+    except KeyboardInterrupt:  # TensorFlow's start-up, an export: every file is written whole or not at all
+        print("\nedge-convert: interrupted; no file was left half-written. Run the same command again.",
+              file=sys.stderr)
+        return exit_codes.INTERRUPTED
     except AccuracyGateError as exc:
         print(f"edge-convert: accuracy gate failed: {exc}", file=sys.stderr)
         return exit_codes.REFUSED

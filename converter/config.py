@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional, Tuple
 
 from common import defaults
+from common.validation import SEED, Rule, check_fields
 from converter.errors import ConvertError
 
 #: Every variant edge-kit can write, in report order.
@@ -39,6 +40,21 @@ def parse_variants(names: Iterable[str] | str) -> Tuple[str, ...]:
             f"(e.g. --variants float32,int8)"
         )
     return tuple(v for v in VARIANTS if v in cleaned)
+
+
+#: The range or the choices of each :class:`ConvertConfig` field (besides its type).
+RULES = {
+    "calibration_size": Rule(1, hint="a few hundred photos is typical"),
+    "seed": SEED,
+    "int8_io": Rule(choices=INT8_IO_TYPES),
+    "qat_epochs": Rule(1, hint="or turn QAT off (--no-qat)"),
+    "qat_learning_rate": Rule(0, low_open=True),
+    "max_accuracy_drop": Rule(0, hint="percentage points of top-1; leave it out (edge-convert: a negative value) to "
+                                      "turn the gate off"),
+    "qat_limit": Rule(0, hint="percentage points of top-1"),
+    "check_photos": Rule(1, hint="a few hundred photos or more is typical"),
+    "num_threads": Rule(1),
+}
 
 
 @dataclass(frozen=True)
@@ -88,16 +104,5 @@ class ConvertConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "variants", parse_variants(self.variants))
-        if self.int8_io not in INT8_IO_TYPES:
-            raise ConvertError(f"unknown int8 input/output type {self.int8_io!r}; use uint8 or int8")
-        if int(self.calibration_size) < 1:
-            raise ConvertError(
-                f"calibration size must be at least 1 photo, got {self.calibration_size}; a few hundred is typical"
-            )
-        if self.max_accuracy_drop is not None and self.max_accuracy_drop < 0:
-            raise ConvertError(f"--max-accuracy-drop must be >= 0 percentage points, got {self.max_accuracy_drop}")
-        if int(self.check_photos) < 1:
-            raise ConvertError(f"check photos must be at least 1, got {self.check_photos}; a few hundred or more is "
-                               "typical")
-        if self.qat_epochs < 1:
-            raise ConvertError(f"QAT needs at least 1 epoch, got {self.qat_epochs}")
+        # Every field against its annotation and RULES: flags, --set and TOML meet the same rule.
+        check_fields(self, RULES, ConvertError, skip=("variants", "extra"))

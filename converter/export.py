@@ -24,12 +24,14 @@ def export_variant(run_dir: str | Path, variant: str = "int8", destination: Opti
 
     The destination's folder must exist unless ``create`` (a mistyped path is not a new folder; ``edge-convert
     export`` asks for ``--create``); an unusable destination (missing, a file in the way, read-only, full) raises
-    :class:`~common.paths.OutputLocationError` naming it and ``flag``, before anything is written."""
+    :class:`~common.paths.OutputLocationError` naming it and ``flag``, before anything is written. A variant that no
+    longer describes the run folder's model.keras raises :class:`common.run_folder.StaleOutputError`."""
     (variant,) = parse_variants([variant])
     name = rf.tflite_model(variant)
     source = Path(tflite_dir) / Path(name).name if tflite_dir else Path(run_dir) / name
     if not source.is_file():
         raise ConvertError(f"{source}: not found; convert first: edge-convert {run_dir} --variants {variant}")
+    rf.check_tflite(source)  # never ship a model converted before the run folder's model was retrained or replaced
     dest = Path(destination) if destination else DEFAULT_DESTINATION
     if dest.is_dir() or str(destination or "").endswith(("/", "\\")):
         dest = dest / "model.tflite"

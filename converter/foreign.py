@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
 
+import numpy as np
+
 from common.atomic import atomic_write_bytes
 from converter import metadata_writer as mw
 from converter.errors import ConvertError
@@ -24,6 +26,7 @@ from converter.metadata import PREPROCESSING_DESCRIPTION, PREPROCESSING_FILE, Mo
 from converter.tflite_metadata_fb import metadata_schema_py_generated as md
 from converter.tflite_schema import schema
 from device.errors import ModelError
+from device.input_encoding import check_normalization, make_input_encoding
 from device.labels import read_labels_file
 from device.metadata import read_model_info
 from device.preprocess import CROP_MODES, PreprocessConfig
@@ -134,6 +137,23 @@ def quantization_normalisation(shape: ClassifierShape) -> Tuple[List[float], Lis
     return [float(shape.zero_point - natural)], [1.0 / shape.scale]
 
 
+def _check_against_quantization(shape: ClassifierShape, mean: Sequence[float], std: Sequence[float],
+                                source: str) -> None:
+    """Refuse a ``mean``/``std`` that contradicts a quantized input's own quantization: a runtime would then
+    requantize every pixel (:mod:`device.input_encoding`'s rule) instead of feeding it as stored, and the model
+    would see other values than it was quantized for: confidently wrong answers."""
+    if shape.input_type == "float32" or shape.scale <= 0:
+        return
+    encoding = make_input_encoding(np.dtype(shape.input_type), shape.scale, shape.zero_point, mean, std, source)
+    if encoding.mode == "exact":
+        return
+    implied_mean, implied_std = quantization_normalisation(shape)
+    raise ConvertError(
+        f"{source}: --mean {_fmt(mean)} --std {_fmt(std)} contradict its {shape.input_type} input quantization "
+        f"(scale {shape.scale:g}, zero point {shape.zero_point}, which means --mean {_fmt(implied_mean)} --std "
+        f"{_fmt(implied_std)}); leave --mean/--std out: for a quantized input they follow from its quantization.")
+
+
 def read_labels(path: PathLike) -> List[str]:
     """Labels from ``path`` (one per line, or Teachable Machine's ``N Name`` lines: the numbers give the order)."""
     try:
@@ -161,16 +181,21 @@ def write_classifier_metadata(model_path: PathLike, labels: Optional[Sequence[st
     The input file is only replaced when ``out`` names it; the output is written atomically.
     """
     src = Path(model_path)
-    if not src.is_file():
-        raise ConvertError(f"{src}: model file not found. Give the path of a .tflite image classifier.")
     if crop not in CROP_MODES:
         raise ConvertError(f"unknown crop mode {crop!r}; use one of: {', '.join(CROP_MODES)}.")
     if (mean is None) != (std is None):
         raise ConvertError("give --mean and --std together (the input normalisation is (pixel - mean) / std).")
-    if std is not None and any(v == 0 for v in std):
-        raise ConvertError("--std must not be 0.")
+    if mean is not None:
+        try:
+            mean, std = (list(v) for v in check_normalization(mean, std))
+        except ValueError as exc:
+            raise ConvertError(f"{exc}.") from None
+    if not src.is_file():
+        raise ConvertError(f"{src}: model file not found. Give the path of a .tflite image classifier.")
     model = src.read_bytes()
     shape = inspect_classifier(model, str(src))
+    if mean is not None:
+        _check_against_quantization(shape, mean, std, str(src))
     try:
         info = read_model_info(model, source=str(src))
     except ModelError:

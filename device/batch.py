@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, List, Optional
 import numpy as np
 
 from common.errors import EdgeKitError
+from device.postprocess import check_threshold, check_top_k
 
 if TYPE_CHECKING:  # pragma: no cover
     from device.classifier import Classifier
@@ -131,6 +132,7 @@ def classify_many(
     process-wide: a long run over many photos is faster with :func:`device.heap.keep_heap_pad` called once before
     (``edge-classify`` does; it changes glibc's malloc policy for the whole process, so it is the caller's choice).
     """
+    top_k, threshold = check_top_k(top_k), check_threshold(threshold)
     n_workers = default_workers(classifier.interpreter.num_threads) if workers is None else int(workers)
     if n_workers <= 0:
         for source in sources:

@@ -25,10 +25,11 @@ import numpy as np
 from device.batch import BatchResult
 from device.backends import Interpreter, make_interpreter, read_model_bytes
 from device.errors import ImageError, ModelError
-from device.input_encoding import InputEncoding, make_input_encoding
+from device.input_encoding import InputEncoding, check_normalization, make_input_encoding
 from device.labels import LabelsSource, is_background, resolve_labels
 from device.metadata import ModelInfo, ModelMetadata, read_model_info
-from device.postprocess import Prediction, check_output_dtype, check_output_shape, to_scores, top_k as rank
+from device.postprocess import Prediction, check_output_dtype, check_output_shape, check_threshold, check_top_k, \
+    to_scores, top_k as rank
 from device.preprocess import PreprocessConfig, decode_image, preprocess
 from device.quantization import tensor_quantization
 
@@ -95,6 +96,14 @@ class Classifier:
         info = read_model_info(data, source=source)
         interpreter = make_interpreter(data, backend=backend, num_threads=num_threads, name=source)
 
+        n_in, n_out = len(interpreter.input_details), len(interpreter.output_details)
+        if n_in != 1 or n_out != 1:
+            shapes = ", ".join(str([int(d) for d in o["shape"]]) for o in interpreter.output_details)
+            raise ModelError(
+                f"{source}: the model has {n_in} input(s) and {n_out} outputs ({shapes}); edge-classify runs image "
+                "classifiers with one image input and one score output, and which output holds the scores would "
+                "be a guess. Export the classifier with its score output only."
+            )
         in_detail = interpreter.input_details[0]
         shape = [int(d) for d in in_detail["shape"]]
         if len(shape) != 4 or shape[0] != 1 or shape[3] != 3:
@@ -109,7 +118,7 @@ class Classifier:
         meta_in = info.metadata.inputs[0] if info.metadata and info.metadata.inputs else None
         mean, std = (meta_in.mean, meta_in.std) if meta_in is not None else (None, None)
         if normalization is not None:
-            mean, std = tuple(normalization[0]), tuple(normalization[1])
+            mean, std = check_normalization(normalization[0], normalization[1])
         scale, zero_point = tensor_quantization(in_detail)
         encoding = make_input_encoding(in_detail["dtype"], scale, zero_point, mean, std, source)
 
@@ -168,8 +177,10 @@ class Classifier:
     def classify(self, image: ImageInput, top_k: int = 5, threshold: Optional[float] = None) -> List[Prediction]:
         """The ``top_k`` most likely ``(label, score)`` for one image, best first.
 
-        Raises :class:`device.errors.ImageError` naming the file when the image cannot be decoded.
+        Raises :class:`device.errors.ImageError` naming the file when the image cannot be decoded, and
+        ``ValueError`` for a ``top_k`` below 1 or a ``threshold`` that is not a score from 0 to 1 (NaN included).
         """
+        top_k, threshold = check_top_k(top_k), check_threshold(threshold)  # before the photo's work
         return self.rank(self.scores(self.prepare(image)), top_k, threshold)
 
     def classify_many(
@@ -186,6 +197,7 @@ class Classifier:
         """
         from device.batch import classify_many
 
+        top_k, threshold = check_top_k(top_k), check_threshold(threshold)  # now, not at the first result
         return classify_many(self, sources, top_k=top_k, threshold=threshold, workers=workers)
 
     def __repr__(self) -> str:

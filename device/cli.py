@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import codecs
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -14,6 +13,8 @@ from common.console import never_crash_on_encoding
 from common.errors import EdgeKitError
 from device.records import FORMATS, csv_header, label_indices, make_record, write_record
 
+#: The photo argument that means standard input, and the path it is read from (a pipe or file; read as a stream).
+STDIN, STDIN_PATH = "-", "/dev/stdin"
 #: File extensions picked up when a folder is given.
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -101,22 +102,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _floats(text: str) -> List[float]:
-    """argparse type of ``--mean``/``--std``: one number or three (R,G,B)."""
+    """argparse type of ``--mean``/``--std``: comma-separated numbers (checked by
+    :func:`device.input_encoding.check_normalization` once both are known)."""
     try:
-        values = [float(v) for v in text.split(",")]
+        return [float(v) for v in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or three comma-separated numbers, got {text!r}")
-    if len(values) not in (1, 3) or not all(math.isfinite(v) for v in values):
-        raise argparse.ArgumentTypeError(f"expected one finite value or three (R,G,B), got {text!r}")
-    return values
 
 
 def _fraction(text: str) -> float:
-    """argparse type of ``--threshold``: a number from 0 to 1."""
-    value = float(text)
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a score from 0 to 1 (e.g. 0.5)")
-    return value
+    """argparse type of ``--threshold``: a score from 0 to 1 (:func:`device.postprocess.check_threshold`)."""
+    from device.postprocess import check_threshold  # lazy: numpy is not needed for --help
+
+    try:
+        return check_threshold(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a score from 0 to 1 (e.g. 0.5)") from None
 
 
 def _check_counts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -142,6 +143,9 @@ def iter_images(inputs: Sequence[str]) -> Iterator[str]:
 
     picked = IMAGE_EXTENSIONS | set(HEIF_EXTENSIONS)
     for item in inputs:
+        if item == STDIN:
+            yield STDIN_PATH
+            continue
         path = Path(item)
         if path.is_dir():
             for sub in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in picked):
@@ -187,8 +191,13 @@ def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
     args.format = args.format or "table"
     if (args.mean is None) != (args.std is None):
         parser.error("give --mean and --std together (the model sees (pixel - mean) / std)")
-    if args.std is not None and any(v == 0 for v in args.std):
-        parser.error("--std must not be 0")
+    if args.mean is not None:
+        from device.input_encoding import check_normalization  # lazy: numpy is not needed for --help
+
+        try:
+            args.mean, args.std = check_normalization(args.mean, args.std)
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.evaluate is not None and (args.inputs or args.camera is not None or args.benchmark):
         parser.error("--evaluate takes the labelled folder only (no other photos, --camera or --benchmark)")
     if args.out is not None and args.evaluate is None:
@@ -197,7 +206,22 @@ def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
         parser.error("give photos or folders to classify, --evaluate FOLDER, or --camera (see examples with --help)")
     if args.benchmark and args.camera is not None:
         parser.error("--benchmark works on a photo, not with --camera")
+    if STDIN in args.inputs and sys.stdin is not None and sys.stdin.isatty():
+        parser.error("'-' reads a photo from standard input, which is a terminal here; pipe one in: "
+                     f"{parser.prog} MODEL - < photo.jpg")
+    if args.out is not None:  # before loading the model and classifying every photo
+        from common.paths import OutputLocationError, check_output_dir
 
+        try:
+            args.out = str(check_output_dir(args.out, "-o"))
+        except OutputLocationError as exc:
+            print(f"edge-classify: error: {exc}", file=stderr)
+            return 2
+
+    stale = _stale_model(args.model)
+    if stale:
+        print(f"edge-classify: error: {stale}", file=stderr)
+        return 2
     from device.batch import classifier_for_many
     from device.classifier import Classifier
     from device.heap import keep_heap_pad
@@ -225,6 +249,7 @@ def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
         print(f"edge-classify: error: {exc}", file=stderr)
         return 2
     _warn_labels_override(clf, args, stderr)
+    _warn_repeated_labels(clf, args, stderr)
     _warn_no_normalisation(clf, args, stderr)
 
     finished = False
@@ -259,6 +284,19 @@ def _main(argv: Optional[Sequence[str]], stdout: TextIO, stderr: TextIO) -> int:
             pool.close() if finished else pool.terminate()
 
 
+def _stale_model(model: str) -> Optional[str]:
+    """Why ``model``, a ``.tflite`` in a run folder's ``tflite/``, no longer describes that run's model.keras (None
+    otherwise, and for a model anywhere else). The run folder's rule (:func:`common.run_folder.check_tflite`),
+    imported here only: the device library itself never reads run folders."""
+    from common.run_folder import StaleOutputError, check_tflite
+
+    try:
+        check_tflite(Path(model))
+    except StaleOutputError as exc:
+        return str(exc)
+    return None
+
+
 def _warn_labels_override(clf, args, stderr: TextIO) -> None:
     """One warning line when ``--labels`` replaces different labels packed in the model (a wrong file would
     otherwise silently mislabel every photo)."""
@@ -269,6 +307,21 @@ def _warn_labels_override(clf, args, stderr: TextIO) -> None:
     print(f"edge-classify: warning: --labels {args.labels} replaces the labels packed in {args.model} (they differ "
           f"from line {first + 1}: {clf.labels[first]!r} instead of {packed[first]!r}); drop --labels to use the "
           "model's own.", file=stderr)
+
+
+def _warn_repeated_labels(clf, args, stderr: TextIO) -> None:
+    """One warning line when a label names more than one output (a labels file with a class written twice, or
+    ImageNet's two "crane"s): answers with that label do not say which output they are."""
+    from device.metadata import repeated_labels
+
+    repeated = repeated_labels(list(clf.labels))
+    if not repeated:
+        return
+    listed = "; ".join(f"{label!r}: outputs {', '.join(map(str, indices))}"
+                       for label, indices in list(repeated.items())[:3])
+    more = f"; and {len(repeated) - 3} more" if len(repeated) > 3 else ""
+    print(f"edge-classify: warning: labels of {args.model} name more than one output ({listed}{more}); answers "
+          "with those labels cannot be told apart.", file=stderr)
 
 
 def _warn_no_normalisation(clf, args, stderr: TextIO) -> None:
@@ -314,15 +367,18 @@ def _evaluate(clf, args, stdout: TextIO, stderr: TextIO) -> int:
         else:
             stderr.write("\n".join(format_report(result)[:2]) + "\n")
     if args.out is not None:
+        from common.paths import explain_os_error
+
         out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            print(f"edge-classify: error: {out} is a file; -o takes a folder", file=stderr)
-            return 2
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out / "evaluation.json", result)
         png = confusion_matrix_png(result["labels"], result["confusion_matrix"],
-                                       f"{Path(args.model).name} on {args.evaluate}: top-1 {result['top1']:.1%}")
-        atomic_write_bytes(out / "confusion_matrix.png", png)
+                                   f"{Path(args.model).name} on {args.evaluate}: top-1 {result['top1']:.1%}")
+        try:  # the disk may fill up (or be remounted read-only) after the check at the start
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(out / "evaluation.json", result)
+            atomic_write_bytes(out / "confusion_matrix.png", png)
+        except OSError as exc:
+            print(f"edge-classify: error: {explain_os_error(exc, out, '-o')}", file=stderr)
+            return 1
         print(f"wrote {out / 'evaluation.json'} and {out / 'confusion_matrix.png'}", file=stderr)
     elif args.format == "table":
         print("(-o DIR also writes evaluation.json and confusion_matrix.png)", file=stderr)

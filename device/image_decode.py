@@ -37,6 +37,11 @@ from device.resize import decode_scale
 #: Largest photo accepted, in pixels (150 megapixels: above any phone camera in common use, below what would
 #: exhaust a Raspberry Pi's memory). Larger inputs are refused as possible decompression bombs.
 DEFAULT_MAX_PIXELS = 150_000_000
+#: Largest image decoded at once, in pixels (40 megapixels, e.g. 8000 x 5000). A JPEG much larger than the model is
+#: decoded reduced (DCT scaling), so this limit concerns the formats decoded whole (PNG, BMP, TIFF, WebP, GIF): their
+#: decoding time and memory grow with every pixel (docs/benchmarks.md), and one such photo must not exhaust a small
+#: board. The Kotlin port refuses the same (``Preprocessor.MAX_PIXELS``).
+DEFAULT_MAX_DECODED_PIXELS = 40_000_000
 
 #: Modes whose embedded ICC profile is applied (step 2; palettes become RGB(A) first); greyscale profiles are
 #: ignored (values kept as stored).
@@ -75,53 +80,57 @@ def decode_image(
     background: Tuple[int, int, int] = (255, 255, 255),
     max_pixels: int = DEFAULT_MAX_PIXELS,
     target: Optional[Target] = None,
+    max_decoded_pixels: int = DEFAULT_MAX_DECODED_PIXELS,
 ) -> np.ndarray:
     """Decode ``source`` (a path, the encoded bytes, or an open Pillow image) to upright RGB.
 
     Returns a C-contiguous ``H x W x 3`` uint8 array: EXIF orientation applied, alpha composited on ``background``.
     With ``target`` (the model input's ``(height, width, crop)``), a JPEG much larger than the model is decoded
     directly at 1/2, 1/4 or 1/8 scale, as the contract's step 1 says (:func:`device.resize.decode_scale`).
-    Raises :class:`ImageError` naming the file when it cannot be used.
+    Raises :class:`ImageError` naming the file when it cannot be used: over ``max_pixels`` as stored, or over
+    ``max_decoded_pixels`` as it would be decoded (a PNG is decoded whole, a large JPEG reduced).
     """
-    pixels, orientation = _decode(source, max_pixels, target)
+    pixels, orientation = _decode(source, max_pixels, target, max_decoded_pixels)
     if pixels.shape[2] == 4:
         pixels = composite_rgba(pixels, background)
     return apply_orientation(pixels, orientation)
 
 
 def decode_rgba(
-    source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS, target: Optional[Target] = None
+    source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS, target: Optional[Target] = None,
+    max_decoded_pixels: int = DEFAULT_MAX_DECODED_PIXELS,
 ) -> Tuple[np.ndarray, int]:
     """Decode ``source`` to its stored (not yet oriented) pixels as ``H x W x 4`` uint8 RGBA, plus the EXIF
     orientation (1-8, 1 when absent or invalid). This is what the Android port receives from Android's decoder."""
-    pixels, orientation = _decode(source, max_pixels, target)
+    pixels, orientation = _decode(source, max_pixels, target, max_decoded_pixels)
     if pixels.shape[2] == 3:
         pixels = np.concatenate([pixels, np.full(pixels.shape[:2] + (1,), 255, np.uint8)], axis=2)
     return pixels, orientation
 
 
-def _decode(source: ImageSource, max_pixels: int, target: Optional[Target] = None) -> Tuple[np.ndarray, int]:
+def _decode(source: ImageSource, max_pixels: int, target: Optional[Target] = None,
+            max_decoded: int = DEFAULT_MAX_DECODED_PIXELS) -> Tuple[np.ndarray, int]:
     """Decode to stored pixels, ``H x W x 3`` (opaque modes) or ``H x W x 4`` (modes with alpha), plus orientation."""
     name = _describe(source)
     if isinstance(source, Image.Image):
-        return _pillow_to_rgba(source, name, max_pixels, target)
+        return _pillow_to_rgba(source, name, max_pixels, target, max_decoded)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if not data:
             raise ImageError(f"{name}: the image data is empty (0 bytes).")
         stream = io.BytesIO(data)
-        return _open_and_convert(stream, name, max_pixels, target)
+        return _open_and_convert(stream, name, max_pixels, target, max_decoded)
     path = Path(source)
     if not path.exists():
         raise ImageError(f"{path}: no such file. Check the path.")
     if path.is_dir():
         raise ImageError(f"{path}: is a folder, not an image file.")
     if not path.is_file():  # a pipe, FIFO or character device (`<(cat photo.jpg)`, /dev/stdin): no size to stat
-        return _open_and_convert(io.BytesIO(read_stream(path)), name, max_pixels, target)
+        return _open_and_convert(io.BytesIO(read_stream(path)), name, max_pixels, target, max_decoded)
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: the file is empty (0 bytes); re-copy or delete it.")
     with open(path, "rb") as stream:
-        return _open_and_convert(stream, name, max_pixels, target)
+        return _open_and_convert(stream, name, max_pixels, target, max_decoded)
 
 
 def read_stream(path: Path, max_bytes: Optional[int] = None) -> bytes:
@@ -140,13 +149,14 @@ def read_stream(path: Path, max_bytes: Optional[int] = None) -> bytes:
     return data
 
 
-def _open_and_convert(stream, name: str, max_pixels: int, target: Optional[Target]) -> Tuple[np.ndarray, int]:
+def _open_and_convert(stream, name: str, max_pixels: int, target: Optional[Target],
+                      max_decoded: int = DEFAULT_MAX_DECODED_PIXELS) -> Tuple[np.ndarray, int]:
     try:
         with warnings.catch_warnings():
             # We enforce our own pixel limit below; Pillow's warning would only be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(stream) as image:
-                return _pillow_to_rgba(image, name, max_pixels, target)
+                return _pillow_to_rgba(image, name, max_pixels, target, max_decoded)
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:
@@ -174,7 +184,8 @@ def is_heif(stream, name: str) -> bool:
 
 
 def _pillow_to_rgba(
-    image: Image.Image, name: str, max_pixels: int, target: Optional[Target] = None
+    image: Image.Image, name: str, max_pixels: int, target: Optional[Target] = None,
+    max_decoded: int = DEFAULT_MAX_DECODED_PIXELS,
 ) -> Tuple[np.ndarray, int]:
     width, height = image.size
     if width < 1 or height < 1:
@@ -185,14 +196,29 @@ def _pillow_to_rgba(
             f"{max_pixels / 1e6:.0f} megapixels (decompression-bomb protection). Downscale the photo, or raise "
             "max_pixels if you trust it."
         )
+    if image.format != "JPEG":  # decoded whole; checked before reading EXIF, which decodes a whole PNG
+        _check_decoded_size(name, width, height, width, height, max_decoded)
     orientation = exif_orientation(image)
     if target is not None and image.format == "JPEG":
         upright_w, upright_h = (height, width) if orientation >= 5 else (width, height)
         scale = decode_scale(upright_w, upright_h, target[1], target[0], target[2])
         if scale > 1:
             image.draft(image.mode, (width // scale, height // scale))  # libjpeg scale_denom = scale
+    _check_decoded_size(name, *image.size, width, height, max_decoded)  # after DCT scaling: what decoding makes
     image.load()  # decodes now: truncated files fail here, inside our error handling
     return to_pixel_array(to_srgb(image, name)), orientation
+
+
+def _check_decoded_size(name: str, decoded_w: int, decoded_h: int, width: int, height: int, limit: int) -> None:
+    if decoded_w * decoded_h <= limit:
+        return
+    reduced = "" if (decoded_w, decoded_h) == (width, height) else f" (reduced from {width}x{height})"
+    raise ImageError(
+        f"{name}: decoding it takes {decoded_w}x{decoded_h} = {decoded_w * decoded_h / 1e6:.0f} megapixels at "
+        f"once{reduced}, over the limit of {limit / 1e6:.0f} megapixels for what is decoded whole (only a JPEG much "
+        "larger than the model is decoded reduced). Downscale the photo (or save it as JPEG), or raise "
+        "max_decoded_pixels if you trust it."
+    )
 
 
 #: A lattice of 9 levels per channel (0, 32, ..., 255): the colours the sRGB-equivalence test converts.

@@ -14,6 +14,7 @@ Any other input type raises :class:`ModelError`. ``normalization=(mean, std)`` o
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
@@ -63,12 +64,37 @@ def _fmt(values: Sequence[float]) -> str:
     return f"{values[0]:g}" if len(set(values)) == 1 else "[" + ", ".join(f"{v:g}" for v in values) + "]"
 
 
+def check_normalization(mean: Sequence[float], std: Sequence[float]) -> Tuple[Tuple[float, ...], Tuple[float, ...]]:
+    """A user's input normalisation ``(pixel - mean) / std`` as tuples, when each is one value or three (R, G, B),
+    every value finite and every std above 0. Raises ``ValueError`` naming the bad value otherwise: NaN makes every
+    answer empty, an infinite std the same answer for every photo, a negative one inverts the image. The one rule
+    for ``edge-classify --mean/--std``, ``edge-convert metadata --mean/--std`` and ``Classifier(normalization=)``."""
+    out = []
+    for what, values in (("mean", mean), ("std", std)):
+        try:
+            vals = tuple(float(v) for v in values)
+        except (TypeError, ValueError):
+            raise ValueError(f"--{what} {values!r}: expected one number or three (R,G,B)") from None
+        if len(vals) not in (1, 3):
+            raise ValueError(f"--{what} has {len(vals)} values; give one or three (R,G,B)")
+        text = ",".join(f"{v:g}" for v in vals)
+        if not all(math.isfinite(v) for v in vals):
+            raise ValueError(f"--{what} {text}: every value must be a finite number")
+        if what == "std" and not all(v > 0 for v in vals):
+            raise ValueError(f"--std {text}: every value must be above 0 (the model sees (pixel - mean) / std)")
+        out.append(vals)
+    return out[0], out[1]
+
+
 def _per_channel(values: Optional[Sequence[float]], default: float, what: str, source: str) -> Tuple[float, ...]:
     if not values:
         return (default,)
     vals = tuple(float(v) for v in values)
     if len(vals) not in (1, 3):
         raise ModelError(f"{source}: input normalisation {what} has {len(vals)} values; expected 1 or 3.")
+    if not all(math.isfinite(v) for v in vals):
+        raise ModelError(f"{source}: input normalisation {what} {vals} is not finite; fix the model metadata "
+                         "(edge-convert metadata --mean/--std) or pass normalization.")
     if what == "std" and any(v == 0 for v in vals):
         raise ModelError(f"{source}: input normalisation std is 0; fix the model metadata or pass normalization.")
     return vals

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
 from device.errors import ModelError
-from device.metadata import parse_labels
+from device.metadata import labels_from_bytes
 
 #: Labels that mark index 0 as a background ("nothing recognised") class.
 BACKGROUND_LABELS = ("background", "???")
@@ -57,7 +57,7 @@ def read_labels_file(path: Union[str, "os.PathLike[str]"]) -> List[str]:
     size = p.stat().st_size
     if size > MAX_LABELS_BYTES:
         raise ModelError(f"{p}: {size} bytes is too large for a labels file (limit {MAX_LABELS_BYTES} bytes).")
-    labels = strip_label_numbers(parse_labels(p.read_bytes().decode("utf-8", errors="replace")))
+    labels = strip_label_numbers(labels_from_bytes(p.read_bytes(), str(p), packed=False))
     if not labels:
         raise ModelError(f"{p}: the labels file is empty. Put one label per line.")
     return labels

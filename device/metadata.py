@@ -382,10 +382,14 @@ def read_packed_files(
             if not _is_plain_name(name) or info.is_dir():  # an empty name first: is_dir() fails on it
                 continue
             _check_member(info, out, source)
+            if name == PREPROCESSING_FILE and info.file_size > MAX_PREPROCESSING_BYTES:
+                raise ModelError(f"{source}: packed {PREPROCESSING_FILE} is {info.file_size} bytes (limit "
+                                 f"{MAX_PREPROCESSING_BYTES}); re-export the model.")
             if info.file_size > max_file_bytes or total + info.file_size > max_total_bytes:
                 raise ModelError(
                     f"{source}: packed file {name!r} is {info.file_size} bytes, over the {max_file_bytes}-byte "
-                    "limit for metadata files; re-export the model with a smaller labels file."
+                    "limit for metadata files; re-export the model"
+                    + (" with a smaller labels file." if name.lower().endswith(".txt") else ".")
                 )
             try:
                 with archive.open(info) as member:
@@ -434,6 +438,35 @@ def parse_labels(text: str) -> List[str]:
     return lines
 
 
+def labels_from_bytes(data: bytes, where: str, packed: bool = True) -> List[str]:
+    """Labels from the bytes of a labels file (:func:`parse_labels`), refusing what makes them ambiguous or wrong:
+    bytes that are not UTF-8 (they would become replacement characters) and an empty line among the labels (an
+    output with no name). ``where`` names the file in the message (``model.tflite: packed labels.txt``);
+    ``packed``: the labels are inside a model (the fix is to re-export it). Raises :class:`ModelError`."""
+    fix = "re-export the model" if packed else "fix the file"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ModelError(f"{where} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); save the labels "
+                         f"as UTF-8 and {fix}.") from None
+    labels = parse_labels(text)
+    empty = [i + 1 for i, label in enumerate(labels) if not label]
+    if empty:
+        raise ModelError(f"{where}: line {empty[0]} is empty, so output {empty[0] - 1} has no label; put one label on "
+                         f"every line, in output order, and {fix}.")
+    return labels
+
+
+def repeated_labels(labels: List[str]) -> Dict[str, List[int]]:
+    """``{label: [output indices]}`` of every label naming more than one output (the ImageNet label files name
+    "crane" twice: the bird and the machine). Results then tell the outputs apart only by their index."""
+    seen: Dict[str, List[int]] = {}
+    for index, label in enumerate(labels):
+        seen.setdefault(label, []).append(index)
+    return {label: indices for label, indices in seen.items() if len(indices) > 1}
+
+
 def read_model_info(model: Union[str, "os.PathLike[str]", bytes], source: Optional[str] = None) -> ModelInfo:
     """Read metadata, packed files, labels and edge-kit preprocessing parameters from a ``.tflite``.
 
@@ -472,7 +505,8 @@ def read_model_info(model: Union[str, "os.PathLike[str]", bytes], source: Option
                     "model; re-run the metadata writer, or pass labels explicitly (--labels)."
                 )
             info.labels_file = labels_file.name
-            info.labels = parse_labels(info.packed_files[labels_file.name].decode("utf-8", errors="replace"))
+            info.labels = labels_from_bytes(info.packed_files[labels_file.name],
+                                            f"{source}: packed {labels_file.name}")
     if PREPROCESSING_FILE in info.packed_files:
         info.preprocessing = parse_preprocessing_json(info.packed_files[PREPROCESSING_FILE], source)
     return info

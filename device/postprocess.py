@@ -15,6 +15,7 @@
 """
 from __future__ import annotations
 
+import math
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -66,6 +67,27 @@ def to_scores(raw: np.ndarray, scale: float, zero_point: int, score_type: str = 
     return softmax(values) if score_type == "logits" else values
 
 
+def check_threshold(threshold: Optional[float]) -> Optional[float]:
+    """``threshold`` as a float when it is a score from 0 to 1 (or None: no threshold). Raises ``ValueError``
+    otherwise: NaN would hide every label (nothing compares above it), a value outside 0-1 every label or none.
+    The one rule for ``--threshold`` and the library's ``threshold=`` argument."""
+    if threshold is None:
+        return None
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating, np.integer)):
+        raise ValueError(f"threshold={threshold!r} is not a score from 0 to 1 (e.g. 0.5)")
+    value = float(threshold)
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ValueError(f"threshold={threshold!r} is not a score from 0 to 1 (e.g. 0.5)")
+    return value
+
+
+def check_top_k(k: int) -> int:
+    """``k`` when it is a whole number of at least 1; ``ValueError`` otherwise."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"top_k must be a whole number of at least 1, got {k!r}")
+    return int(k)
+
+
 def top_k(
     scores: np.ndarray,
     labels: Sequence[str],
@@ -77,8 +99,8 @@ def top_k(
 
     ``skip_index``: a class never reported (the background). ``threshold``: drop scores below it.
     """
-    if k < 1:
-        raise ValueError(f"top_k must be at least 1, got {k}")
+    k = check_top_k(k)
+    threshold = check_threshold(threshold)
     scores = np.asarray(scores, dtype=np.float32).reshape(-1)
     if skip_index is not None:
         scores = scores.copy()

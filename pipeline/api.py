@@ -24,20 +24,29 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from common import defaults, exit_codes
 from common import run_folder as rf
 from common.errors import EdgeKitError
+from common.locks import folder_lock
 from common.metrics import accuracy_lines
 from common.paths import OutputLocationError, check_output_dir, user_path
+from common.validation import Rule, check_fields
 from converter.config import VARIANTS, parse_variants
 from trainer.config import normalize_weights
 from pipeline.stages import AUTO, MATERIAL, RUNNERS, STAGES, ExportChoice, StageBlocked, StageContext, \
     choose_export_variant, resolve_export_variant
-from pipeline.state import PipelineError, PipelineState, exclusive_lock, explain_os_error, fingerprint, \
-    remove_stale_temporaries
+from pipeline.state import PipelineError, PipelineState, explain_os_error, fingerprint, remove_stale_temporaries
 
 __all__ = ["AUTO", "ExportChoice", "PipelineConfig", "PipelineError", "PipelineResult", "StageOutcome", "STAGES",
            "choose_export_variant", "run_pipeline"]
 
 #: The Android sample's assets folder, relative to the repository root / current folder.
 ANDROID_ASSETS = Path("android-sample/app/src/main/assets")
+
+
+#: The range of each :class:`PipelineConfig` field checked here (besides its type).
+RULES = {
+    "classify_limit": Rule(1, hint="the number of held-out photos to classify on the device runtime"),
+    "max_accuracy_drop": Rule(0, hint="top-1 points; -1 turns the gate off"),
+    "grid_size": Rule(1),
+}
 
 
 @dataclass
@@ -113,10 +122,10 @@ class PipelineConfig:
         if self.stages is not None:
             self.stages = tuple(s for s in STAGES if s in self.stages)
         self.force = tuple(self.force)
-        if self.classify_limit is not None and self.classify_limit < 1:
-            raise PipelineError(f"--classify-limit must be at least 1 photo, got {self.classify_limit}")
-        if self.max_accuracy_drop is not None and self.max_accuracy_drop < 0:
-            raise PipelineError(f"--max-accuracy-drop must be >= 0 points, got {self.max_accuracy_drop}")
+        # Every field against its annotation and RULES (the trainer's and converter's options are checked by
+        # TrainConfig and ConvertConfig themselves).
+        check_fields(self, RULES, lambda message: PipelineError(message, exit_code=exit_codes.BAD_INPUT),
+                     skip=("variants", "stages", "force", "train_options", "convert_options"))
         if self.android_assets is None and self.export and ANDROID_ASSETS.parent.is_dir():
             self.android_assets = str(user_path(ANDROID_ASSETS))  # printed and written as a full path
         if self.android_assets is not None:
@@ -235,7 +244,7 @@ def run_pipeline(config: PipelineConfig, log: Optional[Callable[[str], None]] = 
     _preflight(cfg, out, wanted)
     outcomes: Dict[str, StageOutcome] = {name: StageOutcome(name, "not requested") for name in STAGES}
     errors: List[str] = []
-    with exclusive_lock(out):
+    with folder_lock(out, "edge-kit"):  # one command at a time in the folder: "in use by process N" (exit status 2)
         for leftover in remove_stale_temporaries(out):
             say(f"removed {leftover} (a temporary file left by an interrupted run)")
         if cfg.android_assets and "export" in wanted:
@@ -275,7 +284,15 @@ def _run_stage(ctx: StageContext, name: str, tag: str, say: Callable[[str], None
         rec = ctx.state.stages[name]
         say(f"{tag} {name}: up to date, skipped (inputs unchanged since it ran in {rec.seconds:.1f} s)")
         return StageOutcome(name, "skipped", 0.0, [ctx.state.resolve(r) for r in rec.outputs], rec.summary)
-    say(f"{tag} {name} ...")
+    why = None if name in ctx.config.force else ctx.state.why_stale(name, fp)
+    if why is None:
+        say(f"{tag} {name} ...")
+    elif name == "train" and why.startswith(rf.MODEL):  # someone replaced the model this pipeline trained
+        say(f"{tag} train: runs again: {why} (by hand, or by edge-train?); this command's settings train a new one. "
+            f"To use that model instead, run the later stages only: edge-kit --out {ctx.out} --stage convert "
+            "--stage classify --stage report")
+    else:
+        say(f"{tag} {name}: runs again: {why}")
     t0 = time.perf_counter()
     ctx.state.forget(name)  # a crash in the middle must not leave the previous record looking valid
     try:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from common import exit_codes
 from common import run_folder as rf
 from common.paths import user_path
 from pipeline.state import PipelineError
@@ -29,7 +30,7 @@ def held_out_photos(run_dir: Path, limit: Optional[int] = None) -> Tuple[str, Pa
     splits = rf.read_splits(run_dir)
     if splits is None:
         raise PipelineError(f"{splits_path}: cannot read the held-out photos (missing or not a split file); run the "
-                            "train stage first (edge-kit DATA --out OUT --stage train).")
+                            "train stage first (edge-kit DATA --out OUT --stage train).", exit_code=exit_codes.BAD_INPUT)
     labels, root = list(splits.labels), splits.root
     name, items = splits.held_out()
     if not items:
@@ -90,7 +91,7 @@ def classify_held_out(run_dir: Path, model: Path, variant: str, limit: Optional[
     split, root, labels, items = held_out_photos(run_dir, limit)
     if not model.is_file():
         raise PipelineError(f"{model}: not found; run the convert stage first (edge-kit DATA --out OUT --stage "
-                            f"convert --variants {variant}).")
+                            f"convert --variants {variant}).", exit_code=exit_codes.BAD_INPUT)
     start = time.perf_counter()
     answers, _ = run_device_cli(model, [root / rel for rel, _ in items], top_k=top_k)
     seconds = time.perf_counter() - start

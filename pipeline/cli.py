@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Optional, Sequence
 
 from common import defaults
 from common import exit_codes
-from common.console import never_crash_on_encoding
+from common.console import never_crash_on_encoding, show_warnings_plainly
 from common.paths import user_path
 from common.requirements import require
 from common.tf_startup import import_tensorflow_quietly
@@ -159,6 +160,7 @@ def config_from_args(args: argparse.Namespace):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     never_crash_on_encoding()  # a non-ASCII label or path on an ASCII terminal: escapes, not a crash
+    show_warnings_plainly("edge-kit")  # "edge-kit: warning: skipped 2 photos ...", not Python's file:line form
     parser = build_parser()
     args = parser.parse_args(argv)
     stages = args.stage or ["train", "convert", "report"]  # classify and export need no extra
@@ -170,12 +172,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         config = config_from_args(args)
     except EdgeKitError as exc:
         parser.error(str(exc))
-    if any(job in stages for job in ("train", "convert")):
-        import_tensorflow_quietly(args.verbose)
     from common.interrupts import InterruptGuard
 
     with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops the run at the next log line
         try:
+            if any(job in stages for job in ("train", "convert")):
+                import_tensorflow_quietly(args.verbose)  # Ctrl-C while it imports: KeyboardInterrupt, below
             result = run_pipeline(config, log=guard.wrap(lambda message: print(message, flush=True)))
         except KeyboardInterrupt:
             return _interrupted(config.out_dir)
@@ -184,9 +186,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 return _interrupted(config.out_dir)
             if not isinstance(exc, EdgeKitError):
                 raise
-            print(f"edge-kit: error: {exc}", file=sys.stderr)
-            print("edge-kit: finished stages are kept; fix the above and run the same command again to continue.",
-                  file=sys.stderr)
+            print(f"edge-kit: error: {exc}{_kept(Path(config.out_dir))}", file=sys.stderr)
             return exc.exit_code
     if not result.ok:  # a stage was blocked: the accuracy gate refused the export
         return exit_codes.REFUSED
@@ -195,9 +195,31 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
+def _finished_stages(out: Path) -> bool:
+    """Whether ``out`` holds a stage this pipeline finished (recorded in its state), or a trained run."""
+    from common import run_folder as rf
+    from pipeline.state import PipelineState
+
+    try:
+        return bool(PipelineState(out).stages) or rf.has_training_output(out)
+    except OSError:  # a path the file system refuses (a name too long): nothing there
+        return False
+
+
+def _kept(out: Path) -> str:
+    """What the one-line error adds: that finished stages are kept, only when there are some."""
+    if not _finished_stages(out):
+        return ""
+    return " (finished stages are kept: fix this and run the same command again to continue)"
+
+
 def _interrupted(out: str) -> int:
-    print(f"\nedge-kit: interrupted. Finished stages are kept in {out}/pipeline_state.json; run the same "
-          "command again to continue.", file=sys.stderr)
+    if _finished_stages(Path(out)):
+        print(f"\nedge-kit: interrupted. Finished stages are kept in {out}; run the same command again to "
+              "continue.", file=sys.stderr)
+    else:
+        print("\nedge-kit: interrupted before any stage finished; run the same command again to continue (a training "
+              "under way resumes from its last finished epoch).", file=sys.stderr)
     return exit_codes.INTERRUPTED
 
 

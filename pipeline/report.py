@@ -26,6 +26,19 @@ FIGURES_DIR = rf.REPORT_FIGURES_DIR
 REPORT_INPUTS = (rf.SPLITS, rf.DATASET, rf.HISTORY, rf.METRICS, rf.CONVERSION_REPORT, rf.CLASSIFY, rf.EXPORT)
 
 _read_json = rf.read_optional_json
+
+
+def _current(out: Path, name: str, notes: List[str], stage: str) -> Any:
+    """A derived JSON file of the run folder, or None (with a note) when it describes another model.keras than the
+    folder's: numbers of an earlier model must not appear as this model's."""
+    data = _read_json(out / name)
+    problem = rf.stale_problem(out, data, name, f"run the {stage} stage again") if data is not None else None
+    if problem:
+        notes.append(problem)
+        return None
+    return data
+
+
 #: Why the variant table's numbers are validation numbers.
 VARIANTS_ROLE_NOTE = ("These photos also chose the variant: the accuracy gate and --export-variant auto compare "
                       "the variants on them.")
@@ -84,9 +97,11 @@ def training_section(out: Path, notes: List[str]) -> Dict[str, Any]:
 
 def variants_section(out: Path, notes: List[str]) -> Dict[str, Any]:
     """The converter's evaluation (``tflite/report.json``): one row per variant and the per-class change table."""
-    report = rf.read_conversion_report(out)
+    known = len(notes)
+    report = _current(out, rf.CONVERSION_REPORT, notes, "convert")
     if not isinstance(report, dict) or not isinstance(report.get("variants"), dict):
-        notes.append("tflite/report.json not found: no variant table (run the convert stage).")
+        if len(notes) == known:  # (a report of another model has its own note)
+            notes.append("tflite/report.json not found: no variant table (run the convert stage).")
         return {"rows": [], "labels": [], "per_class_change": {}, "keras_top1": None, "validation_photos": None}
     labels = list(report.get("labels", []))
     rows: List[Dict[str, Any]] = []
@@ -116,9 +131,11 @@ def rank_worst_first(photos: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 
 def held_out_section(out: Path, notes: List[str], grid: int) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
     """The device runtime's answers on held-out photos (``classify.json``), worst mistakes first."""
-    data = _read_json(out / rf.CLASSIFY)
+    known = len(notes)
+    data = _current(out, rf.CLASSIFY, notes, "classify")
     if not isinstance(data, dict):
-        notes.append("classify.json not found: no held-out photo grid (run the classify stage).")
+        if len(notes) == known:  # (answers of another model have their own note)
+            notes.append("classify.json not found: no held-out photo grid (run the classify stage).")
         return {}, []
     ranked = rank_worst_first(list(data.get("photos", [])))
     section = {k: data.get(k) for k in ("model", "variant", "split", "labels", "top1", "correct", "confusion",
@@ -143,13 +160,14 @@ def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
     """
     notes: List[str] = []
     data: Dict[str, Any] = {"title": title or f"edge-kit report: {out.name}", "report_version": REPORT_VERSION,
-                            "generated_at": time.strftime("%Y-%m-%d %H:%M:%S"), "out_dir": str(out)}
+                            "generated_at": time.strftime("%Y-%m-%d %H:%M:%S"), "out_dir": str(out),
+                            rf.MODEL_DIGEST: rf.model_digest(out)}
     data["dataset"] = dataset_section(out, notes)
     data["training"] = training_section(out, notes)
     data["variants"] = variants_section(out, notes)
     held, grid_photos = held_out_section(out, notes, grid)
     data["held_out"] = held
-    export = _read_json(out / rf.EXPORT)
+    export = _current(out, rf.EXPORT, notes, "export")
     data["export"] = export if isinstance(export, dict) else None
     data["stage_seconds"] = {k: round(float(v), 2) for k, v in (stage_times or {}).items()}
     data["notes"] = notes

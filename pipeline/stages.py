@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from pipeline.state import PipelineError, PipelineState, explain_os_error, file_digest, file_stamp, tree_stamp, \
     write_or_explain
+from common import exit_codes
 from common import run_folder as rf
 from common.atomic import atomic_write_json
 from common import gates
@@ -68,10 +69,12 @@ def _digests(folder: Path, names) -> Dict[str, Optional[str]]:
     return {name: (file_digest(folder / name) if (folder / name).is_file() else None) for name in names}
 
 
-def _require(folder: Path, names, fix: str) -> None:
+def _require(folder: Path, names, fix: str, exit_code: int = exit_codes.BAD_INPUT) -> None:
+    """Raise :class:`PipelineError` naming the first of ``names`` missing from ``folder``: a stage asked for
+    without its inputs is bad usage (exit status 2) unless ``exit_code`` says otherwise."""
     for name in names:
         if not (folder / name).is_file():
-            raise PipelineError(f"{folder / name}: missing; {fix}")
+            raise PipelineError(f"{folder / name}: missing; {fix}", exit_code=exit_code)
 
 
 # ------------------------------------------------------------------------------------------------------- train
@@ -121,7 +124,7 @@ def run_train(ctx: StageContext) -> Outputs:
     from converter.backbone_costs import measure
 
     run = train(tc, measure=measure)  # the backbone search times each candidate's int8 model here
-    _require(ctx.out, RUN_FILES, "the trainer did not write a complete run folder")
+    _require(ctx.out, RUN_FILES, "the trainer did not write a complete run folder", exit_codes.FAILED)
     outputs = [ctx.out / n for n in RUN_FILES + RUN_EXTRAS if (ctx.out / n).is_file()]
     summary: Dict[str, Any] = {"val_top1": run.val_top1}
     if isinstance(run.metrics.get("test"), dict):  # the number no decision saw
@@ -250,8 +253,9 @@ def choose_export_variant(report: Optional[Dict[str, Any]], variants, requested:
 def resolve_export_variant(ctx: StageContext, exporting: bool = True) -> ExportChoice:
     """:func:`choose_export_variant` on ``<out>/tflite/report.json`` (None when missing or unreadable)."""
     report = rf.read_conversion_report(ctx.out)
-    if report is not None and not isinstance(report.get("variants"), dict):
-        report = None
+    if report is not None and (not isinstance(report.get("variants"), dict)
+                               or rf.stale_problem(ctx.out, report, rf.CONVERSION_REPORT, "convert again")):
+        report = None  # nothing to choose with: that of another model would pick by another model's numbers
     cfg = ctx.config
     return choose_export_variant(report, cfg.variants, cfg.export_variant, cfg.max_accuracy_drop, ctx.out, exporting)
 
@@ -288,7 +292,7 @@ def run_classify(ctx: StageContext) -> Outputs:
     ctx.log(f"  device runtime: {data['correct']}/{len(data['photos'])} {role} photos right "
             f"({100 * (data['top1'] or 0):.1f}%), {data['ms_per_photo']} ms per photo")
     path = ctx.out / rf.CLASSIFY
-    write_or_explain(lambda: atomic_write_json(path, data), path)
+    write_or_explain(lambda: atomic_write_json(path, rf.with_model_digest(data, ctx.out)), path)
     return [path], {"top1": data["top1"], "photos": len(data["photos"])}
 
 
@@ -325,7 +329,8 @@ def run_export(ctx: StageContext) -> Outputs:
     variant = ctx.variant
     source = tflite_path(ctx)
     if not source.is_file():
-        raise PipelineError(f"{source}: not found; convert first (--stage convert --variants {variant})")
+        raise PipelineError(f"{source}: not found; convert first (--stage convert --variants {variant})",
+                            exit_code=exit_codes.BAD_INPUT)
     drop = accuracy_drop_points(ctx.out, variant)
     if not passes_gate(ctx.out, variant, cfg.max_accuracy_drop):
         raise StageBlocked(
@@ -342,7 +347,7 @@ def run_export(ctx: StageContext) -> Outputs:
               "sha256": file_digest(written), "size_bytes": written.stat().st_size,
               "accuracy_drop_points": drop}
     path = ctx.out / rf.EXPORT
-    write_or_explain(lambda: atomic_write_json(path, record), path)
+    write_or_explain(lambda: atomic_write_json(path, rf.with_model_digest(record, ctx.out)), path)
     return [written, path], {"destination": str(written)}
 
 

@@ -1,4 +1,4 @@
-"""What the pipeline has already done: stage fingerprints in ``<out>/pipeline_state.json``, and an exclusive lock.
+"""What the pipeline has already done: stage fingerprints in ``<out>/pipeline_state.json``.
 
 A stage's *fingerprint* is a SHA-256 over its configuration and the identity of its input files (content hashes for
 the run folder's files, size + modification time for the photos). A stage is skipped when the fingerprint recorded
@@ -24,7 +24,6 @@ from common.atomic import atomic_write_json
 from common.errors import EdgeKitError
 
 STATE_FILE = rf.PIPELINE_STATE
-LOCK_FILE = rf.PIPELINE_LOCK
 STATE_VERSION = 1
 
 
@@ -36,16 +35,8 @@ class PipelineError(EdgeKitError):
     exit_code = exit_codes.FAILED
 
 
-def file_digest(path: Path, chunk: int = 1 << 20) -> str:
-    """SHA-256 (hex) of a file's content."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(chunk)
-            if not block:
-                break
-            h.update(block)
-    return h.hexdigest()
+#: SHA-256 (hex) of a file's content (the run folder's one definition).
+file_digest = rf.file_sha256
 
 
 def file_stamp(path: Path) -> List[int]:
@@ -138,6 +129,23 @@ class PipelineState:
                 return False
         return True
 
+    def why_stale(self, stage: str, fp: str) -> Optional[str]:
+        """Why ``stage``, which finished here before, is not up to date (one phrase), or None when it never ran or
+        is current: the user sees why a stage runs again (a replaced model.keras retrains, for instance)."""
+        rec = self.stages.get(stage)
+        if rec is None:
+            return None
+        if rec.fingerprint != fp:
+            return "its settings or inputs changed since it ran"
+        for rel, digest in rec.outputs.items():
+            path = self.resolve(rel)
+            try:
+                if file_digest(path) != digest:
+                    return f"{rel} changed since this pipeline wrote it"
+            except OSError:
+                return f"{rel} is missing"
+        return None
+
     def output_digest(self, stage: str, rel: str) -> Optional[str]:
         rec = self.stages.get(stage)
         return None if rec is None else rec.outputs.get(rel)
@@ -183,39 +191,10 @@ def explain_os_error(exc: OSError, path: Path, flag: str = "--out") -> str:
                                                        "kept, the pipeline continues where it stopped.")
 
 
-@contextlib.contextmanager
-def exclusive_lock(out_dir: Path) -> Iterator[None]:
-    """Hold ``<out>/.pipeline.lock`` for the duration: two pipelines writing one folder would corrupt each other.
-
-    The lock is an ``flock`` and disappears with the process (even after ``kill -9``); no stale lock to clean up.
-    """
-    import fcntl
-
-    path = Path(out_dir) / LOCK_FILE
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise PipelineError(explain_os_error(exc, path)) from exc
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise PipelineError(
-                f"{out_dir}: another edge-kit pipeline is running on this folder (it holds {path}); wait for it to "
-                "finish, or choose another --out."
-            ) from exc
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
-        yield
-    finally:
-        os.close(fd)
-
-
 def remove_stale_temporaries(folder: Path) -> List[Path]:
     """Delete temporary files that an interrupted atomic write left behind (``.<name>.<random><suffix>``).
 
-    Only call while holding :func:`exclusive_lock`: then no writer of this pipeline is active in ``folder``.
+    Only call while holding the folder's lock (:func:`common.locks.folder_lock`): then no writer is active in it.
     """
     removed: List[Path] = []
     if not folder.is_dir():

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 from common import defaults, exit_codes
 from common.errors import EdgeKitError
 from common.metrics import accuracy_lines
-from common.console import never_crash_on_encoding
-from common.paths import explain_os_error, user_path
+from common.console import never_crash_on_encoding, show_warnings_plainly
+from common import run_folder as rf
+from common.interrupts import InterruptGuard
+from common.locks import folder_lock
+from common.paths import check_output_dir, explain_os_error, user_path
 from common.requirements import require
 from common.tf_startup import import_tensorflow_quietly
 from trainer import backbones
@@ -160,42 +164,56 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     never_crash_on_encoding()  # a non-ASCII label or path on an ASCII terminal: escapes, not a crash
+    show_warnings_plainly("edge-train")  # "edge-train: warning: skipped 2 photos ...", not Python's file:line form
     require("edge-train", ["train"])  # one line naming the missing extra, not a traceback (e.g. on a board)
     # User paths resolved once, here, against the user's working folder.
     args.data_dir, args.out = str(user_path(args.data_dir)), str(user_path(args.out))
     weights = normalize_weights(args.weights)
     args.weights = weights if weights in (None, "imagenet") else str(user_path(weights))
-    try:
-        config = config_from_args(args)
-        problem = weights_problem(config.weights, config.alpha, config.size, config.backbone)
-        if problem:  # before TensorFlow starts and any photo is decoded
-            raise TrainerError(problem)
-    except TrainerError as exc:
-        print(f"edge-train: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    import_tensorflow_quietly(args.verbose)
-    try:
-        from common.interrupts import InterruptGuard
-        from trainer.training import train
+    out = Path(args.out)
+    with InterruptGuard() as guard:  # also a Ctrl-C that TensorFlow's start-up turns into another error
+        try:
+            config = config_from_args(args)  # every number checked here, before TensorFlow's seconds of start-up
+            problem = weights_problem(config.weights, config.alpha, config.size, config.backbone)
+            if problem:  # before TensorFlow starts and any photo is decoded
+                raise TrainerError(problem)
+            check_output_dir(out, "--out")  # a name too long, a file in the way, read-only, full: before anything
+            with folder_lock(out, "edge-train"):  # "in use by process N" while another command writes --out
+                import_tensorflow_quietly(args.verbose)
+                from trainer.training import train
 
-        with InterruptGuard() as guard:  # a Ctrl-C swallowed by a finalizer still stops after the epoch under way
-            run = train(config, hooks=[lambda phase, epoch, logs: guard.check()])
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: the last finished epoch is saved in {args.out}/checkpoint; run the same command "
-              "again to resume.", file=sys.stderr)
-        return exit_codes.INTERRUPTED
-    except (TrainerError, EdgeKitError) as exc:
-        print(f"edge-train: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except OSError as exc:  # e.g. the disk filled up while writing: one line, the finished run is kept
-        print(f"edge-train: error: {explain_os_error(exc, exc.filename or args.out)} A finished run in {args.out} "
-              "is kept; run the same command again to resume.", file=sys.stderr)
-        return exit_codes.FAILED
+                # a Ctrl-C swallowed by a finalizer still stops after the epoch under way
+                run = train(config, hooks=[lambda phase, epoch, logs: guard.check()])
+        except KeyboardInterrupt:
+            return _interrupted(out)
+        except EdgeKitError as exc:
+            print(f"edge-train: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except OSError as exc:  # e.g. the disk filled up while writing: one line, and what is kept
+            if guard.fired:
+                return _interrupted(out)
+            kept = f" The finished run in {out} is kept." if rf.has_finished_training(out) else ""
+            again = " Then run the same command again to resume." if rf.read_checkpoint_key(out) is not None else ""
+            print(f"edge-train: error: {explain_os_error(exc, exc.filename or out)}{kept}{again}", file=sys.stderr)
+            return exit_codes.FAILED
+        except Exception:
+            if guard.fired:
+                return _interrupted(out)
+            raise
     if args.quiet:  # otherwise the training has just said it
         for line in accuracy_lines(run.metrics):
             print(line)
         print(f"run folder: {run.path}")
     return 0
+
+
+def _interrupted(out: Path) -> int:
+    if rf.read_checkpoint_key(out) is not None:
+        print(f"\nedge-train: interrupted: the last finished epoch is saved in {out}/checkpoint; run the same command "
+              "again to resume.", file=sys.stderr)
+    else:
+        print("\nedge-train: interrupted before training started; nothing was written.", file=sys.stderr)
+    return exit_codes.INTERRUPTED
 
 
 if __name__ == "__main__":

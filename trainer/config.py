@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from common import defaults
+from common.validation import SEED, Rule, check_fields
 from device.preprocess import PreprocessConfig
 from device.resize import CROP_MODES
 
@@ -56,6 +57,29 @@ def weights_problem(weights: Optional[str], alpha: Optional[float], size: int, b
     if backbone == backbones.AUTO:
         backbone = None
     return backbones.resolve(backbone, defaults.ALPHA if alpha is None else alpha).weights_problem(weights, size)
+
+
+#: The range or the choices of each field (besides its type); see :meth:`TrainConfig.validate`.
+RULES: Dict[str, Rule] = {
+    "size": Rule(MIN_SIZE, MAX_SIZE, hint="use a square input size such as 96, 128, 160, 192 or 224 (ImageNet weights "
+                                          "exist for those)"),
+    "dropout": Rule(0, 1, high_open=True),
+    "crop": Rule(choices=CROP_MODES),
+    "val_split": Rule(0, 1, high_open=True, hint="e.g. 0.2 for 20%"),
+    "test_split": Rule(0, 1, high_open=True, hint="e.g. 0.1 for 10%, 0 for none"),
+    "seed": SEED,
+    "min_photos_per_class": Rule(2, hint="one to train, one to validate"),
+    "batch_size": Rule(1),
+    "head_folds": Rule(2, 20, hint="cross-validation folds of the head"),
+    "label_smoothing": Rule(0, 1, high_open=True),
+    "fine_tune_epochs": Rule(0, hint="0 turns fine-tuning off"),
+    "fine_tune_learning_rate": Rule(0, low_open=True, hint="e.g. 0.0003"),
+    "fine_tune_blocks": Rule(1, hint="the top blocks of the backbone"),
+    "fine_tune_views": Rule(1, hint="the photo itself, its mirror image, augmented copies"),
+    "fine_tune_min_per_class": Rule(1),
+    "max_latency_ms": Rule(0, low_open=True, hint="milliseconds per photo, or leave it out for no limit"),
+    "max_size_mb": Rule(0, low_open=True, hint="megabytes, or leave it out for no limit"),
+}
 
 
 @dataclass
@@ -123,50 +147,22 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Raise :class:`TrainerError` with the fix when a value is out of range."""
+        """Raise :class:`TrainerError` with the fix when a value has the wrong type or is out of range.
+
+        Every field is checked against its annotation (:func:`common.validation.check_fields`: a bool is not an
+        int, an int field refuses 2.7, a float field refuses NaN and infinity) and :data:`RULES`, so flags, ``--set``
+        and TOML values meet the same rule; a field added later is type-checked without code of its own."""
+        check_fields(self, RULES, TrainerError)
         if self.alpha is not None:
             backbones.for_alpha(self.alpha)  # also with a named backbone: a wrong alpha is a mistake either way
-            self.alpha = float(self.alpha)
         if self.backbone not in (None, backbones.AUTO):
             backbones.get(self.backbone)
-        for name in ("max_latency_ms", "max_size_mb"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise TrainerError(f"{name}={value} must be positive (or None for no limit).")
-        spec = self.spec
-        if not isinstance(self.size, int) or not MIN_SIZE <= self.size <= MAX_SIZE:
-            raise TrainerError(
-                f"size={self.size} is outside {MIN_SIZE}-{MAX_SIZE}; use a square input size such as 96, 128, 160, "
-                "192 or 224 (ImageNet weights exist for those)."
-            )
-        if self.crop not in CROP_MODES:
-            raise TrainerError(f"crop={self.crop!r} is unknown; use one of: {', '.join(CROP_MODES)}.")
-        for name in ("val_split", "test_split"):
-            value = getattr(self, name)
-            if name == "test_split" and value is None:
-                continue  # automatic (see the field)
-            if not 0.0 <= value < 1.0:
-                raise TrainerError(f"{name}={value} must be a fraction in [0, 1), e.g. 0.2 for 20%.")
-            setattr(self, name, float(value))
         test_split = defaults.TEST_SPLIT if self.test_split is None else self.test_split
         if self.val_split + test_split >= 0.9:
             raise TrainerError("val_split + test_split leave too little to train on; keep them below 0.9 together.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise TrainerError(f"dropout={self.dropout} must be in [0, 1).")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise TrainerError(f"label_smoothing={self.label_smoothing} must be in [0, 1).")
-        positive = ("batch_size", "fine_tune_learning_rate", "fine_tune_views")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise TrainerError(f"{name}={getattr(self, name)} must be positive.")
-        if self.fine_tune_epochs < 0:
-            raise TrainerError(f"fine_tune_epochs={self.fine_tune_epochs} must be 0 or more.")
-        if not 2 <= self.head_folds <= 20:
-            raise TrainerError(f"head_folds={self.head_folds} must be 2-20 (cross-validation folds of the head).")
+        spec = self.spec
         for row in ([spec] if spec is not None else backbones.BACKBONES.values()):
             row.block_prefixes(self.fine_tune_blocks)  # 1 .. row.blocks, else the message naming the backbone
-        if self.min_photos_per_class < 2:
-            raise TrainerError("min_photos_per_class must be at least 2 (one to train, one to validate).")
 
     @property
     def searching(self) -> bool:

@@ -19,6 +19,7 @@ evaluation, never by a decision (early stopping, phase choice, variant choice, c
 from __future__ import annotations
 
 import json
+import warnings
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from common import defaults
-from common.run_folder import SPLIT_NAMES, Item, Splits  # noqa: F401  (Splits: the splits.json format)
-from trainer.errors import DatasetError
+from common.run_folder import SPLIT_NAMES, Item, Splits, label_problem  # noqa: F401  (Splits: splits.json)
+from trainer.errors import DatasetError, SkippedFilesWarning
 
 #: Folder names recognised for the explicit layout (lower case) and the split each one feeds.
 _EXPLICIT_FOLDERS = {"train": "train", "val": "val", "validation": "val", "test": "test"}
@@ -53,12 +54,41 @@ class Discovery:
         return [item for name in SPLIT_NAMES for item in self.files.get(name, [])]
 
 
+#: Why a symbolic link is not used (listed in dataset.json's "ignored", and warned about once).
+LINKED_FOLDER = ("a symbolic link to a folder, not followed (a link could make the same photos a second class); "
+                 "copy or move the photos into a real folder")
+BROKEN_LINK = "a broken symbolic link (what it points to is missing)"
+
+
 def _visible(path: Path) -> bool:
     return not path.name.startswith(".") and path.name.lower() not in _JUNK_FILES
 
 
-def _class_folders(folder: Path) -> List[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and _visible(p))
+def _class_folders(folder: Path, root: Optional[Path] = None,
+                   ignored: Optional[List[Tuple[str, str]]] = None) -> List[Path]:
+    """The real sub-folders of ``folder`` (sorted); symbolic links to folders and broken links are not used and,
+    with ``ignored``, listed there (paths relative to ``root``)."""
+    out = []
+    for p in sorted(folder.iterdir()):
+        if not _visible(p):
+            continue
+        if p.is_symlink() and ignored is not None and (p.is_dir() or not p.exists()):
+            ignored.append((p.relative_to(root or folder).as_posix(), LINKED_FOLDER if p.is_dir() else BROKEN_LINK))
+        elif p.is_dir() and not p.is_symlink():
+            out.append(p)
+    return out
+
+
+def _check_class_names(names: Iterable[str], where: Path) -> None:
+    """Refuse a class folder whose name cannot be a label (:func:`common.run_folder.label_problem`): a name with a
+    line break would give ``labels.txt`` one line more than there are classes."""
+    for name in names:
+        problem = label_problem(name)
+        if problem is not None:
+            raise DatasetError(
+                f"{where}: the class folder {name!r} {problem}, which labels.txt (one label per line) cannot hold; "
+                "rename the folder."
+            )
 
 
 def _check_case_clash(names: Iterable[str], where: Path) -> None:
@@ -84,10 +114,12 @@ def discover(data_dir: "str | Path") -> Discovery:
     if not root.is_dir():
         raise DatasetError(f"{root}: is a file, not a folder. Give the folder that holds one sub-folder per class.")
     root = root.resolve()
-    top = _class_folders(root)
+    ignored: List[Tuple[str, str]] = []
+    top = _class_folders(root, root, ignored)
     top_names = {p.name.lower() for p in top}
     explicit = "train" in top_names and top_names <= set(_EXPLICIT_FOLDERS)
-    ignored: List[Tuple[str, str]] = []
+    if not explicit:
+        _check_class_names((p.name for p in top), root)
     per_split: Dict[str, Dict[str, List[str]]] = {}
     if explicit:
         for folder in top:
@@ -99,7 +131,12 @@ def discover(data_dir: "str | Path") -> Discovery:
             if p.is_file() and _visible(p):
                 ignored.append((p.name, "not inside a split folder (train/, val/, test/)"))
     else:
-        per_split["train"] = _files_by_class(root, root, ignored)
+        per_split["train"] = _files_by_class(root, root, ignored, top)
+    if ignored and any(reason in (LINKED_FOLDER, BROKEN_LINK) for _, reason in ignored):
+        links = [f"{path}: {reason}" for path, reason in ignored if reason in (LINKED_FOLDER, BROKEN_LINK)]
+        warnings.warn(f"{len(links)} symbolic link(s) in {root} not used (listed in dataset.json): "
+                      + "; ".join(links[:5]) + (f"; and {len(links) - 5} more" if len(links) > 5 else ""),
+                      SkippedFilesWarning, stacklevel=2)
 
     train_classes = per_split["train"]
     where = root / "train" if explicit else root
@@ -137,12 +174,21 @@ def discover(data_dir: "str | Path") -> Discovery:
     return Discovery(root=root, labels=labels, files=files, explicit=explicit, ignored=ignored)
 
 
-def _files_by_class(root: Path, folder: Path, ignored: List[Tuple[str, str]]) -> Dict[str, List[str]]:
+def _files_by_class(root: Path, folder: Path, ignored: List[Tuple[str, str]],
+                    class_dirs: Optional[List[Path]] = None) -> Dict[str, List[str]]:
     out: "OrderedDict[str, List[str]]" = OrderedDict()
-    for class_dir in _class_folders(folder):
-        paths = sorted(
-            p for p in class_dir.rglob("*") if p.is_file() and all(_visible(Path(part)) for part in p.relative_to(class_dir).parts)
-        )
+    if class_dirs is None:
+        class_dirs = _class_folders(folder, root, ignored)
+        _check_class_names((p.name for p in class_dirs), folder)
+    for class_dir in class_dirs:
+        paths = []
+        for p in sorted(class_dir.rglob("*")):
+            if not all(_visible(Path(part)) for part in p.relative_to(class_dir).parts):
+                continue
+            if p.is_symlink() and (p.is_dir() or not p.exists()):  # rglob does not enter linked folders
+                ignored.append((p.relative_to(root).as_posix(), LINKED_FOLDER if p.is_dir() else BROKEN_LINK))
+            elif p.is_file():
+                paths.append(p)
         out[class_dir.name] = [p.relative_to(root).as_posix() for p in paths]
     for p in folder.iterdir():
         if p.is_file() and _visible(p) and folder != root:

@@ -135,6 +135,7 @@ def _has_progress(ck: Path) -> bool:
 def _publish(staging: Path, out: Path) -> None:
     """Move the new run's files from ``staging`` into ``out``, replacing the old run's (each move atomic); a file
     of the old run that the new one does not have is removed. Until this point the old run is untouched."""
+    rf.invalidate_derived(out)  # the old model's .tflite files and reports go first: none may describe the new one
     for name in RUN_FILES:
         src = staging / name
         if src.is_file():

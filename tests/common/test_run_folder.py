@@ -99,3 +99,57 @@ def test_run_folder_errors_name_the_file_and_fix(tmp_path: Path, damage, file: s
 def test_run_folder_missing(tmp_path: Path) -> None:
     with pytest.raises(RunFolderError, match="no such run folder"):
         RunFolder(tmp_path / "nope")
+
+
+# ------------------------------------------------------------ what is made from the model describes the current one
+
+def _converted(run: Path, model_bytes: bytes = b"a tflite model") -> Path:
+    """``run/tflite/model_float32.tflite`` recorded as converted from the run's current model.keras."""
+    tflite = run / rf.tflite_model("float32")
+    tflite.parent.mkdir(exist_ok=True)
+    tflite.write_bytes(model_bytes)
+    rf.record_tflite(tflite, rf.model_digest(run))
+    return tflite
+
+
+def test_invalidate_derived_removes_what_the_model_made_and_nothing_else(fake_run: Path):
+    _converted(fake_run)
+    for name in (rf.CLASSIFY, rf.EXPORT, *rf.PIPELINE_REPORT_FILES.values()):
+        (fake_run / name).write_text("{}")
+    (fake_run / rf.REPORT_FIGURES_DIR).mkdir()
+    (fake_run / rf.REPORT_FIGURES_DIR / "matrix.png").write_bytes(b"png")
+    (fake_run / rf.PIPELINE_STATE).write_text("{}")
+    before = sorted(p.name for p in fake_run.iterdir())
+    removed = rf.invalidate_derived(fake_run)
+    assert sorted(removed) == sorted(rf.DERIVED)
+    assert sorted(p.name for p in fake_run.iterdir()) == sorted(set(before) - set(rf.DERIVED))
+    assert rf.invalidate_derived(fake_run) == []  # nothing left to remove
+
+
+def test_a_tflite_is_checked_against_the_run_folders_model(fake_run: Path, tmp_path: Path):
+    tflite = _converted(fake_run)
+    rf.check_tflite(tflite)  # converted from the current model: fine
+    (fake_run / rf.MODEL).write_bytes(b"retrained or replaced")
+    with pytest.raises(rf.StaleOutputError, match=r"model_float32\.tflite: was converted from another model than "
+                                                  r".*model\.keras .*convert it again \(edge-convert "):
+        rf.check_tflite(tflite)
+    tflite = _converted(fake_run)
+    tflite.write_bytes(b"copied over by hand")
+    with pytest.raises(rf.StaleOutputError, match="is not the file the converter wrote"):
+        rf.check_tflite(tflite)
+    (fake_run / rf.TFLITE_DIR / rf.TFLITE_SOURCES).unlink()
+    with pytest.raises(rf.StaleOutputError, match="nothing records which model it was converted from"):
+        rf.check_tflite(tflite)
+    elsewhere = tmp_path / "app" / "model.tflite"  # not in a run folder: nothing to compare with
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(b"x")
+    rf.check_tflite(elsewhere)
+
+
+def test_a_derived_json_names_its_model(fake_run: Path):
+    data = rf.with_model_digest({"top1": 0.9}, fake_run)
+    assert rf.stale_problem(fake_run, data, rf.CLASSIFY, "run it again") is None
+    (fake_run / rf.MODEL).write_bytes(b"retrained")
+    assert rf.stale_problem(fake_run, data, rf.CLASSIFY, "run it again") == (
+        f"{fake_run / rf.CLASSIFY}: was made from another model.keras (the model was retrained or replaced since); "
+        "run it again.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from converter.cli import _parse, build_parser
+from converter.cli import _parse, build_parser, main
 
 
 def test_a_bare_run_folder_means_convert():
@@ -48,5 +48,34 @@ def test_help_lists_the_sub_commands_and_hides_the_old_flags(capsys):
 
 def test_bad_mean_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exc:
-        _parse(["metadata", "m.tflite", "--mean", "1,2"])
+        _parse(["metadata", "m.tflite", "--mean", "a,b"])
     assert exc.value.code == 2 and "three" in capsys.readouterr().err
+    assert main(["metadata", "m.tflite", "--mean", "1,2", "--std", "1"]) == 2
+    assert "--mean has 2 values; give one or three" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mean, std, message", [
+    ("nan", "127.5", "--mean nan: every value must be a finite number"),
+    ("127.5", "inf", "--std inf: every value must be a finite number"),
+    ("127.5", "-1", "--std -1: every value must be above 0"),
+    ("127.5", "0", "--std 0: every value must be above 0"),
+])
+def test_metadata_normalisation_must_be_finite_and_positive(tmp_path, mean, std, message, capsys):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"not checked: the numbers are refused first")
+    assert main(["metadata", str(model), "--mean", mean, "--std", std]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "m_metadata.tflite").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seed", "-1"], "seed=-1 must be from 0 to 4294967295"),
+    (["--max-accuracy-drop", "nan"], "max_accuracy_drop=nan must be a finite number"),
+    (["--calibration-size", "0"], "calibration_size=0 must be at least 1"),
+    (["--threads", "0"], "num_threads=0 must be at least 1"),
+])
+def test_numbers_are_checked_in_one_line(fake_run, argv, message, capsys):
+    assert main([str(fake_run), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err

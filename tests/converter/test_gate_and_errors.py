@@ -29,7 +29,7 @@ def test_calibration_sample_is_stratified_and_seeded():
 def test_unknown_variant_is_refused_with_the_choices(capsys):
     with pytest.raises(ConvertError, match="unknown variant 'int4'.*float32, float16, dynamic, int8"):
         parse_variants("float32,int4")
-    with pytest.raises(ConvertError, match="at least 1 photo"):
+    with pytest.raises(ConvertError, match="calibration_size=0 must be at least 1"):
         ConvertConfig(calibration_size=0)
     from converter.cli import main
 
@@ -172,4 +172,5 @@ def test_interrupted_conversion_leaves_no_truncated_tflite(run_folder, tmp_path,
     with pytest.raises(KeyboardInterrupt):
         convert(work, ConvertConfig(variants="float32,int8", calibration_size=20, evaluate=False, qat=False,
                                     verbose=False))
-    assert sorted(p.name for p in (work / "tflite").iterdir()) == ["model_float32.tflite"]
+    assert sorted(p.name for p in (work / "tflite").iterdir()) == ["model_float32.tflite", "sources.json"]
+    assert list(json.loads((work / "tflite" / "sources.json").read_text())) == ["model_float32.tflite"]

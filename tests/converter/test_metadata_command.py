@@ -134,3 +134,18 @@ def test_existing_metadata_normalisation_is_kept(models_dir, tmp_path):
     assert main(["metadata", str(src), "--labels", str(labels), "-o", str(out)]) == 0
     tensor = read_model_info(out).metadata.inputs[0]
     assert (tensor.mean, tensor.std) == ((127.5,), (127.5,))
+
+
+def test_normalisation_contradicting_a_quantized_input_is_refused(models_dir, tmp_path, capsys):
+    """A uint8 input's quantization already says what its pixels mean; a --mean/--std that disagrees would make
+    every runtime requantize the pixels into values the model never saw."""
+    src = models_dir / "tflite-support" / "mobilenet_v2_1.0_224_quant.tflite"
+    labels = ["--labels", str(models_dir / "tflite-support" / "labels.txt")]
+    out = tmp_path / "m.tflite"
+    assert main(["metadata", str(src), *labels, "--mean", "0", "--std", "1", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "contradict its uint8 input quantization" in err and "--mean 128 --std 128" in err
+    assert not out.exists()
+    # what the quantization implies is accepted, as is leaving them out
+    assert main(["metadata", str(src), *labels, "--mean", "128", "--std", "128", "-o", str(out)]) == 0
+    assert main(["metadata", str(src), *labels, "-o", str(out)]) == 0

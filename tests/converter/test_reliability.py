@@ -42,3 +42,29 @@ def test_a_bad_output_dir_is_refused_before_the_model_loads(fake_run, tmp_path, 
     assert main([str(fake_run), "--out", str(tmp_path / "file" / "tflite"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "a file is in the way" in err and "--out" in err
+
+
+def _stand_in_conversion(run, variant="int8"):
+    from common import run_folder as rf
+
+    tflite = run / rf.tflite_model(variant)
+    tflite.parent.mkdir(exist_ok=True)
+    tflite.write_bytes(b"TFL3 the int8 model of the run's current model.keras")
+    rf.record_tflite(tflite, rf.model_digest(run))
+    return tflite
+
+
+def test_export_ships_only_a_model_converted_from_the_current_model_keras(fake_run, tmp_path, capsys):
+    """cp -a RUN r2; edge-train ... --out r2 --overwrite used to leave the 3-class .tflite to be exported."""
+    tflite = _stand_in_conversion(fake_run)
+    app = tmp_path / "app"
+    app.mkdir()
+    assert main(["export", str(fake_run), "--variant", "int8", "-o", str(app) + "/"]) == exit_codes.OK
+    assert (app / "model.tflite").read_bytes() == tflite.read_bytes()
+    (app / "model.tflite").write_bytes(b"the app's model")
+    (fake_run / "model.keras").write_bytes(b"replaced by another training")
+    capsys.readouterr()
+    assert main(["export", str(fake_run), "--variant", "int8", "-o", str(app) + "/"]) == exit_codes.BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "was converted from another model than" in err and "edge-convert " in err
+    assert (app / "model.tflite").read_bytes() == b"the app's model"  # nothing shipped

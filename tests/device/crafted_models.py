@@ -17,6 +17,7 @@ terminal with non-ASCII labels.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
@@ -119,6 +121,42 @@ def unlink_weights(model: bytes) -> bytes:
     raise ValueError("no constant tensor found")
 
 
+def add_output(model: bytes) -> bytes:
+    """The model with a second graph output (an intermediate tensor): it loads and runs, and its first output is
+    still the scores. The new outputs vector is appended after the FlatBuffer (offsets only point forward)."""
+    flat, files = split_model(model)
+    out = bytearray(flat)
+    subgraph = _deref(out, _vector(out, _table_field(out, struct.unpack_from("<I", out, 0)[0], 8))[0])
+    outputs_field = _table_field(out, subgraph, 8)  # SubGraph.outputs
+    scores = struct.unpack_from("<i", out, _deref(out, outputs_field) + 4)[0]
+    while len(out) % 4:
+        out.append(0)
+    position = len(out)
+    out += struct.pack("<Iii", 2, scores, scores - 1)
+    struct.pack_into("<I", out, outputs_field, position - outputs_field)
+    return pack(bytes(out), list(files.items()))
+
+
+def unique(labels: List[str]) -> List[str]:
+    """``labels`` with a repeated label numbered (ImageNet names "crane" twice), so a model says nothing on stderr."""
+    seen: Dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out
+
+
+def blank_png(width: int, height: int) -> bytes:
+    """A black 1-bit PNG of ``width`` x ``height`` pixels, a few kB however large (standard library only)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = zlib.compress(b"\0" * ((1 + (width + 7) // 8) * height), 9)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+
+
 def metadata_offset(model: bytes) -> int:
     """Where the metadata FlatBuffer (file identifier ``M001``) starts in ``model``."""
     return model.index(b"M001") - 4
@@ -127,14 +165,19 @@ def metadata_offset(model: bytes) -> int:
 def crafted_models(base: bytes) -> Dict[str, bytes]:
     """Every crafted model, by file name, built from the valid ``base`` model (which packs ``labels.txt``)."""
     flat, files = split_model(base)
-    labels = files["labels.txt"]
+    official = files["labels.txt"].decode().splitlines()  # the ImageNet labels: "crane" and "maillot" twice
+    labels = "\n".join(unique(official)).encode()
     good_json = json.dumps(GOOD_PREPROCESSING).encode()
     with_json = pack(flat, [("labels.txt", labels), (PREPROCESSING_FILE, good_json)])
+    with_lines = lambda lines: pack(flat, [("labels.txt", b"\n".join(lines))])  # noqa: E731
+    valid = with_lines(labels.split(b"\n"))
+    label_lines = labels.split(b"\n")
     meta = metadata_offset(base)
     corrupt_meta = bytearray(base)
     struct.pack_into("<I", corrupt_meta, meta, 0x7FFFFFF0)  # metadata root table far outside the file
     return {
-        "valid.tflite": base,
+        "official.tflite": base,
+        "valid.tflite": valid,
         "valid_with_preprocessing.tflite": with_json,
         "encrypted_member.tflite": patch_member(with_json, "labels.txt", flags=0x1),
         "compression_method_9.tflite": patch_member(with_json, PREPROCESSING_FILE, method=9),
@@ -157,9 +200,14 @@ def crafted_models(base: bytes) -> Dict[str, bytes]:
         "truncated_half.tflite": base[: len(base) // 2],
         "truncated_1k.tflite": base[:1024],
         "corrupt_metadata.tflite": bytes(corrupt_meta),
-        "weights_unlinked.tflite": unlink_weights(base),
+        "weights_unlinked.tflite": unlink_weights(valid),
         "empty.tflite": b"",
         "not_tflite.tflite": b"PK\x03\x04 this is a zip, not a model" + b"\0" * 64,
+        "two_outputs.tflite": add_output(with_json),
+        "labels_blank_line.tflite": with_lines(label_lines[:2] + [b""] + label_lines[3:]),
+        "labels_not_utf8.tflite": with_lines(label_lines[:4] + [b"ros\xe9"] + label_lines[5:]),
+        "labels_repeated.tflite": with_lines(label_lines[:1] + [b"daisy"] * 3 + label_lines[4:]),
+        "preprocessing_declared_huge.tflite": patch_member(with_json, PREPROCESSING_FILE, declared_size=0x7FFFFFF0),
     }
 
 
@@ -260,6 +308,38 @@ CASES: List[Case] = [
          one_line=False, stdout=r"\d+\.\d\d%"),
     Case("no image files in folder", ["{model:valid.tflite}", "{dir:empty}"], 2,
          r"no image files found in .*empty \(looked for .*\.jpg.*\); give photos"),
+    # a run of the sweep of 2026-12-06: models, labels and numbers
+    Case("two outputs", ["{model:two_outputs.tflite}", "{photo}"], 2,
+         r"two_outputs\.tflite: the model has 1 input\(s\) and 2 outputs \(\[1, 1001\], .*score output only"),
+    Case("packed labels: a blank line", ["{model:labels_blank_line.tflite}", "{photo}"], 2,
+         r"labels_blank_line\.tflite: packed labels\.txt: line 3 is empty, so output 2 has no label.*re-export"),
+    Case("packed labels: not UTF-8", ["{model:labels_not_utf8.tflite}", "{photo}"], 2,
+         r"labels_not_utf8\.tflite: packed labels\.txt is not UTF-8 text \(byte 0xe9 on line 5\).*re-export"),
+    Case("packed labels: one label thrice", ["{model:labels_repeated.tflite}", "{photo}", "-k", "1"], 0,
+         r"warning: labels of .*labels_repeated\.tflite name more than one output \('daisy': outputs 1, 2, 3, 986\)",
+         stdout=r"\d+\.\d\d%"),
+    Case("official ImageNet labels (crane twice)", ["{model:official.tflite}", "{photo}", "-k", "1"], 0,
+         r"warning: labels of .*official\.tflite name more than one output \('crane': outputs 135, 518; "
+         r"'maillot': outputs 639, 640\)", stdout=r"\d+\.\d\d%"),
+    Case("preprocessing JSON declared 2 GiB", ["{model:preprocessing_declared_huge.tflite}", "{photo}"], 2,
+         r"preprocessing_declared_huge\.tflite: packed edge_kit_preprocessing\.json is 2147483632 bytes \(limit "
+         r"65536\); re-export the model\.\s*$"),
+    Case("photo on standard input (-)", ["{model:valid.tflite}", "-", "-k", "1"], 0, "", one_line=False,
+         stdout=r"/dev/stdin +\d+\.\d\d% +\S", stdin="photo"),
+    Case("--mean nan", ["{model:valid.tflite}", "{photo}", "--mean", "nan", "--std", "1"], 2,
+         r"--mean nan: every value must be a finite number", one_line=False),
+    Case("--std inf", ["{model:valid.tflite}", "{photo}", "--mean", "0", "--std", "inf"], 2,
+         r"--std inf: every value must be a finite number", one_line=False),
+    Case("--std -1", ["{model:valid.tflite}", "{photo}", "--mean", "0", "--std", "-1"], 2,
+         r"--std -1: every value must be above 0", one_line=False),
+    Case("a 12000x12000 PNG", ["{model:valid.tflite}", "{huge_png}"], 1, r"1 of 1 photos could not be read",
+         stdout=r"huge\.png +ERROR: .*huge\.png: decoding it takes 12000x12000 = 144 megapixels at once, over the "
+                r"limit of 40 megapixels"),
+    Case("a run folder's .tflite older than its model", ["{dir:stale_run}/tflite/model_int8.tflite", "{photo}"], 2,
+         r"stale_run/tflite/model_int8\.tflite: was converted from another model than .*stale_run/model\.keras "
+         r"\(retrained or replaced since\); convert it again"),
+    Case("--evaluate -o under a file", ["{model:valid.tflite}", "--evaluate", "{dir:photos}", "-o", "{photo}/eval"],
+         2, r"eval: a file is in the way .*choose another -o"),
 ]
 
 
@@ -284,6 +364,17 @@ def prepare(work: Path, assets: Path) -> Dict[str, Path]:
     for name in ("a.bmp", "b.bmp"):
         (photos / name).write_bytes(paths["photo"].read_bytes())
     paths["dir:photos"] = photos
+    # a run folder whose model.keras was retrained after the conversion: its tflite/ describes the earlier model
+    stale = work / "stale_run"
+    (stale / "tflite").mkdir(parents=True, exist_ok=True)
+    (stale / "tflite" / "model_int8.tflite").write_bytes((models / "valid.tflite").read_bytes())
+    digest = lambda data: hashlib.sha256(data).hexdigest()  # noqa: E731
+    (stale / "tflite" / "sources.json").write_text(json.dumps({"model_int8.tflite": {
+        "sha256": digest((models / "valid.tflite").read_bytes()), "model_sha256": digest(b"the first model")}}))
+    (stale / "model.keras").write_bytes(b"the retrained model")
+    paths["dir:stale_run"] = stale
+    (work / "huge.png").write_bytes(blank_png(12000, 12000))  # decoded whole: 144 megapixels at once
+    paths["huge_png"] = work / "huge.png"
     odd = work / "odd_names"
     odd.mkdir(exist_ok=True)
     with open(os.fsencode(odd) + b"/caf\xe9.bmp", "wb") as f:  # a Latin-1 file name: not valid UTF-8
@@ -293,7 +384,7 @@ def prepare(work: Path, assets: Path) -> Dict[str, Path]:
 
 
 def expand(args: Sequence[str], paths: Dict[str, Path]) -> List[str]:
-    return [re.sub(r"\{([a-z]+(?::[^}]+)?)\}", lambda m: str(paths[m.group(1)]), a) for a in args]
+    return [re.sub(r"\{([a-z_]+(?::[^}]+)?)\}", lambda m: str(paths[m.group(1)]), a) for a in args]
 
 
 @dataclass

@@ -107,3 +107,57 @@ def test_benchmark_honours_format(tm_dir):
     code, out, _ = run([tm_dir / "model.tflite", "--labels", tm_dir / "labels.txt", photo, "--benchmark", "--runs",
                         "2", "--format", "csv"])
     assert code == 0 and out.splitlines()[0].startswith("model,file,backend,runs,measure,threads,median")
+
+
+def _mount(target: Path, *options: str) -> None:
+    import subprocess
+
+    target.mkdir(parents=True, exist_ok=True)
+    if subprocess.run(["mount", *options, str(target)], capture_output=True).returncode != 0:
+        pytest.skip("needs permission to mount (root); the monkeypatched write failure below still runs")
+
+
+@pytest.fixture()
+def mounted():
+    import subprocess
+
+    done = []
+    yield done
+    for target in reversed(done):
+        subprocess.run(["umount", "-l", str(target)], capture_output=True)
+
+
+def test_evaluate_to_a_read_only_or_full_folder_is_one_line_before_any_work(tm_dir, tmp_path, mounted):
+    import subprocess
+
+    readonly, full = tmp_path / "readonly", tmp_path / "full"
+    _mount(readonly, "--bind", str(readonly))
+    mounted.append(readonly)
+    subprocess.run(["mount", "-o", "remount,ro,bind", str(readonly)], check=True)
+    _mount(full, "-t", "tmpfs", "-o", "size=64k", "tmpfs")
+    mounted.append(full)
+    with open(full / "filler", "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+    for out, expected in ((readonly / "eval", "read-only"), (full / "eval", "disk is full")):
+        code, _, err = run([tm_dir / "model.tflite", "--labels", tm_dir / "labels.txt", "--evaluate",
+                            tm_dir / "photos", "-o", out])
+        assert code == 2 and err.count("\n") == 1 and expected in err and "-o" in err, err
+
+
+def test_a_disk_filling_up_while_writing_the_evaluation_is_one_line(tm_dir, tmp_path, monkeypatch):
+    import errno
+
+    import common.atomic
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(common.atomic, "atomic_write_json", full)
+    code, out, err = run([tm_dir / "model.tflite", "--labels", tm_dir / "labels.txt", "--evaluate",
+                          tm_dir / "photos", "-o", tmp_path / "eval"])
+    assert code == 1 and "Traceback" not in err and "the disk is full" in err and str(tmp_path / "eval") in err
+    assert "top-1" in out  # the metrics were printed before the write failed

@@ -350,6 +350,28 @@ def test_decompression_bomb_limit(tmp_path):
     assert decode_image(path, max_pixels=6_000_000).shape == (2000, 3000, 3)
 
 
+def test_what_is_decoded_whole_is_refused_above_the_decoded_pixel_limit(tmp_path):
+    """A huge PNG took seconds and more than a gigabyte to classify: a PNG is decoded whole, so beyond
+    DEFAULT_MAX_DECODED_PIXELS it is refused (before anything is decoded, EXIF included); a JPEG as large is decoded
+    reduced when a model input is given, and accepted."""
+    from device.image_decode import DEFAULT_MAX_DECODED_PIXELS
+
+    assert DEFAULT_MAX_DECODED_PIXELS == 40_000_000  # the number docs/preprocessing.md and the Kotlin port state
+    png = _save(tmp_path / "big.png", Image.new("1", (9000, 5000)))  # 45 megapixels, a few kB
+    with pytest.raises(ImageError, match=r"big\.png: decoding it takes 9000x5000 = 45 megapixels at once, over the "
+                                         r"limit of 40 megapixels") as info:
+        decode_image(png, target=(224, 224, "center"))
+    assert "Downscale" in str(info.value)
+    small = _save(tmp_path / "small.png", Image.new("L", (2000, 1000)))
+    with pytest.raises(ImageError, match="2000x1000 = 2 megapixels"):
+        decode_image(small, max_decoded_pixels=1_999_999)
+    assert decode_image(small, max_decoded_pixels=2_000_000).shape == (1000, 2000, 3)
+    jpeg = _save(tmp_path / "big.jpg", Image.new("L", (9000, 5000), 128), "JPEG")
+    assert load_and_preprocess(jpeg, PreprocessConfig(224, 224)).shape == (224, 224, 3)  # decoded at 1/8
+    with pytest.raises(ImageError, match="9000x5000 = 45 megapixels"):
+        decode_image(jpeg)  # no model input given: it would be decoded whole
+
+
 def test_large_jpegs_are_decoded_with_dct_scaling(tmp_path):
     """Contract step 1: a JPEG >= 2x the crop is decoded at 1/2, 1/4 or 1/8; the result stays close to a full decode."""
     from device.resize import decode_scale

@@ -42,7 +42,8 @@ class Case:
     argv: Sequence[str]
     code: int  #: expected exit status
     text: str  #: expected in stderr
-    needs: str = ""  #: "mount" when the world needs a read-only mount and a full tmpfs (root)
+    needs: str = ""  #: "mount": a read-only mount and a full tmpfs (root); "busy": {converted} locked by another
+    #: process (:func:`hold_lock`)
 
 
 CASES: List[Case] = [
@@ -62,7 +63,38 @@ CASES: List[Case] = [
          "too few"),
     Case("kit: retrain on an empty photo folder keeps the run", "edge-kit",
          ["{empty}", "--out", "{finished}", "--weights", "none", "--force", "train", "--no-export"], 2, "{empty}"),
+    Case("train: a class folder name with a line break", "edge-train",
+         ["{newline_class}", "--out", "{tmp}/new", "--weights", "none"], 2, "'da\\nisy' holds a line break"),
+    Case("kit: a class folder name with a line break", "edge-kit",
+         ["{newline_class}", "--out", "{tmp}/new", "--weights", "none", "--no-export"], 2,
+         "'da\\nisy' holds a line break"),
+    # ---- what was made from an earlier model is never shipped as the current one
+    Case("export: a model converted before the run was retrained", "edge-convert",
+         ["export", "{retrained}", "--variant", "float32", "--out", "{tmp}/"], 2,
+         "model_float32.tflite: was converted from another model than"),
+    Case("kit: export of a model converted before the run was retrained", "edge-kit",
+         ["--out", "{retrained}", "--stage", "export", "--export-variant", "float32", "--variants", "float32",
+          "--android-assets", "{tmp}/assets"], 2, "model_float32.tflite: was converted from another model than"),
+    # ---- a folder another command is writing (one long command per folder)
+    Case("train: --out in use by another command", "edge-train",
+         ["{photos}", "--out", "{converted}", "--weights", "none", "--overwrite"], 2,
+         "{converted}: in use by process", needs="busy"),
+    Case("convert: run folder in use by another command", "edge-convert", ["{converted}"], 2,
+         "{converted}: in use by process", needs="busy"),
+    Case("export: run folder in use by another command", "edge-convert",
+         ["export", "{converted}", "--variant", "float32", "--out", "{tmp}/"], 2, "{converted}: in use by process",
+         needs="busy"),
+    Case("kit: --out in use by another command", "edge-kit", ["--out", "{converted}", "--stage", "report"], 2,
+         "{converted}: in use by process", needs="busy"),
     # ---- output locations
+    Case("train: --out name longer than 255 bytes", "edge-train",
+         ["{photos}", "--out", "{tmp}/" + "r" * 300, "--weights", "none"], 2, "is 300 bytes, longer than the file "
+                                                                             "system allows"),
+    Case("convert: --out name longer than 255 bytes", "edge-convert", ["{converted}", "--out", "{tmp}/" + "r" * 300],
+         2, "is 300 bytes, longer than the file system allows"),
+    Case("kit: --out name longer than 255 bytes", "edge-kit",
+         ["{photos}", "--out", "{tmp}/" + "r" * 300 + "/run", "--weights", "none"], 2,
+         "is 300 bytes, longer than the file system allows"),
     Case("train: --out is a file", "edge-train", ["{photos}", "--out", "{file}", "--weights", "none"], 2,
          "a file is in the way"),
     Case("train: --out under a file", "edge-train", ["{photos}", "--out", "{file}/run", "--weights", "none"], 2,
@@ -98,6 +130,26 @@ CASES: List[Case] = [
          "disk is full", needs="mount"),
     Case("kit: mistyped --out of a later stage", "edge-kit", ["--out", "{tmp}/typo", "--stage", "classify"], 2,
          "no such run folder"),
+    # ---- numbers and types, checked where they enter (flags, --set and TOML alike)
+    Case("train: --learning-rate nan", "edge-train", ["{photos}", "--out", "{tmp}/new", "--weights", "none",
+                                                      "--learning-rate", "nan"], 2, "head_learning_rate=nan"),
+    Case("train: --seed -1", "edge-train", ["{photos}", "--out", "{tmp}/new", "--weights", "none", "--seed", "-1"],
+         2, "seed=-1 must be from 0 to 4294967295"),
+    Case("train: --seed too large", "edge-train", ["{photos}", "--out", "{tmp}/new", "--weights", "none", "--seed",
+                                                   "99999999999999999999999"], 2, "must be from 0 to 4294967295"),
+    Case("kit: --set train.seed=abc", "edge-kit", ["{photos}", "--out", "{tmp}/new", "--weights", "none", "--set",
+                                                   "train.seed=abc"], 2, "seed='abc' must be a whole number"),
+    Case("kit: --set train.head_learning_rate=inf", "edge-kit",
+         ["{photos}", "--out", "{tmp}/new", "--weights", "none", "--set", "train.head_learning_rate=inf"], 2,
+         "head_learning_rate=inf must be a finite number"),
+    Case("kit: TOML head_epochs = \"two\"", "edge-kit",
+         ["{photos}", "--out", "{tmp}/new", "--weights", "none", "--config", "{toml_two}"], 2,
+         "head_epochs='two' must be a whole number"),
+    Case("kit: TOML head_epochs = 2.7", "edge-kit",
+         ["{photos}", "--out", "{tmp}/new", "--weights", "none", "--config", "{toml_float}"], 2,
+         "head_epochs=2.7 must be a whole number"),
+    Case("convert: --max-accuracy-drop nan", "edge-convert", ["{converted}", "--max-accuracy-drop", "nan"], 2,
+         "max_accuracy_drop=nan must be a finite number"),
     Case("kit: --android-assets on a full disk", "edge-kit",
          ["--out", "{converted}", "--stage", "export", "--export-variant", "float32", "--variants", "float32",
           "--android-assets", "{full}/assets"], 2, "--android-assets", needs="mount"),
@@ -117,13 +169,22 @@ def build_world(root: Path, mounts: bool) -> Dict[str, str]:
     root.mkdir(parents=True, exist_ok=True)
     world = {"tmp": root, "photos": PHOTOS, "file": root / "a-file", "empty": root / "empty",
              "one_photo": root / "one-photo", "finished": root / "finished", "converted": root / "converted",
+             "retrained": root / "retrained",
              "readonly": root / "readonly", "full": root / "full"}
     world["file"].write_text("not a folder\n")
+    world["toml_two"], world["toml_float"] = root / "two.toml", root / "float.toml"
+    world["toml_two"].write_text('[train]\nhead_epochs = "two"\n')
+    world["toml_float"].write_text("[train]\nhead_epochs = 2.7\n")
     world["empty"].mkdir()
     for label, n in (("daisy", 1), ("rose", 6)):
         (world["one_photo"] / label).mkdir(parents=True)
         for i in range(n):
             _write_photo(world["one_photo"] / label / f"{i}.jpg")
+    world["newline_class"] = root / "newline-class"
+    for label in ("da\nisy", "rose"):
+        (world["newline_class"] / label).mkdir(parents=True)
+        for i in range(6):
+            _write_photo(world["newline_class"] / label / f"{i}.jpg")
     for name in ("finished", "converted"):
         run = world[name]
         run.mkdir()
@@ -139,6 +200,10 @@ def build_world(root: Path, mounts: bool) -> Dict[str, str]:
                 (run / extra).write_bytes(f"the finished run's {extra}\n".encode())
     (world["converted"] / rf.TFLITE_DIR).mkdir()
     (world["converted"] / rf.tflite_model("float32")).write_bytes(b"TFL3 stand-in model " * 50)
+    rf.record_tflite(world["converted"] / rf.tflite_model("float32"), rf.model_digest(world["converted"]))
+    # {retrained}: converted, then its model.keras replaced (retrained elsewhere)
+    shutil.copytree(world["converted"], world["retrained"])
+    (world["retrained"] / rf.MODEL).write_bytes(b"a model trained after the conversion\n")
     if mounts:
         world["readonly"].mkdir()
         subprocess.run(["mount", "--bind", str(world["readonly"]), str(world["readonly"])], check=True)
@@ -150,6 +215,21 @@ def build_world(root: Path, mounts: bool) -> Dict[str, str]:
                 while True:
                     f.write(b"\0" * 4096)
     return {k: str(v) for k, v in world.items()}
+
+
+@contextlib.contextmanager
+def hold_lock(folder: str, command: str = "edge-kit") -> Iterator[subprocess.Popen]:
+    """Another process holding ``folder``'s lock (as a running command would) for the block."""
+    code = ("import sys, time\nfrom common.locks import folder_lock\nwith folder_lock(sys.argv[1], sys.argv[2]):\n"
+            "    print('held', flush=True)\n    time.sleep(600)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, folder, command], stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(REPO)))
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def unmount(world: Dict[str, str]) -> None:
@@ -213,7 +293,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for case in cases:
             world = build_world(root / f"case{CASES.index(case)}", mounts=case.needs == "mount")
             try:
-                outcome = run_case(case, world)
+                with hold_lock(world["converted"]) if case.needs == "busy" else contextlib.nullcontext():
+                    outcome = run_case(case, world)
             finally:
                 if case.needs == "mount":
                     unmount(world)

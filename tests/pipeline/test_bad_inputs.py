@@ -3,6 +3,8 @@
 traceback, and no finished file lost."""
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from tests.pipeline import bad_inputs
@@ -14,7 +16,8 @@ def test_bad_input_table(case, tmp_path):
         pytest.skip("needs root to mount a read-only folder and a full tmpfs")
     world = bad_inputs.build_world(tmp_path / "world", mounts=case.needs == "mount")
     try:
-        outcome = bad_inputs.run_case(case, world)
+        with bad_inputs.hold_lock(world["converted"]) if case.needs == "busy" else contextlib.nullcontext():
+            outcome = bad_inputs.run_case(case, world)
     finally:
         if case.needs == "mount":
             bad_inputs.unmount(world)

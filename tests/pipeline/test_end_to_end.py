@@ -75,7 +75,7 @@ def assert_consistent(out: Path, assets: Path, variant: str) -> None:
     rep = json.loads((out / "report.json").read_text())
     assert rep["held_out"]["variant"] == variant and rep["held_out"]["top1"] == cls["top1"]
     assert [r["top1"] for r in rep["variants"]["rows"]] == [v["top1"] for v in conv["variants"].values()]
-    assert not [p for p in out.rglob(".*") if p.name not in (".pipeline.lock",)], "temporary files left"
+    assert not [p for p in out.rglob(".*") if p.name not in (".edge-kit.lock",)], "temporary files left"
 
 
 def test_photos_to_app_asset_and_report(tiny, tmp_path, alpha035_weights):

@@ -78,8 +78,9 @@ def test_stage_without_its_inputs_says_what_to_run_first(tmp_path, capsys):
     (tmp_path / "out").mkdir()
     rc = main(["--out", str(tmp_path / "out"), "--stage", "convert", "--no-export"])
     err = capsys.readouterr().err
-    assert rc == 1
+    assert rc == 2  # a stage asked for without its inputs: bad usage, as the help says
     assert "model.keras: missing" in err and "train first" in err
+    assert err.count("\n") == 1 and "finished stages are kept" not in err  # nothing ever ran there
 
 
 def test_output_folder_blocked_by_a_file(tmp_path, photos_dir):
@@ -137,7 +138,7 @@ def test_really_full_disk(tmp_path, photos_dir, mounts):
     with pytest.raises(PipelineError, match="disk is full"):
         run_pipeline(report_only(None, out))
     assert (out / "report.html").read_bytes() == old_html
-    assert not [p for p in out.rglob(".*") if p.name != ".pipeline.lock"], "temporary files left behind"
+    assert not [p for p in out.rglob(".*") if p.name != ".edge-kit.lock"], "temporary files left behind"
     filler.unlink()
     result = run_pipeline(report_only(None, out))
     assert result.stages["report"].status == "ran"
@@ -214,4 +215,18 @@ def test_ctrl_c_during_a_c_extension_import_is_reported_as_an_interruption(tmp_p
     finally:
         signal.signal(signal.SIGINT, previous)
     assert rc == 130
-    assert "run the same command again to continue" in capsys.readouterr().err
+    assert "interrupted" in (err := capsys.readouterr().err) and "run the same command again" in err
+
+
+def test_one_line_errors_say_stages_are_kept_only_when_some_are(tmp_path, photos_dir, capsys):
+    """The README promises one line; "finished stages are kept" is only true where a stage once finished."""
+    (tmp_path / "file").write_text("x")
+    for argv in ([str(tmp_path / "nope"), "--out", str(tmp_path / "out")],
+                 [str(photos_dir), "--out", str(tmp_path / "file")]):
+        rc = main([*argv, "--weights", "none", "--no-export"])
+        err = capsys.readouterr().err
+        assert rc == 2 and err.count("\n") == 1 and "finished stages are kept" not in err, err
+    out = write_synthetic_run(tmp_path / "run", photos_dir)
+    rc = main([str(tmp_path / "nope"), "--out", str(out), "--weights", "none", "--force", "train", "--no-export"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "finished stages are kept" in err

@@ -46,3 +46,45 @@ def test_a_bad_option_is_a_usage_error_before_any_work(tmp_path, capsys):
         main(["photos", "-o", str(tmp_path / "run"), "--set", "train.nope=1", "--stage", "classify"])
     assert exc.value.code == 2 and "unknown train option(s) nope" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("toml, message", [
+    ('[train]\nhead_epochs = "two"\n', "head_epochs='two' must be a whole number"),
+    ("[train]\nhead_epochs = 2.7\n", "head_epochs=2.7 must be a whole number"),
+    ("[train]\nhead_epochs = true\n", "head_epochs=True must be a whole number, not true/false"),
+    ("[train]\nhead_learning_rate = nan\n", "head_learning_rate=nan must be a finite number"),
+    ("[train]\nseed = -1\n", "seed=-1 must be from 0 to 4294967295"),
+])
+def test_toml_values_are_checked_by_type_and_range(tmp_path, photos_dir, toml, message, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text(toml)
+    rc = main([str(photos_dir), "-o", str(tmp_path / "run"), "--weights", "none", "--config", str(config),
+               "--no-export"])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("item, message", [
+    ("train.seed=abc", "seed='abc' must be a whole number"),
+    ("train.head_learning_rate=inf", "head_learning_rate=inf must be a finite number"),
+    ("train.fine_tune_learning_rate=nan", "fine_tune_learning_rate=nan must be a finite number"),
+])
+def test_set_values_are_checked_by_type_and_range(tmp_path, photos_dir, item, message, capsys):
+    rc = main([str(photos_dir), "-o", str(tmp_path / "run"), "--weights", "none", "--set", item, "--no-export"])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("item, message", [
+    ("convert.calibration_size=abc", "calibration_size='abc' must be a whole number"),
+    ("convert.qat_learning_rate=nan", "qat_learning_rate=nan must be a finite number"),
+    ("convert.seed=-1", "seed=-1 must be from 0 to 4294967295"),
+])
+def test_converter_options_are_checked_by_type_and_range(tmp_path, photos_dir, item, message, capsys):
+    from tests.pipeline.helpers import write_synthetic_run
+
+    out = write_synthetic_run(tmp_path / "run", photos_dir)
+    rc = main(["-o", str(out), "--stage", "convert", "--set", item, "--no-export", "-q"])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and "Traceback" not in err

@@ -11,7 +11,8 @@ import pytest
 import pipeline.api as pipeline
 from pipeline.api import PipelineConfig, run_pipeline
 from pipeline.stages import STAGES, StageBlocked
-from pipeline.state import STATE_FILE, PipelineError, exclusive_lock, remove_stale_temporaries
+from common.locks import FolderBusyError, folder_lock
+from pipeline.state import STATE_FILE, remove_stale_temporaries
 from common.atomic import atomic_write_text
 
 
@@ -135,8 +136,8 @@ def test_blocked_stage_still_writes_the_report_and_fails_the_run(fake, tmp_path)
     assert (tmp_path / "out" / "export.txt").read_text() == "old model"
 
 
-def _hold_lock(out, ready, release):
-    with exclusive_lock(Path(out)):
+def _hold_lock(out, ready, release, command="edge-kit"):
+    with folder_lock(Path(out), command):
         ready.set()
         release.wait(30)
 
@@ -150,8 +151,9 @@ def test_a_second_pipeline_on_the_same_folder_is_refused(fake, tmp_path):
     holder.start()
     try:
         assert ready.wait(30)
-        with pytest.raises(PipelineError, match="another edge-kit pipeline is running"):
+        with pytest.raises(FolderBusyError, match=rf"{out}: in use by process {holder.pid} \(edge-kit\); wait") as info:
             run_pipeline(cfg(tmp_path))
+        assert info.value.exit_code == 2  # bad usage, as every command's busy folder
     finally:
         release.set()
         holder.join(30)
@@ -173,7 +175,7 @@ def test_stale_temporaries_are_removed_and_nothing_else(tmp_path):
     (out / "tflite").mkdir(parents=True)
     stale = [out / ".report.html.abcd1234.tmp", out / "tflite" / ".model_int8.tflite.x_y9zz00.tmp",
              out / ".model.keras.qwer5678.keras"]
-    keep = [out / ".pipeline.lock", out / ".hidden", out / "report.html", out / ".cache.d"]
+    keep = [out / ".edge-kit.lock", out / ".hidden", out / "report.html", out / ".cache.d"]
     for p in stale + keep:
         p.write_text("x")
     removed = remove_stale_temporaries(out)
@@ -194,3 +196,24 @@ def test_the_summary_says_which_numbers_chose_the_model(fake, tmp_path):
     logs.clear()
     run_pipeline(cfg(tmp_path), log=logs.append)
     assert any("These are validation numbers" in line for line in logs)
+
+
+def test_a_stage_that_runs_again_says_why(fake, tmp_path, monkeypatch):
+    """A replaced model.keras made edge-kit retrain without a word."""
+    def train_writes_a_model(ctx):
+        fake.calls.append("train")
+        path = ctx.out / "model.keras"
+        atomic_write_text(path, f"trained on {(tmp_path / 'data' / 'input.txt').read_text()}")
+        return [path], {}
+
+    monkeypatch.setitem(pipeline.RUNNERS, "train", train_writes_a_model)
+    run_pipeline(cfg(tmp_path, stages=("train",)))
+    (tmp_path / "out" / "model.keras").write_text("a model trained elsewhere")  # e.g. edge-train --overwrite
+    logs = []
+    run_pipeline(cfg(tmp_path, stages=("train",)), log=logs.append)
+    line = next(m for m in logs if "train" in m and "runs again" in m)
+    assert "model.keras changed since this pipeline wrote it" in line and "--stage convert" in line
+    (tmp_path / "data" / "input.txt").write_text("v2")
+    logs.clear()
+    run_pipeline(cfg(tmp_path, stages=("train",)), log=logs.append)
+    assert any("train: runs again: its settings or inputs changed" in m for m in logs)

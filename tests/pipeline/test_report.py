@@ -9,7 +9,7 @@ import re
 import pytest
 from PIL import Image
 
-from pipeline.report import rank_worst_first
+from pipeline.report import build_report, rank_worst_first
 from pipeline.report import write_report
 from tests.pipeline.helpers import chromium, render, write_synthetic_run
 
@@ -161,3 +161,25 @@ def test_report_names_the_backbone(tmp_path, photos_dir):
     (out / "config.json").write_text(json.dumps({**config, "alpha": 1.0}))
     files = write_report(out, grid=0)
     assert "Backbone: MobileNetV2 1.0 (mobilenet_v2_1.0), 96x96 px input." in files["md"].read_text()
+
+
+def test_numbers_of_an_earlier_model_are_not_reported_as_this_ones(tmp_path, photos_dir):
+    """After a retrain (or a model.keras copied in), the conversion report, the device answers and the export record
+    describe the earlier model: the report says so instead of showing them."""
+    import json
+
+    from common import run_folder as rf
+
+    out = write_synthetic_run(tmp_path / "run", photos_dir)
+    (out / rf.MODEL).write_bytes(b"the model the files below were made from")
+    for name in (rf.CONVERSION_REPORT, rf.CLASSIFY):
+        (out / name).write_text(json.dumps(rf.with_model_digest(json.loads((out / name).read_text()), out)))
+    data, _ = build_report(out)
+    assert data["variants"]["rows"] and data["held_out"]["photos"] > 0 and data[rf.MODEL_DIGEST]
+    (out / rf.MODEL).write_bytes(b"a model trained since")
+    data, _ = build_report(out)
+    assert data["variants"]["rows"] == [] and data["held_out"] == {}
+    notes = " ".join(data["notes"])
+    assert "tflite/report.json: was made from another model.keras" in notes and "run the convert stage" in notes
+    assert "classify.json: was made from another model.keras" in notes and "run the classify stage" in notes
+    assert "not found" not in notes

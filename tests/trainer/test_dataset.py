@@ -11,7 +11,7 @@ import pytest
 from device.preprocess import PreprocessConfig
 from tests.trainer.helpers import make_class_folders, write_photo
 from trainer.dataset import Splits, class_weights, discover, load_splits, split_dataset
-from trainer.errors import DatasetError
+from trainer.errors import DatasetError, SkippedFilesWarning
 from trainer.images import build_image_cache
 
 
@@ -175,3 +175,42 @@ def test_class_weights_balance_classes() -> None:
 def test_splits_from_bad_dict() -> None:
     with pytest.raises(ValueError, match="splits.json"):
         Splits.from_dict({"labels": ["a"], "root": "/x", "train": [["p", 3]]})
+
+
+@pytest.mark.parametrize("name, problem", [("da\nisy", "holds a line break"), ("rose\r", "holds a line break"),
+                                           (" tulip", "starts or ends with a blank")])
+def test_a_class_folder_name_labels_txt_cannot_hold_is_refused_by_name(tmp_path: Path, name: str,
+                                                                        problem: str) -> None:
+    """A newline in a folder name gave labels.txt one line more than there are classes, and the converter then
+    blamed "files from different runs"."""
+    root = make_class_folders(tmp_path / "photos", {name: 6, "rose x": 6, "other": 6})
+    with pytest.raises(DatasetError) as info:
+        discover(root)
+    message = str(info.value)
+    assert repr(name) in message and problem in message and "rename the folder" in message
+    assert "\n" not in message and "\r" not in message  # one line, the name escaped
+
+
+def test_a_class_folder_name_in_a_split_layout_is_checked_too(tmp_path: Path) -> None:
+    root = make_class_folders(tmp_path / "photos" / "train", {"a\nb": 6, "c": 6}).parent
+    with pytest.raises(DatasetError, match=r"'a\\nb' holds a line break"):
+        discover(root)
+
+
+def test_symbolic_links_to_folders_and_broken_links_are_listed_not_used(tmp_path: Path) -> None:
+    root = make_class_folders(tmp_path / "photos", {"daisy": 6, "rose": 6})
+    (root / "latest").symlink_to(root / "daisy")  # would make the daisies a third class
+    (root / "gone").symlink_to(tmp_path / "nowhere")
+    (root / "rose" / "IMG_9.jpg").symlink_to(tmp_path / "deleted.jpg")
+    (root / "rose" / "more").symlink_to(root / "daisy")
+    write_photo(tmp_path / "elsewhere.jpg", 7)
+    (root / "rose" / "linked.jpg").symlink_to(tmp_path / "elsewhere.jpg")  # a link to a photo: used
+    with pytest.warns(SkippedFilesWarning) as caught:
+        found = discover(root)
+    assert found.labels == ["daisy", "rose"]
+    assert "rose/linked.jpg" in [p for p, _ in found.all_items()]
+    reasons = dict(found.ignored)
+    assert set(reasons) == {"latest", "gone", "rose/IMG_9.jpg", "rose/more"}
+    assert reasons["latest"].startswith("a symbolic link to a folder, not followed")
+    assert reasons["rose/IMG_9.jpg"].startswith("a broken symbolic link")
+    assert len(caught) == 1 and "4 symbolic link(s)" in str(caught[0].message)

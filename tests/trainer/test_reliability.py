@@ -90,9 +90,15 @@ def test_publish_replaces_the_old_files_and_drops_those_the_new_run_lacks(tmp_pa
     for name in rf.TRAINER_FILES:
         if name != rf.CONFUSION_MATRIX:
             (staging / name).write_text(f"new {name}")
+    (out / rf.TFLITE_DIR).mkdir()
+    (out / rf.tflite_model("int8")).write_bytes(b"the old model's int8 export")
+    for name in (rf.CLASSIFY, rf.EXPORT, "report.html"):
+        (out / name).write_text("made from the old model")
     _publish(staging, out)
     assert (out / rf.MODEL).read_text() == f"new {rf.MODEL}"
     assert not (out / rf.CONFUSION_MATRIX).exists()
+    # nothing made from the old model is left to be shipped or read as the new model's
+    assert not any((out / name).exists() for name in rf.DERIVED)
 
 
 def test_a_disk_filling_up_during_training_is_one_line(tmp_path, photos_dir, monkeypatch, capsys):
@@ -150,3 +156,27 @@ def test_a_retrain_replaces_the_finished_run_only_once_complete(tmp_path, photos
     final = digests(out)
     assert final[rf.SPLITS] != before[rf.SPLITS] and final[rf.MODEL] != before[rf.MODEL]  # the new seed's run
     assert json.loads((out / rf.CONFIG).read_text())["seed"] == 7 and run.path == out.resolve()
+
+
+@pytest.mark.slow
+def test_a_retrain_leaves_no_model_of_the_previous_run_to_ship(tmp_path, photos_dir, capsys):
+    """The sweep's case: a run folder with converted models, retrained on two classes with --overwrite; the old
+    three-class .tflite files were then exported and classified as if they were the new model."""
+    from converter.cli import main as convert_main
+    from trainer.cli import main as train_main
+
+    out = tmp_path / "r2"
+    tiny = ["--weights", "none", "--size", "96", "--epochs", "2", "--no-fine-tune", "-q"]
+    assert train_main([str(photos_dir), "--out", str(out), *tiny]) == 0
+    tflite = out / rf.tflite_model("int8")
+    tflite.parent.mkdir()
+    tflite.write_bytes(b"TFL3 the three-class model")  # stands in for edge-convert's output (minutes of TensorFlow)
+    rf.record_tflite(tflite, rf.model_digest(out))
+    (out / rf.CLASSIFY).write_text("{}")
+    two = make_class_folders(tmp_path / "two", {"cat": 6, "dog": 6})
+    assert train_main([str(two), "--out", str(out), "--overwrite", *tiny]) == 0
+    assert rf.RunFolder(out).labels == ["cat", "dog"]
+    assert not (out / rf.TFLITE_DIR).exists() and not (out / rf.CLASSIFY).exists()
+    capsys.readouterr()
+    assert convert_main(["export", str(out), "--variant", "int8", "-o", str(tmp_path) + "/"]) == 2
+    assert "not found; convert first" in capsys.readouterr().err and not (tmp_path / "model.tflite").exists()

@@ -32,6 +32,29 @@ object Labels {
     /** Labels from the bytes of a labels file (UTF-8, invalid bytes replaced). */
     fun parse(bytes: ByteArray): List<String> = parse(String(bytes, Charsets.UTF_8))
 
+    /**
+     * Labels from the bytes of a labels file, refusing what makes them wrong, as Python's
+     * `device.metadata.labels_from_bytes`: bytes that are not UTF-8 and an empty line among the labels (an output
+     * with no name). [where] names the file in the message (`model.tflite: packed labels.txt`).
+     */
+    fun fromBytes(bytes: ByteArray, where: String): List<String> {
+        val decoder = Charsets.UTF_8.newDecoder()
+            .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+            .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+        val text = try {
+            decoder.decode(java.nio.ByteBuffer.wrap(bytes)).toString()
+        } catch (e: java.nio.charset.CharacterCodingException) {
+            throw ModelException("$where is not UTF-8 text; save the labels as UTF-8 and re-export the model.", e)
+        }
+        val labels = parse(text)
+        val empty = labels.indexOfFirst { it.isEmpty() }
+        if (empty >= 0) {
+            throw ModelException("$where: line ${empty + 1} is empty, so output $empty has no label; put one label on " +
+                "every line, in output order, and re-export the model.")
+        }
+        return labels
+    }
+
     /** Whether [label] names a background class (`background` or `???`, any case). */
     fun isBackground(label: String): Boolean {
         val t = label.trim()

@@ -47,7 +47,7 @@ object MetadataReader {
                     "re-run the metadata writer, or supply labels.txt."
             )
             labelsFile = labelsEntry.name
-            labels = Labels.parse(bytes)
+            labels = Labels.fromBytes(bytes, "$source: packed ${labelsEntry.name}")
         }
         var preprocessing: Map<*, *>? = null
         val prep = packed[PREPROCESSING_FILE]

@@ -13,8 +13,11 @@ package dev.edgekit.core
  * [preprocessInto] for every frame allocates nothing after its first frame.
  */
 object Preprocessor {
-    /** Largest photo accepted, as in Python (decompression bomb protection). */
-    const val MAX_PIXELS = 150_000_000L
+    /**
+     * Largest decoded photo accepted, as in Python (`device.image_decode.DEFAULT_MAX_DECODED_PIXELS`): what is
+     * decoded at once (after JPEG DCT scaling) may not exceed 40 megapixels (decompression bomb protection).
+     */
+    const val MAX_PIXELS = 40_000_000L
     private const val EXACT_LIMIT = 1L shl 53
 
     /**

@@ -25,6 +25,34 @@ class RulesTest {
     }
 
     @Test
+    fun labelsThatAreNotUtf8OrHaveAnEmptyLineAreRefused() {
+        assertEquals(listOf("daisy", "rose"), Labels.fromBytes("daisy\nrose\n".toByteArray(), "m: packed labels.txt"))
+        try {
+            Labels.fromBytes(byteArrayOf(0x61, 0x0a, 0x72, 0x6f, 0x73, 0xe9.toByte()), "m: packed labels.txt")
+            fail("a Latin-1 label was accepted")
+        } catch (e: ModelException) {
+            assertTrue(e.message!!.startsWith("m: packed labels.txt is not UTF-8 text"))
+        }
+        try {
+            Labels.fromBytes("a\nb\n\nc\n".toByteArray(), "m: packed labels.txt")
+            fail("an empty label was accepted")
+        } catch (e: ModelException) {
+            assertTrue(e.message!!.startsWith("m: packed labels.txt: line 3 is empty, so output 2 has no label"))
+        }
+    }
+
+    @Test
+    fun decodedPhotosOverTheLimitAreRefusedAsInPython() {
+        assertEquals(40_000_000L, Preprocessor.MAX_PIXELS)  // device.image_decode.DEFAULT_MAX_DECODED_PIXELS
+        try {
+            Preprocessor.preprocess(IntArray(0), 9000, 5000, 1, PreprocessConfig(224, 224, CropMode.CENTER))
+            fail("a 45-megapixel photo was accepted")
+        } catch (e: ImageException) {
+            assertTrue(e.message!!.contains("over the 40000000-pixel limit"))
+        }
+    }
+
+    @Test
     fun topKNeverReportsNaN() {
         val top = TopK.topK(floatArrayOf(Float.NaN, 0.1f, 0.2f), listOf("x", "y", "z"), 3)
         assertEquals(listOf("z", "y"), top.map { it.label })
