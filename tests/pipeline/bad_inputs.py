@@ -132,22 +132,22 @@ CASES: List[Case] = [
          "no such run folder"),
     # ---- numbers and types, checked where they enter (flags, --set and TOML alike)
     Case("train: --learning-rate nan", "edge-train", ["{photos}", "--out", "{tmp}/new", "--weights", "none",
-                                                      "--learning-rate", "nan"], 2, "head_learning_rate=nan"),
+                                                      "--learning-rate", "nan"], 2, "fine_tune_learning_rate=nan"),
     Case("train: --seed -1", "edge-train", ["{photos}", "--out", "{tmp}/new", "--weights", "none", "--seed", "-1"],
          2, "seed=-1 must be from 0 to 4294967295"),
     Case("train: --seed too large", "edge-train", ["{photos}", "--out", "{tmp}/new", "--weights", "none", "--seed",
                                                    "99999999999999999999999"], 2, "must be from 0 to 4294967295"),
     Case("kit: --set train.seed=abc", "edge-kit", ["{photos}", "--out", "{tmp}/new", "--weights", "none", "--set",
                                                    "train.seed=abc"], 2, "seed='abc' must be a whole number"),
-    Case("kit: --set train.head_learning_rate=inf", "edge-kit",
-         ["{photos}", "--out", "{tmp}/new", "--weights", "none", "--set", "train.head_learning_rate=inf"], 2,
-         "head_learning_rate=inf must be a finite number"),
-    Case("kit: TOML head_epochs = \"two\"", "edge-kit",
+    Case("kit: --set train.fine_tune_learning_rate=inf", "edge-kit",
+         ["{photos}", "--out", "{tmp}/new", "--weights", "none", "--set", "train.fine_tune_learning_rate=inf"], 2,
+         "fine_tune_learning_rate=inf must be a finite number"),
+    Case("kit: TOML fine_tune_epochs = \"two\"", "edge-kit",
          ["{photos}", "--out", "{tmp}/new", "--weights", "none", "--config", "{toml_two}"], 2,
-         "head_epochs='two' must be a whole number"),
-    Case("kit: TOML head_epochs = 2.7", "edge-kit",
+         "fine_tune_epochs='two' must be a whole number"),
+    Case("kit: TOML fine_tune_epochs = 2.7", "edge-kit",
          ["{photos}", "--out", "{tmp}/new", "--weights", "none", "--config", "{toml_float}"], 2,
-         "head_epochs=2.7 must be a whole number"),
+         "fine_tune_epochs=2.7 must be a whole number"),
     Case("convert: --max-accuracy-drop nan", "edge-convert", ["{converted}", "--max-accuracy-drop", "nan"], 2,
          "max_accuracy_drop=nan must be a finite number"),
     Case("kit: --android-assets on a full disk", "edge-kit",
@@ -173,8 +173,8 @@ def build_world(root: Path, mounts: bool) -> Dict[str, str]:
              "readonly": root / "readonly", "full": root / "full"}
     world["file"].write_text("not a folder\n")
     world["toml_two"], world["toml_float"] = root / "two.toml", root / "float.toml"
-    world["toml_two"].write_text('[train]\nhead_epochs = "two"\n')
-    world["toml_float"].write_text("[train]\nhead_epochs = 2.7\n")
+    world["toml_two"].write_text('[train]\nfine_tune_epochs = "two"\n')
+    world["toml_float"].write_text("[train]\nfine_tune_epochs = 2.7\n")
     world["empty"].mkdir()
     for label, n in (("daisy", 1), ("rose", 6)):
         (world["one_photo"] / label).mkdir(parents=True)

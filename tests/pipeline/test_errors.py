@@ -50,7 +50,7 @@ def test_missing_photo_folder_names_it(tmp_path, capsys):
 def test_missing_weights_file_fails_before_training(tmp_path, photos_dir, capsys):
     rc = main([str(photos_dir), "--out", str(tmp_path / "out"), "--weights", str(tmp_path / "w.h5")])
     err = capsys.readouterr().err
-    assert rc == 2 and "w.h5: weights file not found" in err
+    assert rc == 2 and "w.h5: no such weights file or folder" in err
 
 
 def test_bad_options_exit_2(tmp_path, capsys):

@@ -49,10 +49,10 @@ def test_a_bad_option_is_a_usage_error_before_any_work(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("toml, message", [
-    ('[train]\nhead_epochs = "two"\n', "head_epochs='two' must be a whole number"),
-    ("[train]\nhead_epochs = 2.7\n", "head_epochs=2.7 must be a whole number"),
-    ("[train]\nhead_epochs = true\n", "head_epochs=True must be a whole number, not true/false"),
-    ("[train]\nhead_learning_rate = nan\n", "head_learning_rate=nan must be a finite number"),
+    ('[train]\nfine_tune_epochs = "two"\n', "fine_tune_epochs='two' must be a whole number"),
+    ("[train]\nfine_tune_epochs = 2.7\n", "fine_tune_epochs=2.7 must be a whole number"),
+    ("[train]\nfine_tune_epochs = true\n", "fine_tune_epochs=True must be a whole number, not true/false"),
+    ("[train]\nfine_tune_learning_rate = nan\n", "fine_tune_learning_rate=nan must be a finite number"),
     ("[train]\nseed = -1\n", "seed=-1 must be from 0 to 4294967295"),
 ])
 def test_toml_values_are_checked_by_type_and_range(tmp_path, photos_dir, toml, message, capsys):
@@ -67,7 +67,7 @@ def test_toml_values_are_checked_by_type_and_range(tmp_path, photos_dir, toml, m
 
 @pytest.mark.parametrize("item, message", [
     ("train.seed=abc", "seed='abc' must be a whole number"),
-    ("train.head_learning_rate=inf", "head_learning_rate=inf must be a finite number"),
+    ("train.fine_tune_learning_rate=inf", "fine_tune_learning_rate=inf must be a finite number"),
     ("train.fine_tune_learning_rate=nan", "fine_tune_learning_rate=nan must be a finite number"),
 ])
 def test_set_values_are_checked_by_type_and_range(tmp_path, photos_dir, item, message, capsys):

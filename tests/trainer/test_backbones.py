@@ -73,7 +73,10 @@ def test_config_stores_the_backbone_and_its_resolved_row() -> None:
 def test_cli_backbone_flag_lists_the_names_and_maps_to_config(capsys: pytest.CaptureFixture[str]) -> None:
     cfg = config_from_args(build_parser().parse_args(["photos", "--backbone", "efficientnet_lite0"]))
     assert cfg.backbone == "efficientnet_lite0" and cfg.spec.title == "EfficientNet-Lite0"
-    assert config_from_args(build_parser().parse_args(["photos"])).backbone is None
+    default = config_from_args(build_parser().parse_args(["photos"]))
+    assert default.backbone == "auto" and default.searching and default.spec is None  # the search decides
+    pinned = config_from_args(build_parser().parse_args(["photos", "--alpha", "0.5"]))
+    assert not pinned.searching and pinned.spec.name == "mobilenet_v2_0.5"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--help"])
     text = " ".join(capsys.readouterr().out.split())
