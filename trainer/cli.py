@@ -121,9 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: %(default)s)")
     t.add_argument("--no-augment", dest="augment", action="store_false", help="no augmentation in phase 2")
     t.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="(default: %(default)s)")
-    t.add_argument("--no-refit-head", dest="refit_head", action="store_false",
-                   help="when the head wins, keep it as fitted on the training photos instead of fitting it again "
-                        "on the training and validation photos")
+    t.add_argument("--refit-head", action="store_true",
+                   help="when the head wins, fit it again on the training and validation photos (a little more "
+                        "accurate on small sets; but the validation photos are then learned too, and the quantization "
+                        "check of edge-convert has no new photos left to judge int8 on)")
     t.add_argument("--class-weights", dest="class_weights", action=argparse.BooleanOptionalAction, default=None,
                    help="weight rare classes up so every class counts the same (default: when the largest class has "
                         "3 times the photos of the smallest)")
