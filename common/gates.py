@@ -4,13 +4,11 @@ One rule for ``edge-convert`` (``--max-accuracy-drop``; its outcome decides whet
 runs) and ``edge-kit`` (the exported variant, and ``--export-variant auto``'s choice); one exit status when a command
 refuses a model because of it (:data:`EXIT_REFUSED`). The limit's default is :data:`common.defaults.MAX_ACCURACY_DROP`.
 
-The photos: a quantized variant and float32 are run on the same photos, every training and validation photo (a
-bounded stratified sample of them on large sets), not only the validation split: quantization damage needs no
-held-out photos, and hundreds of photos make one photo worth a fraction of a point instead of one or two points.
-:func:`quantization_check` counts, label-free, the photos whose top-1 changed and the largest score difference,
-and with the labels the paired change: ``right_to_wrong`` photos float32 got right and the variant wrong,
-``wrong_to_right`` the other way. The estimated loss is ``(right_to_wrong - wrong_to_right) / photos``; on training
-photos, which float32 nearly always gets right, that errs on the side of a larger loss.
+The photos: a quantized variant and float32 are run on the same validation photos (a bounded stratified sample of
+them on large sets; :mod:`converter.quantization_check` picks them and explains why training photos do not vote).
+:func:`quantization_check` counts, label-free, the photos whose top-1 changed and the largest score difference, and
+with the labels the paired change: ``right_to_wrong`` photos float32 got right and the variant wrong,
+``wrong_to_right`` the other way. The estimated loss is ``(right_to_wrong - wrong_to_right) / photos``.
 
 The rule: a variant passes unless its estimated loss exceeds the limit by more than :data:`NOISE_Z` standard
 deviations of the paired noise, ``100 * sqrt(right_to_wrong + wrong_to_right) / photos`` points (the sign test: were
@@ -104,7 +102,7 @@ def passes(report: Any, variant: str, limit: Optional[float]) -> bool:
 
 
 def describe(report: Any, variant: str) -> str:
-    """``"lost 0.4 top-1 points +- 0.5 on 540 photos (agreement 99.1%)"`` for messages and reports."""
+    """``"lost 0.4 top-1 points +- 0.5 on 120 validation photos (agreement 99.1%)"`` for messages and reports."""
     drop = drop_points(report, variant)
     if drop is None:
         return "n/a"
@@ -114,5 +112,9 @@ def describe(report: Any, variant: str) -> str:
         check = {}
     if "noise_points" not in check:
         return f"lost {drop:.1f} top-1 points on the validation photos"
-    return (f"lost {drop:.1f} top-1 points +- {check['noise_points']:.1f} on {check['photos']} photos (top-1 "
-            f"agreement with float32 {100 * check['agreement']:.1f}%)")
+    extra = check.get("augmented_training")
+    more = (f"; {100 * extra['agreement']:.1f}% on {extra['photos']} augmented training photos"
+            if isinstance(extra, dict) and extra.get("photos") else "")
+    kind = f" {check['photos_kind']}" if check.get("photos_kind") else ""
+    return (f"lost {drop:.1f} top-1 points +- {check['noise_points']:.1f} on {check['photos']}{kind} photos (top-1 "
+            f"agreement with float32 {100 * check['agreement']:.1f}%{more})")

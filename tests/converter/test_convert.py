@@ -302,4 +302,6 @@ def test_no_converter_step_holds_the_training_set_in_memory(run_folder, tmp_path
     train = len(json.loads((run_folder / "splits.json").read_text())["train"])
     assert train == 120 and result.report["qat"] is True
     assert 0 < largest["batch"] <= 64 and largest["load"] <= 20  # never the 120 training photos at once
-    assert result.report["variants"]["int8"]["quantization"]["photos"] == train + 50  # every train and val photo
+    check = result.report["variants"]["int8"]["quantization"]
+    assert check["photos"] == 50 and check["photos_kind"] == "validation"  # the photos the verdict is taken on
+    assert check["augmented_training"]["photos"] == train  # and every training photo, augmented, reported beside
