@@ -187,6 +187,38 @@ def variants_png(variants: Sequence[Mapping[str, Any]]) -> bytes:
     return _png(fig)
 
 
+def backbone_search_png(candidates: Sequence[Mapping[str, Any]], max_latency_ms: Optional[float] = None,
+                        max_size_mb: Optional[float] = None) -> bytes:
+    """The backbone search: each candidate's cross-validated top-1 against its int8 invoke time (or size when not
+    timed), the Pareto front joined, the chosen one ringed, the budget drawn as a line."""
+    plt = pyplot()
+    timed = all(c.get("latency_ms") is not None for c in candidates)
+    xs = [float(c["latency_ms"] if timed else c["int8_mb"]) for c in candidates]
+    ys = [100 * float(c.get("cv_top1") or 0.0) for c in candidates]
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
+    front = sorted((x, y) for x, y, c in zip(xs, ys, candidates) if c.get("pareto"))
+    if len(front) > 1:
+        ax.plot([x for x, _ in front], [y for _, y in front], color=COLORS[1], lw=1, ls="--", label="Pareto front")
+    for x, y, c in zip(xs, ys, candidates):
+        color = COLORS[0] if c.get("within_budget", True) else "#bbbbbb"
+        ax.scatter([x], [y], s=40 + 40 * float(c.get("int8_mb") or 0.0), color=color, zorder=3)
+        if c.get("chosen"):
+            ax.scatter([x], [y], s=260 + 40 * float(c.get("int8_mb") or 0.0), facecolors="none",
+                       edgecolors=COLORS[2], linewidths=2, zorder=4, label="chosen")
+        ax.annotate(f"{c.get('title')}\n{float(c.get('int8_mb') or 0):.2f} MB", (x, y), textcoords="offset points",
+                    xytext=(6, -4), fontsize=7)
+    limit = max_latency_ms if timed else max_size_mb
+    if limit is not None:
+        ax.axvline(limit, color=COLORS[3], lw=1, label="budget")
+    ax.set_xlabel("int8 invoke time here, 1 thread (ms)" if timed else "int8 size (MB)")
+    ax.set_ylabel("cross-validated top-1 (%)")
+    ax.set_title("Backbone search on the training photos", fontsize=10)
+    ax.margins(x=0.35, y=0.25)
+    ax.set_xlim(left=0)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, markerscale=0.4)
+    return _png(fig)
+
+
 def per_class_change_png(labels: Sequence[str], variants: Sequence[str],
                          change: Mapping[str, Mapping[str, Optional[float]]]) -> bytes:
     """Heat map of per-class top-1 change vs float32 (percentage points); red = lost accuracy."""

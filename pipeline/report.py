@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from common import figures as figs
+from common import gates
 from common import run_folder as rf
 from common.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from common.metrics import SPLIT_ROLES, evaluation_roles
 from pipeline.state import PipelineError, write_or_explain
 
 #: Bump when the report's content or layout changes, so the report stage runs again.
-REPORT_VERSION = 8
+REPORT_VERSION = 9
 FIGURES_DIR = rf.REPORT_FIGURES_DIR
 
 #: Files in the output folder whose content the report depends on (its stage fingerprint hashes them).
@@ -90,9 +91,39 @@ def training_section(out: Path, notes: List[str]) -> Dict[str, Any]:
                 accuracy.append({"split": split, "top1": float(block["top1"]), "count": block.get("count"),
                                  "role": roles[split]})
     evaluation = evaluation_roles([row["split"] for row in accuracy], val_trained) if accuracy else {}
+    decisions, search = _decisions(metrics if isinstance(metrics, dict) else {})
     return {"backbone": rf.read_backbone(out), "phases": phases, "summary": summary, "accuracy": accuracy,
-            "accuracy_note": evaluation.get("note"),
+            "accuracy_note": evaluation.get("note"), "decisions": decisions, "search": search,
             "epochs": sum(max((len(v) for v in p["metrics"].values()), default=0) for p in phases)}
+
+
+def _decisions(metrics: Mapping[str, Any]) -> Tuple[List[str], Optional[Dict[str, Any]]]:
+    """What the trainer decided and on how many photos, in sentences (``metrics.json``: the backbone search, the
+    cross-validated head, fine-tuning or not), and the search's table."""
+    out: List[str] = []
+    backbone = metrics.get("backbone") or {}
+    search = backbone.get("search") if isinstance(backbone, dict) else None
+    if isinstance(search, dict) and search.get("candidates"):
+        chosen = next((c for c in search["candidates"] if c.get("chosen")), {})
+        out.append(f"Backbone search: {len(search['candidates'])} candidates scored on the training photos in "
+                   f"{float(search.get('seconds') or 0):.0f} s; {chosen.get('title')} chosen ({chosen.get('reason')}).")
+    head = metrics.get("head")
+    if isinstance(head, dict) and head.get("C") is not None:
+        cv = head.get("cv_top1")
+        out.append(f"Head: a linear layer whose L2 strength (C {float(head['C']):g}) was chosen by {head.get('folds')}-"
+                   "fold cross-validation on the training photos"
+                   + (f" (cross-validated top-1 {100 * float(cv):.1f}%)" if isinstance(cv, (int, float)) else "")
+                   + (", then refitted on the validation photos too" if head.get("refit_on_validation") else "")
+                   + ".")
+    selection = metrics.get("selection")
+    if isinstance(selection, dict) and selection.get("photos"):
+        winner = "the fine-tuned model" if selection.get("keep_fine_tuned") else "the cross-validated head"
+        out.append(f"Fine-tuning against the head on {selection['photos']} validation photos: fixed "
+                   f"{selection.get('improved')}, broke {selection.get('worsened')} (net {selection.get('net'):+d}); "
+                   f"{winner} kept ({selection.get('rule')}).")
+    elif "selection" in metrics:
+        out.append("Fine-tuning did not run: the head is the model.")
+    return out, search if isinstance(search, dict) and search.get("candidates") else None
 
 
 def variants_section(out: Path, notes: List[str]) -> Dict[str, Any]:
@@ -113,10 +144,16 @@ def variants_section(out: Path, notes: List[str]) -> Dict[str, Any]:
             "mean_abs_score_diff": v.get("mean_abs_score_diff"), "latency_median_ms": v.get("latency_median_ms"),
             "latency_p90_ms": v.get("latency_p90_ms"), "top1_change_vs_float32_points":
                 v.get("top1_change_vs_float32_points"), "per_class": v.get("per_class", {}),
+            "quantization": gates.describe(report, name) if v.get("quantization") else None,
         })
         if isinstance(v.get("per_class_change_vs_float32"), dict):
             change[name] = dict(v["per_class_change_vs_float32"])
+    gate = report.get("gate") if isinstance(report.get("gate"), dict) else None
     return {"rows": rows, "labels": labels, "per_class_change": change, "keras_top1": report.get("keras_top1"),
+            "qat": bool(report.get("qat")), "int8_post_training": (
+                gates.describe({"variants": {"int8": report["int8_post_training"]}}, "int8")
+                if isinstance(report.get("int8_post_training"), dict) else None),
+            "gate": gate.get("message") if gate else None,
             "validation_photos": report.get("validation_photos"), "role": SPLIT_ROLES["val"],
             "role_note": VARIANTS_ROLE_NOTE, "num_threads": report.get("num_threads"),
             "int8_io": report.get("int8_io"), "interpreter": report.get("interpreter", "tensorflow")}
@@ -183,6 +220,10 @@ def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
         data["figures"][key] = f"{FIGURES_DIR}/{name}"
 
     add("dataset", "dataset.png", figs.dataset_counts_png(data["dataset"]["counts"]))
+    search = data["training"].get("search")
+    if search:
+        add("backbone_search", "backbone_search.png", figs.backbone_search_png(
+            search["candidates"], search.get("max_latency_ms"), search.get("max_size_mb")))
     if data["training"]["phases"]:
         add("training_curves", "training_curves.png", figs.training_curves_png(data["training"]["phases"]))
     if held.get("confusion"):

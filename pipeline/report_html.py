@@ -135,6 +135,19 @@ def _training(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
     out = ['<h2 id="training">Training</h2>']
     if tr.get("backbone"):
         out.append(f'<p id="backbone">Backbone: {_e(backbone_text(tr["backbone"]))}.</p>')
+    if tr.get("search"):
+        rows = "".join(
+            f'<tr{" class=ship" if c.get("chosen") else ""}><td>{_e(c["title"])}</td>'
+            f'<td class="n">{pct(c.get("cv_top1"))}</td><td class="n">{num(c.get("int8_mb"), unit=" MB")}</td>'
+            f'<td class="n">{num(c.get("latency_ms"), unit=" ms")}</td>'
+            f'<td>{"yes" if c.get("within_budget") else "no"}</td><td>{"chosen" if c.get("chosen") else ""}</td></tr>'
+            for c in tr["search"]["candidates"])
+        out.append('<table id="backbone-search"><tr><th>candidate</th><th class="n">cross-validated top-1</th>'
+                   '<th class="n">int8 size</th><th class="n">invoke time here</th><th>within budget</th><th></th>'
+                   f"</tr>{rows}</table>")
+        out.append(_fig(images, "backbone_search.png", "backbone search: accuracy against speed", "fig-search"))
+    if tr.get("decisions"):
+        out.append('<ul id="decisions">' + "".join(f"<li>{_e(d)}</li>" for d in tr["decisions"]) + "</ul>")
     if tr["phases"]:
         out.append(f"<p>{tr['epochs']} epochs in {len(tr['phases'])} phase(s): "
                    + ", ".join(_e(p["name"]) for p in tr["phases"]) + ".</p>")
@@ -170,6 +183,13 @@ def _variants(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
                    f'<td class="n">{num(r["latency_median_ms"], unit=" ms")}</td>'
                    f'<td class="n">{num(r["latency_p90_ms"], unit=" ms")}</td></tr>')
     out.append("</table>")
+    checks = [f"<li>{_e(r['name'])}: {_e(r['quantization'])}</li>" for r in var["rows"] if r.get("quantization")]
+    if var.get("int8_post_training"):
+        checks.append(f"<li>int8 after training alone {_e(var['int8_post_training'])}: beyond the gate, so the int8 "
+                      "model was made with quantization-aware training</li>")
+    if checks:
+        out.append('<p>Quantization check against float32 (the accuracy gate\'s photos):</p><ul id="quantization">'
+                   + "".join(checks) + "</ul>")
     out.append(_fig(images, "variants.png", "accuracy, size and latency per variant", "fig-variants"))
     if var["per_class_change"]:
         names = list(var["per_class_change"])

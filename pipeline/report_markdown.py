@@ -63,6 +63,16 @@ def render_markdown(report: Dict[str, Any]) -> str:
     lines += ["## Training", ""]
     if tr.get("backbone"):
         lines += [f"Backbone: {backbone_text(tr['backbone'])}.", ""]
+    if tr.get("search"):
+        lines += ["| candidate | cross-validated top-1 | int8 size | invoke time here | within budget | chosen |",
+                  "|---|---:|---:|---:|---|---|"]
+        for c in tr["search"]["candidates"]:
+            lines.append(f"| {c['title']} | {pct(c.get('cv_top1'))} | {num(c.get('int8_mb'), unit=' MB')} | "
+                         f"{num(c.get('latency_ms'), unit=' ms')} | {'yes' if c.get('within_budget') else 'no'} | "
+                         f"{'**yes**' if c.get('chosen') else ''} |")
+        lines.append("")
+        figure("backbone_search", "backbone search")
+    lines += [f"- {sentence}" for sentence in tr.get("decisions", [])] + ([""] if tr.get("decisions") else [])
     if tr["phases"]:
         lines += [f"{tr['epochs']} epochs in {len(tr['phases'])} phase(s): "
                   + ", ".join(p["name"] for p in tr["phases"]) + ".", ""]
@@ -86,6 +96,13 @@ def render_markdown(report: Dict[str, Any]) -> str:
                          f"{points(r.get('top1_change_vs_float32_points'))} | {pct(r['agreement_with_keras'])} | "
                          f"{num(r['latency_median_ms'], unit=' ms')} | {num(r['latency_p90_ms'], unit=' ms')} |")
         lines.append("")
+        checks = [f"- {r['name']}: {r['quantization']}" for r in var["rows"] if r.get("quantization")]
+        if checks:
+            lines += ["Quantization check against float32 (the accuracy gate's photos, common/gates.py):", ""] + checks
+            if var.get("int8_post_training"):
+                lines.append(f"- int8 after training alone {var['int8_post_training']}: beyond the gate, so the int8 "
+                             "model was made with quantization-aware training")
+            lines.append("")
         figure("variants", "accuracy, size and latency per variant")
     if var["per_class_change"]:
         names = list(var["per_class_change"])
