@@ -3,7 +3,8 @@
 
 The candidate (its backbone with random weights and a head of the right size) is post-training quantized on random
 pixels (size and speed do not depend on the values) exactly as the int8 export is (:func:`converter.variants
-.convert_variant`), then timed with the TFLite interpreter, one thread, over 25 photos (median after the first).
+.convert_variant`), then timed with the TFLite interpreter, one thread, over 40 photos: the 10th percentile, so that
+a machine busy with other work (the search itself decodes photos) does not make a candidate look slow.
 The result is kept per backbone, input size, head size, processor and interpreter in
 ``$XDG_CACHE_HOME/edge-kit/backbone_costs.json`` (``~/.cache``), so a search on the same machine measures once.
 On a phone or a Raspberry Pi the times differ: time the exported model there (``edge-classify MODEL --benchmark``).
@@ -47,12 +48,12 @@ def measure(spec: BackboneSpec, size: int, n_classes: int, log: Callable[[str], 
             ) -> Dict[str, Optional[float]]:
     """``{"int8_mb", "latency_ms"}`` of ``spec`` at ``size`` px with ``n_classes`` outputs (see the module)."""
     from converter import trace
-    from converter.evaluate import evaluation_backend, latency_summary, run_tflite
+    from converter.evaluate import evaluation_backend, run_tflite
     from converter.variants import convert_variant
     from trainer.model import build_model
 
     backend = evaluation_backend()
-    key = f"{spec.name}|{size}|{n_classes}|{cpu_name()}|{backend}"
+    key = f"{spec.name}|{size}|{n_classes}|{cpu_name()}|{backend}|p10"
     path = cache_file()
     try:
         known = json.loads(path.read_text(encoding="utf-8"))
@@ -73,9 +74,9 @@ def measure(spec: BackboneSpec, size: int, n_classes: int, log: Callable[[str], 
             yield [image[None].astype(np.float32)]
 
     model = convert_variant(frozen.function, "int8", representative, "uint8")
-    photos = rng.integers(0, 256, (25, size, size, 3), dtype=np.uint8)
-    timing = latency_summary(run_tflite(model, photos, 1, backend)["latency_ms"])
-    result = {"int8_mb": len(model) / 1e6, "latency_ms": timing["latency_median_ms"],
+    photos = rng.integers(0, 256, (40, size, size, 3), dtype=np.uint8)
+    times = run_tflite(model, photos, 1, backend)["latency_ms"][1:]  # the first invoke warms up
+    result = {"int8_mb": len(model) / 1e6, "latency_ms": float(np.percentile(times, 10)),
               "measured_s": time.perf_counter() - start, "cpu": cpu_name(), "interpreter": backend}
     known[key] = result
     try:
