@@ -35,16 +35,7 @@ from typing import Any, Callable, Iterable, Iterator, List, Sequence
 import numpy as np
 
 from converter.errors import ConvertError
-
-
-class _Same:
-    """A ``tensor_dict`` entry for ``Node.map_arguments``: hands out the same tensor to every consumer."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def pop(self) -> Any:
-        return self.value
+from trainer.graph import SameTensor
 
 
 def _inline(model: Any, inputs: Sequence[Any], make_layer: Callable[[Any], Any]) -> List[Any]:
@@ -53,7 +44,7 @@ def _inline(model: Any, inputs: Sequence[Any], make_layer: Callable[[Any], Any])
     import tensorflow as tf
     import tf_keras as keras
 
-    tensors = {str(id(t)): _Same(v) for t, v in zip(model.inputs, inputs)}
+    tensors = {str(id(t)): SameTensor(v) for t, v in zip(model.inputs, inputs)}
     for depth in sorted(model._nodes_by_depth, reverse=True):  # noqa: SLF001 - the functional graph, in order
         for node in model._nodes_by_depth[depth]:  # noqa: SLF001
             layer = node.layer
@@ -70,7 +61,7 @@ def _inline(model: Any, inputs: Sequence[Any], make_layer: Callable[[Any], Any])
                 outputs = to_call(*args, **kwargs)
                 fresh.set_weights(layer.get_weights())
             for t, v in zip(tf.nest.flatten(node.outputs), tf.nest.flatten(outputs)):
-                tensors[str(id(t))] = _Same(v)
+                tensors[str(id(t))] = SameTensor(v)
     return [tensors[str(id(t))].value for t in model.outputs]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Dict
 
 
-class _Same:
+class SameTensor:
     """A ``tensor_dict`` entry for ``Node.map_arguments``: hands out the same tensor to every consumer."""
 
     def __init__(self, value: Any) -> None:
@@ -41,7 +41,7 @@ def upper_model(model: Any, layer_name: str) -> Any:
     k = keras()
     cut = model.get_layer(layer_name).output
     inp = k.Input(shape=tuple(cut.shape[1:]), dtype=cut.dtype, name=f"{layer_name}_in")
-    tensors: Dict[str, _Same] = {str(id(cut)): _Same(inp)}
+    tensors: Dict[str, SameTensor] = {str(id(cut)): SameTensor(inp)}
     for depth in sorted(model._nodes_by_depth, reverse=True):  # noqa: SLF001 - the functional graph, in order
         for node in model._nodes_by_depth[depth]:  # noqa: SLF001
             layer = node.layer
@@ -52,7 +52,7 @@ def upper_model(model: Any, layer_name: str) -> Any:
                 args, kwargs = node.map_arguments(tensors)
                 results = layer(*args, **kwargs)
                 for t, v in zip(tf.nest.flatten(node.outputs), tf.nest.flatten(results)):
-                    tensors[str(id(t))] = _Same(v)
+                    tensors[str(id(t))] = SameTensor(v)
             elif any(ins):
                 raise ValueError(f"{layer.name} reads from below {layer_name}: not a block boundary")
     out = tensors.get(str(id(model.outputs[0])))
