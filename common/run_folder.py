@@ -8,6 +8,7 @@ A run folder is what ``edge-train`` writes and ``edge-convert`` / ``edge-kit`` r
       config.json             the TrainConfig, with "preprocessing" (the contract) and "resolved"     trainer
       splits.json             {"root", "labels", "train", "val", "test"}: [relative path, label index] trainer
       dataset.json            counts per class and split; skipped and ignored files with the reason   trainer
+      dataset_health.json     near-duplicates, suspect labels, confused classes (trainer/health.py)   trainer
       history.json            {"phase1": [epoch row], "phase2": [epoch row], "timings": {...}}         trainer
       metrics.json            {"val": classification metrics, "test": ..., "val_top1", "evaluation"}  trainer
       training_curves.png, confusion_matrix.png                                                        trainer
@@ -40,6 +41,8 @@ LABELS = "labels.txt"
 CONFIG = "config.json"
 SPLITS = "splits.json"
 DATASET = "dataset.json"
+#: The dataset health check's findings (``trainer/health.py``); ``edge-train --check-only`` writes it alone.
+DATASET_HEALTH = "dataset_health.json"
 HISTORY = "history.json"
 METRICS = "metrics.json"
 TRAINING_CURVES = "training_curves.png"
@@ -65,7 +68,7 @@ PIPELINE_LOCK = ".pipeline.lock"
 #: What a converter needs from a training run.
 REQUIRED = (MODEL, LABELS, CONFIG, SPLITS)
 #: Everything a finished training writes (REQUIRED first).
-TRAINER_FILES = REQUIRED + (HISTORY, METRICS, DATASET, TRAINING_CURVES, CONFUSION_MATRIX)
+TRAINER_FILES = REQUIRED + (HISTORY, METRICS, DATASET, DATASET_HEALTH, TRAINING_CURVES, CONFUSION_MATRIX)
 #: The trainer's files besides REQUIRED (written when it can; kept track of by the pipeline when present).
 TRAINER_EXTRAS = tuple(name for name in TRAINER_FILES if name not in REQUIRED)
 
