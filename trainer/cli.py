@@ -39,9 +39,12 @@ examples:
 
   # interrupted (Ctrl-C, power cut)? run the very same command again: it resumes from the last epoch
 
+  # the dataset health check alone, before training: duplicates across splits, suspect labels
+  edge-train photos/ --check-only -o runs/flowers
+
 what it writes (the run folder, read by edge-convert):
   model.keras labels.txt config.json splits.json history.json metrics.json dataset.json
-  training_curves.png confusion_matrix.png
+  dataset_health.json training_curves.png confusion_matrix.png
   A retrain (--overwrite) writes beside the finished run and replaces it only once complete.
 
 """ + exit_codes.HELP + "\n"
@@ -110,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--min-photos", type=int, default=d.min_photos_per_class,
                    help="fewest usable photos a class may have (default: %(default)s)")
     o = p.add_argument_group("other")
+    o.add_argument("--check-only", action="store_true",
+                   help="only check the photos (seconds, no training): the same photo in two splits, photos whose "
+                        "label looks wrong, classes that look alike; writes OUT/dataset_health.json and nothing "
+                        "else. Findings are not errors (exit 0); nothing is moved or relabelled")
     o.add_argument("--overwrite", action="store_true",
                    help="replace a finished run in --out (kept until the new run is complete)")
     o.add_argument("--no-deterministic", dest="deterministic", action="store_false",
@@ -141,6 +148,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     weights = normalize_weights(args.weights)
     args.weights = weights if weights in (None, "imagenet") else str(user_path(weights))
     import_tensorflow_quietly(args.verbose)
+    if args.check_only:
+        return _check_only(args)
     try:
         config = config_from_args(args)
         from common.interrupts import InterruptGuard
@@ -163,6 +172,26 @@ def main(argv: Optional[List[str]] = None) -> int:
         for line in accuracy_lines(run.metrics):
             print(line)
         print(f"run folder: {run.path}")
+    return 0
+
+
+def _check_only(args: argparse.Namespace) -> int:
+    """``--check-only``: the dataset health check alone; the same input errors as a training."""
+    try:
+        from trainer.check_only import check_only
+
+        result = check_only(config_from_args(args))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: nothing was written to {args.out}.", file=sys.stderr)
+        return exit_codes.INTERRUPTED
+    except (TrainerError, EdgeKitError) as exc:
+        print(f"edge-train: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:
+        print(f"edge-train: error: {explain_os_error(exc, exc.filename or args.out)}", file=sys.stderr)
+        return exit_codes.FAILED
+    if args.quiet:  # otherwise the check has just said it
+        print(result.report.summary(str(result.path)))
     return 0
 
 

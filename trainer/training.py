@@ -39,7 +39,7 @@ from common.atomic import atomic_path, fsync_dir
 from common.metrics import accuracy_lines, classification_metrics, evaluation_roles
 from common.paths import check_output_dir
 
-from trainer import features, fine_tune, head_fit, selection
+from trainer import features, fine_tune, head_fit, health, selection
 from trainer.config import TrainConfig
 from trainer.dataset import Discovery, Splits, check_class_counts, class_weights, discover, hold_out_test, \
     resolve_test_split, split_dataset, use_class_weights, without
@@ -386,6 +386,8 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
     metrics["fine_tuned"] = fine_tuned
     metrics["head"] = {**head.summary(), "refit_on_validation": refit is not None}
     metrics["selection"] = decision.to_dict() if decision else None
+    health.after_training(staging, splits, feats, head, parts.backbone,  # dataset_health.json; test photos decoded now
+                          [cache] + ([test_cache] if splits.test else []), config.batch_size, verbose, timings)
 
     _save_run(staging, parts, config, splits, history, metrics, dataset, fine_tuned, weights, test_split)
     timings["total_s"] = time.perf_counter() - t_start
