@@ -45,7 +45,7 @@ class HealthSettings:
     """The thresholds of the check (their values were chosen with ``benchmarks/bench_health.py``)."""
 
     #: Cosine similarity of the L2-normalised pooled features from which a pair is a duplicate candidate.
-    duplicate_similarity: float = 0.82
+    duplicate_similarity: float = 0.80
     #: Pixel similarity (:func:`pixel_similarity`) from which a candidate is confirmed as the same picture.
     duplicate_pixels: float = 0.62
     #: Nearest neighbours examined per photo (a photo with more copies than this lists only the closest).
@@ -53,7 +53,7 @@ class HealthSettings:
     #: A training photo is a suspect when its own class gets at most this (calibrated) probability ...
     suspect_label_probability: float = 0.02
     #: ... while another class gets at least this one.
-    suspect_other_probability: float = 0.50
+    suspect_other_probability: float = 0.30
     #: Class pairs listed in ``confused_classes`` (most confused first; pairs never confused are not listed).
     confused_pairs: int = 10
 
@@ -241,34 +241,39 @@ def photo_detail(pixels: np.ndarray) -> np.ndarray:
     return small - _resize(_resize(small, _BLUR_SIDE), _PIXEL_SIDE, box=False)
 
 
-def _window_sums(x: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Sums of every h x w window of ``x`` (valid positions), from an integral image."""
+def _integral(x: np.ndarray) -> np.ndarray:
+    """The integral image of ``x``, padded with a row and column of zeros."""
     c = np.zeros((x.shape[0] + 1, x.shape[1] + 1), np.float64)
     c[1:, 1:] = np.cumsum(np.cumsum(x, axis=0), axis=1)
+    return c
+
+
+def _window_sums(c: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Sums of every h x w window (valid positions) of the image whose integral image is ``c``."""
     return c[h:, w:] - c[:-h, w:] - c[h:, :-w] + c[:-h, :-w]
 
 
 def _best_match(x: np.ndarray, y: np.ndarray) -> float:
     """The best normalised cross-correlation of the central part of ``y``, shrunk to each of :data:`_SCALES`, with
-    any window of ``x`` (correlations by FFT, window statistics by integral images)."""
+    any window of ``x`` (correlations by FFT, all scales in one batch; window statistics by integral images)."""
     side = x.shape[0]
-    fx = np.fft.rfft2(x)
-    sums, squares = {}, {}
-    best = -1.0
-    for scale in _SCALES:
+    sums, squares = _integral(x), _integral(np.asarray(x, np.float64) ** 2)
+    templates = np.zeros((len(_SCALES), side, side), np.float64)
+    shapes: List[Tuple[int, int, float]] = []
+    for k, scale in enumerate(_SCALES):
         n = max(4, int(round(side * scale)))
         m = int(round(n * _TRIM))
         t = _resize(y, n)[m:n - m, m:n - m].astype(np.float64)
-        h, w = t.shape
         t -= t.mean()
-        norm_t = float(np.sqrt((t * t).sum()))
+        templates[k, : t.shape[0], : t.shape[1]] = t
+        shapes.append((t.shape[0], t.shape[1], float(np.sqrt((t * t).sum()))))
+    corr = np.fft.irfft2(np.fft.rfft2(x)[None] * np.conj(np.fft.rfft2(templates)), s=x.shape)
+    best = -1.0
+    for k, (h, w, norm_t) in enumerate(shapes):
         if norm_t < 1e-6:
             continue
-        corr = np.fft.irfft2(fx * np.conj(np.fft.rfft2(t, s=x.shape)), s=x.shape)[: side - h + 1, : side - w + 1]
-        if (h, w) not in sums:
-            sums[(h, w)], squares[(h, w)] = _window_sums(x, h, w), _window_sums(x * x, h, w)
-        var = squares[(h, w)] - sums[(h, w)] ** 2 / (h * w)
-        ncc = corr / (np.sqrt(np.maximum(var, 1e-9)) * norm_t)
+        var = _window_sums(squares, h, w) - _window_sums(sums, h, w) ** 2 / (h * w)
+        ncc = corr[k, : side - h + 1, : side - w + 1] / (np.sqrt(np.maximum(var, 1e-9)) * norm_t)
         best = max(best, float(ncc.max()))
     return min(best, 1.0)
 

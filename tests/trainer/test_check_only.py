@@ -103,31 +103,37 @@ def test_a_finished_run_is_not_touched_without_overwrite(tmp_path, photos_dir):
 
 # ------------------------------------------------------------------------------------ real photos, real backbone
 
+#: Photos moved into the folder of another class (their own class is clear to a head that never saw them; flips
+#: between classes the head mixes up are found less often: benchmarks/bench_health.py).
+FLIPS = (("rose", "2093263381_afd51358a3.jpg", "daisy"), ("sunflower", "14646283472_50a3ae1395.jpg", "rose"))
+
+
 def _planted(flowers: Path, dest: Path) -> dict:
     """train/ val/ test/ folders of real flower photos (symlinks) with two duplicates across splits and two label
     flips planted."""
     classes = ("daisy", "rose", "sunflower")
-    files = {c: sorted(p.name for p in (flowers / c).iterdir())[:32] for c in classes}
+    files = {c: sorted(p.name for p in (flowers / c).iterdir())[:50] for c in classes}
+    moved = {(c, name) for c, name, _ in FLIPS}
     for c in classes:
-        for split, names in (("train", files[c][:22]), ("val", files[c][22:28]), ("test", files[c][28:32])):
+        for split, names in (("train", files[c][:40]), ("val", files[c][40:46]), ("test", files[c][46:50])):
             (dest / split / c).mkdir(parents=True, exist_ok=True)
             for name in names:
-                if not (c, name) in (("daisy", files["daisy"][0]), ("sunflower", files["sunflower"][1])):
+                if (c, name) not in moved:
                     (dest / split / c / name).symlink_to(flowers / c / name)
-    # label flips: a daisy filed under sunflower, a sunflower filed under rose
-    (dest / "train" / "sunflower" / "flip_a.jpg").symlink_to(flowers / "daisy" / files["daisy"][0])
-    (dest / "train" / "rose" / "flip_b.jpg").symlink_to(flowers / "sunflower" / files["sunflower"][1])
+    for c, name, wrong in FLIPS:
+        assert name in files[c][:40]
+        (dest / "train" / wrong / f"moved_{name}").symlink_to(flowers / c / name)
     # duplicates across splits: a train photo resized into test, a val photo re-encoded into test
     with Image.open(flowers / "rose" / files["rose"][5]) as im:
         im.convert("RGB").resize((im.width * 2 // 3, im.height * 2 // 3)).save(dest / "test" / "rose" / "dup_a.jpg")
-    with Image.open(flowers / "daisy" / files["daisy"][23]) as im:
+    with Image.open(flowers / "daisy" / files["daisy"][43]) as im:
         im.convert("RGB").save(dest / "test" / "daisy" / "dup_b.jpg", quality=50)
     return {"duplicates": [{f"train/rose/{files['rose'][5]}", "test/rose/dup_a.jpg"},
-                           {f"val/daisy/{files['daisy'][23]}", "test/daisy/dup_b.jpg"}],
-            "flips": {"train/sunflower/flip_a.jpg": "daisy", "train/rose/flip_b.jpg": "sunflower"}}
+                           {f"val/daisy/{files['daisy'][43]}", "test/daisy/dup_b.jpg"}],
+            "flips": {f"train/{wrong}/moved_{name}": c for c, name, wrong in FLIPS}}
 
 
-@pytest.mark.slow  # the real backbone over ~100 photos
+@pytest.mark.slow  # the real backbone over 150 photos
 def test_planted_duplicates_and_label_flips_are_found_on_real_photos(tmp_path, flowers_dir, alpha035_weights):
     truth = _planted(flowers_dir, tmp_path / "photos")
     result = check_only(TrainConfig(data_dir=str(tmp_path / "photos"), out_dir=str(tmp_path / "out"),
