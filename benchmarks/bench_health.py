@@ -306,14 +306,14 @@ def main() -> int:
             if frozenset((d.a, d.b)) in c.planting.duplicates]
     missed = sum(len(c.planting.duplicates) for c in collected) - len(sims)
     print(f"planted pairs: feature similarity min {min(s for s, _ in sims):.3f}, pixel similarity min "
-          f"{min(p for _, p in sims):.3f}; {missed} never a candidate (feature similarity < {LOOSE.duplicate_similarity}"
-          " or not among the 5 nearest)")
+          f"{min(p for _, p in sims):.3f}; {missed} never a candidate (feature similarity < "
+          f"{LOOSE.duplicate_similarity} or not among the 5 nearest)")
     others = [d for c in collected for d in c.pairs
               if frozenset((d.a, d.b)) not in c.planting.duplicates and not c.planting.is_natural(d.a, d.b)]
+    highest = max((d.pixel_similarity for d in others), default=float("nan"))
     print(f"other candidate pairs (feature similarity >= {LOOSE.duplicate_similarity}, neither planted nor natural): "
-          f"{len(others)}, highest pixel similarity {max((d.pixel_similarity for d in others), default=float('nan')):.3f}"
-          f"; with pixel similarity >= {default.duplicate_pixels}: "
-          f"{sum(d.pixel_similarity >= default.duplicate_pixels for d in others)}")
+          f"{len(others)}, highest pixel similarity {highest:.3f}; with pixel similarity >= "
+          f"{default.duplicate_pixels}: {sum(d.pixel_similarity >= default.duplicate_pixels for d in others)}")
 
     print("\nSuspect labels (own class probability <= a, another class >= b):")
     rows = []

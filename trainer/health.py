@@ -137,8 +137,10 @@ class HealthReport:
     def summary(self, where: Optional[str] = None) -> str:
         """One line for the console, e.g. ``3 photos appear in both train and test; 5 photos may be mislabelled:
         see the report`` (``where``: what to see; None: no pointer)."""
+        order = sorted(self.cross_split_counts().items(),  # test first (the most flattered number), then val
+                       key=lambda kv: (-SPLIT_NAMES.index(kv[0][1]), SPLIT_NAMES.index(kv[0][0])))
         parts = [f"{n} photo{'s' if n != 1 else ''} appear{'s' if n == 1 else ''} in both {a} and {b}"
-                 for (a, b), n in sorted(self.cross_split_counts().items(), key=lambda kv: kv[0][::-1], reverse=True)]
+                 for (a, b), n in order]
         within = sum(not d.cross_split for d in self.duplicates)
         if within:
             parts.append(f"{within} near-duplicate pair{'s' if within != 1 else ''} within a split")
@@ -464,19 +466,32 @@ def write(folder: Path, report: HealthReport) -> Path:
     return rf.write_json(Path(folder), rf.DATASET_HEALTH, report.to_dict())
 
 
-def after_training(folder: Path, splits: Splits, features: Mapping[str, np.ndarray], head: head_fit.HeadFit,
-                   backbone: Any, caches: Sequence[ImageCache], batch_size: int, verbose: bool,
+def after_training(folder: Path, splits: Splits, features: Mapping[str, np.ndarray],
+                   head: Optional[head_fit.HeadFit], backbone: Any, frozen_weights: Optional[List[np.ndarray]],
+                   caches: Sequence[ImageCache], batch_size: int, verbose: bool,
                    timings: Dict[str, float]) -> HealthReport:
     """The check at the end of a training, once every decision is made: the cached train and val ``features``,
     phase 1's ``head``, and the test photos' features computed now from their decoded cache (one of ``caches``).
-    Writes ``<folder>/dataset_health.json``, says the one-line summary and adds ``health_s`` to ``timings``."""
+    Writes ``<folder>/dataset_health.json``, says the one-line summary and adds ``health_s`` to ``timings``.
+
+    ``frozen_weights``: ``backbone.get_weights()`` when ``features`` were computed. Fine-tuning the top of the
+    backbone changes every feature so much that a photo would no longer look like its own copy, so the test photos go
+    through the backbone with these weights; the fine-tuned ones are put back afterwards.
+    """
     start = time.perf_counter()
     feats = {name: features[name] for name in ("train", "val") if name in features}
     test = [path for path, _ in splits.test]
     if test:
         cache = next(c for c in caches if all(c.has(path) for path in test))
-        feats["test"], _ = backbone_features.extract(backbone, cache, cache.rows(test), batch_size,
-                                                     "backbone features (test)", False)
+        tuned = backbone.get_weights() if frozen_weights is not None else None
+        try:
+            if frozen_weights is not None:
+                backbone.set_weights(frozen_weights)
+            feats["test"], _ = backbone_features.extract(backbone, cache, cache.rows(test), batch_size,
+                                                         "backbone features (test)", False)
+        finally:
+            if tuned is not None:
+                backbone.set_weights(tuned)
     report = check(splits, feats, head, pixels_from(*caches))
     write(folder, report)
     timings["health_s"] = time.perf_counter() - start

@@ -335,6 +335,7 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
     feats = features.cached(ck_dir / "features.npz", parts.backbone, cache,
                             {"train": [p for p, _ in splits.train], "val": [p for p, _ in splits.val]},
                             config.batch_size, verbose, timings)
+    frozen_backbone = parts.backbone.get_weights()  # the health check's test features must match these features
     t = time.perf_counter()
     head = _head_phase(parts, feats, y_train, balanced, config, ck_dir, verbose)
     timings["head_s"] = time.perf_counter() - t
@@ -386,7 +387,7 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = ()) -> Run:
     metrics["fine_tuned"] = fine_tuned
     metrics["head"] = {**head.summary(), "refit_on_validation": refit is not None}
     metrics["selection"] = decision.to_dict() if decision else None
-    health.after_training(staging, splits, feats, head, parts.backbone,  # dataset_health.json; test photos decoded now
+    health.after_training(staging, splits, feats, head, parts.backbone, frozen_backbone,  # dataset_health.json
                           [cache] + ([test_cache] if splits.test else []), config.batch_size, verbose, timings)
 
     _save_run(staging, parts, config, splits, history, metrics, dataset, fine_tuned, weights, test_split)
