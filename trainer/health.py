@@ -1,7 +1,8 @@
 """The dataset health check: the same photo in two splits, photos whose label looks wrong, classes that look alike.
 
-It reads what the trainer has already computed, the frozen backbone's pooled features of every photo and the
-cross-validated head of phase 1 (:mod:`trainer.head_fit`), so it costs no extra pass of the backbone:
+It reads what the trainer has already computed, the frozen backbone's pooled features of the training and validation
+photos and the cross-validated head of phase 1 (:mod:`trainer.head_fit`); only the test photos go through the
+backbone once more, at the end (:func:`after_training`):
 
 * **Near-duplicates**: every photo's nearest neighbours by cosine similarity of the L2-normalised features (blocked
   matrix products, top-k per row, never an N x N matrix), then a pixel check on the decoded photos confirms that a
