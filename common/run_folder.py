@@ -9,6 +9,7 @@ A run folder is what ``edge-train`` writes and ``edge-convert`` / ``edge-kit`` r
                               backbone's registry row: backbone, title, family, normalization) and "resolved"
       splits.json             {"root", "labels", "train", "val", "test"}: [relative path, label index] trainer
       dataset.json            counts per class and split; skipped and ignored files with the reason   trainer
+      dataset_health.json     near-duplicates, suspect labels, confused classes (trainer/health.py)   trainer
       history.json            {"phase1": [epoch row], "phase2": [epoch row], "timings": {...}}         trainer
       metrics.json            {"val": classification metrics, "test": ..., "val_top1", "evaluation"}  trainer
       training_curves.png, confusion_matrix.png                                                        trainer
@@ -53,6 +54,8 @@ LABELS = "labels.txt"
 CONFIG = "config.json"
 SPLITS = "splits.json"
 DATASET = "dataset.json"
+#: The dataset health check's findings (``trainer/health.py``); ``edge-train --check-only`` writes it alone.
+DATASET_HEALTH = "dataset_health.json"
 HISTORY = "history.json"
 METRICS = "metrics.json"
 TRAINING_CURVES = "training_curves.png"
@@ -90,7 +93,7 @@ _RETIRED = ".derived-of-previous-model"
 #: What a converter needs from a training run.
 REQUIRED = (MODEL, LABELS, CONFIG, SPLITS)
 #: Everything a finished training writes (REQUIRED first).
-TRAINER_FILES = REQUIRED + (HISTORY, METRICS, DATASET, TRAINING_CURVES, CONFUSION_MATRIX)
+TRAINER_FILES = REQUIRED + (HISTORY, METRICS, DATASET, DATASET_HEALTH, TRAINING_CURVES, CONFUSION_MATRIX)
 #: The trainer's files besides REQUIRED (written when it can; kept track of by the pipeline when present).
 TRAINER_EXTRAS = tuple(name for name in TRAINER_FILES if name not in REQUIRED)
 

@@ -3,8 +3,9 @@
 (one self-contained page: every image inlined as a ``data:`` URI, no external resource).
 
 Inputs (all optional except splits.json; a missing one becomes a note in the report, never a crash):
-``splits.json``, ``dataset.json``, ``history.json``, ``metrics.json`` (trainer), ``tflite/report.json`` (converter),
-``classify.json`` (the pipeline's classify stage), ``export.json`` (the export stage).
+``splits.json``, ``dataset.json``, ``dataset_health.json``, ``history.json``, ``metrics.json`` (trainer),
+``tflite/report.json`` (converter), ``classify.json`` (the pipeline's classify stage), ``export.json`` (the export
+stage).
 """
 from __future__ import annotations
 
@@ -20,11 +21,15 @@ from common.metrics import SPLIT_ROLES, evaluation_roles
 from pipeline.state import PipelineError, write_or_explain
 
 #: Bump when the report's content or layout changes, so the report stage runs again.
-REPORT_VERSION = 9
+REPORT_VERSION = 10
 FIGURES_DIR = rf.REPORT_FIGURES_DIR
 
 #: Files in the output folder whose content the report depends on (its stage fingerprint hashes them).
-REPORT_INPUTS = (rf.SPLITS, rf.DATASET, rf.HISTORY, rf.METRICS, rf.CONVERSION_REPORT, rf.CLASSIFY, rf.EXPORT)
+REPORT_INPUTS = (rf.SPLITS, rf.DATASET, rf.DATASET_HEALTH, rf.HISTORY, rf.METRICS, rf.CONVERSION_REPORT, rf.CLASSIFY,
+                 rf.EXPORT)
+#: Findings of the dataset health check shown with thumbnails (all of them are listed in dataset_health.json).
+HEALTH_PAIRS = 12
+HEALTH_SUSPECTS = 24
 
 _read_json = rf.read_optional_json
 
@@ -159,6 +164,38 @@ def variants_section(out: Path, notes: List[str]) -> Dict[str, Any]:
             "int8_io": report.get("int8_io"), "interpreter": report.get("interpreter", "tensorflow")}
 
 
+def health_section(out: Path) -> Dict[str, Any]:
+    """The dataset health check (``dataset_health.json``): the first duplicate pairs (across splits first) and
+    suspect labels, with their totals, and the confused class pairs; ``{}`` when the run folder has no check."""
+    data = _read_json(out / rf.DATASET_HEALTH)
+    if not isinstance(data, dict):
+        return {}
+    duplicates = [d for d in data.get("duplicates", []) if isinstance(d, dict)]
+    suspects = [s for s in data.get("suspect_labels", []) if isinstance(s, dict)]
+    cross: Dict[str, int] = {}
+    for d in duplicates:
+        splits = list(d.get("splits") or [])
+        if len(splits) == 2 and splits[0] != splits[1]:
+            cross[f"{splits[0]} and {splits[1]}"] = cross.get(f"{splits[0]} and {splits[1]}", 0) + 1
+    summary = str(data.get("summary") or "").removeprefix("dataset health: ")
+    return {"summary": summary[:1].upper() + summary[1:], "duplicates": duplicates[:HEALTH_PAIRS],
+            "duplicates_total": len(duplicates), "cross_split_pairs": cross,
+            "suspect_labels": suspects[:HEALTH_SUSPECTS], "suspects_total": len(suspects),
+            "confused_classes": [c for c in data.get("confused_classes", []) if isinstance(c, dict)],
+            "scored": data.get("scored"), "file": rf.DATASET_HEALTH}
+
+
+def health_notice(health: Mapping[str, Any]) -> Optional[str]:
+    """The notice at the top of the report when the same photo is in two splits (the held-out numbers are then
+    flattered)."""
+    cross = health.get("cross_split_pairs") or {}
+    if not cross:
+        return None
+    where = ", ".join(f"{n} pair{'s' if n != 1 else ''} in {splits}" for splits, n in cross.items())
+    return (f"The same photo appears in two splits ({where}): the numbers measured on the held-out photos are "
+            "flattered. See Dataset health.")
+
+
 def rank_worst_first(photos: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Mistakes first, most confident mistake first; then correct ones, least confident first."""
     return sorted(photos, key=lambda p: (bool(p.get("correct")),
@@ -200,6 +237,7 @@ def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
                             "generated_at": time.strftime("%Y-%m-%d %H:%M:%S"), "out_dir": str(out),
                             rf.MODEL_DIGEST: rf.model_digest(out)}
     data["dataset"] = dataset_section(out, notes)
+    data["health"] = health_section(out)
     data["training"] = training_section(out, notes)
     data["variants"] = variants_section(out, notes)
     held, grid_photos = held_out_section(out, notes, grid)
@@ -211,6 +249,9 @@ def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
     data["problems"] = list(problems)
     data["export_choice"] = dict(export_choice) if export_choice else None
     data["notices"] = [str(export_choice["reason"])] if export_choice and export_choice.get("fallback") else []
+    leak = health_notice(data["health"])
+    if leak:
+        data["notices"].append(leak)
 
     images: Dict[str, bytes] = {}
     data["figures"] = {}
@@ -253,7 +294,24 @@ def build_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, g
         add("held_out_grid", "held_out_grid.png",
             figs.contact_sheet_png([p for p, _ in usable], [t for _, t in usable]))
     data["held_out_thumbnails"] = len([t for t in thumbs if t])
+    images.update(health_thumbnails(data["health"], Path(data["dataset"].get("root") or "."), crop, notes))
     return data, {**images, **{f"thumb_{i}.jpg": t for i, t in enumerate(thumbs) if t}}
+
+
+def health_thumbnails(health: Mapping[str, Any], root: Path, crop: str, notes: List[str]) -> Dict[str, bytes]:
+    """JPEG thumbnails of the health section's photos: ``thumb_dup_<i>_a.jpg`` / ``_b.jpg`` for pair ``i`` and
+    ``thumb_suspect_<i>.jpg`` (inside the HTML page only, like the held-out grid's)."""
+    wanted: List[Tuple[str, str]] = []
+    for i, pair in enumerate(health.get("duplicates", [])):
+        wanted += [(f"thumb_dup_{i}_a.jpg", str(pair.get("a"))), (f"thumb_dup_{i}_b.jpg", str(pair.get("b")))]
+    wanted += [(f"thumb_suspect_{i}.jpg", str(s.get("file"))) for i, s in enumerate(health.get("suspect_labels", []))]
+    out: Dict[str, bytes] = {}
+    for name, rel in wanted:
+        try:
+            out[name] = figs.thumbnail_jpeg(root / rel, crop=crop)
+        except (OSError, ValueError) as exc:
+            notes.append(f"{root / rel}: no thumbnail ({exc})")
+    return out
 
 
 def write_report(out: Path, stage_times: Optional[Mapping[str, float]] = None, grid: int = 36,

@@ -6,7 +6,7 @@ import base64
 import html
 from typing import Any, Dict, List, Mapping
 
-from pipeline.report_markdown import backbone_text, mb, num, pct, photo_count, points
+from pipeline.report_markdown import HEALTH_ADVICE, backbone_text, mb, num, pct, photo_count, points
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
@@ -30,6 +30,12 @@ figure.photo figcaption{margin-top:4px;line-height:1.35;overflow-wrap:anywhere}
 .notice{background:#fff4e0;border:1px solid #f0a030;border-left:6px solid #f0a030;border-radius:6px;padding:4px 14px;
 margin:16px 0;color:#7a4a00}
 .note{background:#fff8e1;border:1px solid #f3d27a;border-radius:6px;padding:8px 12px;font-size:13px}
+.pairs{display:grid;grid-template-columns:repeat(auto-fill,minmax(268px,1fr));gap:10px}
+figure.pair{margin:0;background:#fff;border:3px solid #98a2b3;border-radius:6px;padding:4px;font-size:12px}
+figure.pair.leak{border-color:#f0a030}figure.pair .two{display:grid;grid-template-columns:1fr 1fr;gap:4px}
+figure.pair img{width:100%;aspect-ratio:1;object-fit:cover;display:block}
+figure.pair figcaption{margin-top:4px;line-height:1.35;overflow-wrap:anywhere}
+.split{display:inline-block;min-width:34px;font-weight:600}.leak .split{color:#b25e00}
 """
 
 
@@ -73,6 +79,7 @@ def render_html(report: Dict[str, Any], images: Mapping[str, bytes]) -> str:
                                                                    for m in report["notices"]) + "</div>")
     parts.append(_cards(report))
     parts += _dataset(report, images)
+    parts += _health(report, images)
     parts += _training(report, images)
     parts += _variants(report, images)
     parts += _held_out(report, images)
@@ -127,6 +134,70 @@ def _dataset(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
         out.append("</table>")
     else:
         out.append('<p class="muted">No file was skipped.</p>')
+    return out
+
+
+def _img(images: Mapping[str, bytes], name: str, alt: str) -> str:
+    blob = images.get(name)
+    if not blob:
+        return '<div class="muted">(no thumbnail)</div>'
+    return f'<img alt="{_e(alt)}" title="{_e(alt)}" src="{data_uri(blob, "image/jpeg")}">'
+
+
+def _health(report: Dict[str, Any], images: Mapping[str, bytes]) -> List[str]:
+    health = report.get("health") or {}
+    out = ['<h2 id="health">Dataset health</h2>']
+    if not health:
+        return out + ['<p class="muted">This run folder has no dataset health check (it was trained before the '
+                      'check existed): train again, or run <code>edge-train PHOTOS --check-only -o FOLDER</code>.</p>']
+    out.append(f"<p><b>{_e(health.get('summary') or '')}</b></p>")
+    out.append(f'<div class="note" id="health-act">{_e(HEALTH_ADVICE)}</div>')
+    dups = health.get("duplicates", [])
+    if dups:
+        more = health["duplicates_total"] - len(dups)
+        out.append(f"<h3>The same photo twice ({health['duplicates_total']} pair"
+                   f"{'s' if health['duplicates_total'] != 1 else ''})</h3>"
+                   '<p class="muted">Orange: the two copies are in different splits (a leak: the held-out photo was '
+                   "seen in training or chose the model). Similarity of the model's features, and of the pixels."
+                   + (f" {more} more in <code>{_e(health['file'])}</code>." if more > 0 else "") + "</p>")
+        out.append('<div class="pairs" id="health-duplicates">')
+        for i, d in enumerate(dups):
+            splits = list(d.get("splits") or ["?", "?"])
+            leak = " leak" if splits[0] != splits[1] else ""
+            pix = d.get("pixel_similarity")
+            out.append(f'<figure class="pair{leak}"><div class="two">{_img(images, f"thumb_dup_{i}_a.jpg", d["a"])}'
+                       f'{_img(images, f"thumb_dup_{i}_b.jpg", d["b"])}</div><figcaption>'
+                       f'<span class="split">{_e(splits[0])}</span> <code>{_e(d["a"])}</code><br>'
+                       f'<span class="split">{_e(splits[1])}</span> <code>{_e(d["b"])}</code><br>'
+                       f'similarity {num(d.get("similarity"), "{:.3f}")}'
+                       + (f", pixels {num(pix, '{:.2f}')}" if pix is not None else "") + "</figcaption></figure>")
+        out.append("</div>")
+    suspects = health.get("suspect_labels", [])
+    if suspects:
+        more = health["suspects_total"] - len(suspects)
+        out.append(f"<h3>Photos that may be mislabelled ({health['suspects_total']})</h3>"
+                   '<p class="muted">Training photos to which a head that never saw them gives their own class a low '
+                   "probability while it is confident of another; most suspect first."
+                   + (f" {more} more in <code>{_e(health['file'])}</code>." if more > 0 else "") + "</p>")
+        out.append('<div class="grid" id="health-suspects">')
+        for i, sus in enumerate(suspects):
+            out.append(f'<figure class="photo wrong">{_img(images, f"thumb_suspect_{i}.jpg", sus["file"])}'
+                       f'<figcaption>labelled <b>{_e(sus["label"])}</b> ({pct(sus.get("label_probability"))})<br>'
+                       f'<span class="pred">looks like {_e(sus["suggested"])} '
+                       f'{pct(sus.get("suggested_probability"))}</span><br><code>{_e(sus["file"])}</code>'
+                       "</figcaption></figure>")
+        out.append("</div>")
+    confused = health.get("confused_classes", [])
+    if confused:
+        out.append(f"<h3>Classes that look alike</h3><p class=\"muted\">How often the cross-validated head mixed "
+                   f"up two classes on the {_e(health.get('scored'))} training photos. More photos of these classes "
+                   "(or a larger model) help most.</p>")
+        out.append('<table id="health-confused"><tr><th>classes</th><th class="n">mixed up</th>'
+                   '<th class="n">rate</th><th class="n">first as second</th><th class="n">second as first</th></tr>')
+        out += [f'<tr><td>{_e(c["classes"][0])} / {_e(c["classes"][1])}</td><td class="n">{c["count"]}</td>'
+                f'<td class="n">{pct(c.get("rate"))}</td><td class="n">{c.get("a_as_b")}</td>'
+                f'<td class="n">{c.get("b_as_a")}</td></tr>' for c in confused]
+        out.append("</table>")
     return out
 
 

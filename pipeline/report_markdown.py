@@ -4,6 +4,13 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 
+#: What the report tells the user to do about the dataset health check's findings.
+HEALTH_ADVICE = ("Nothing was moved or relabelled: you decide. The same photo twice: delete one copy (photos that are "
+                 "the same picture belong in one split). A photo that may be mislabelled: look at it, move it to the "
+                 "folder of its class, or delete it if it belongs to none. Then run the same command again: it "
+                 "trains on the corrected folder and checks it again.")
+
+
 def photo_count(row: Dict[str, Any]) -> str:
     """``"N "`` for a metrics row with a photo count, ``""`` without one."""
     return f"{row['count']} " if isinstance(row.get("count"), int) else ""
@@ -58,6 +65,8 @@ def render_markdown(report: Dict[str, Any]) -> str:
         lines.append("")
     else:
         lines += ["No file was skipped.", ""]
+
+    lines += health_lines(report.get("health") or {})
 
     tr = report["training"]
     lines += ["## Training", ""]
@@ -133,6 +142,38 @@ def render_markdown(report: Dict[str, Any]) -> str:
     if report.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in report["notes"]] + [""]
     return "\n".join(lines)
+
+
+def health_lines(health: Dict[str, Any]) -> List[str]:
+    """The dataset health section: duplicate pairs, suspect labels and confused classes as tables."""
+    lines = ["## Dataset health", ""]
+    if not health:
+        return lines + ["This run folder has no dataset health check (it was trained before the check existed).", ""]
+    lines += [f"**{health.get('summary')}**", "", HEALTH_ADVICE, ""]
+    if health.get("duplicates"):
+        lines += [f"The same photo twice ({health['duplicates_total']} pairs, first {len(health['duplicates'])}; "
+                  "different splits first):", "", "| split | photo | split | photo | similarity | pixels |",
+                  "|---|---|---|---|---:|---:|"]
+        for d in health["duplicates"]:
+            a, b = (list(d.get("splits") or ["?", "?"]) + ["?", "?"])[:2]
+            lines.append(f"| {a} | `{d['a']}` | {b} | `{d['b']}` | {num(d.get('similarity'), '{:.3f}')} | "
+                         f"{num(d.get('pixel_similarity'), '{:.2f}')} |")
+        lines.append("")
+    if health.get("suspect_labels"):
+        lines += [f"Photos that may be mislabelled ({health['suspects_total']}, first "
+                  f"{len(health['suspect_labels'])}; most suspect first):", "",
+                  "| photo | labelled | looks like | score |", "|---|---|---|---:|"]
+        lines += [f"| `{x['file']}` | {x['label']} ({pct(x.get('label_probability'))}) | {x['suggested']} "
+                  f"({pct(x.get('suggested_probability'))}) | {num(x.get('score'), '{:.3f}')} |"
+                  for x in health["suspect_labels"]]
+        lines.append("")
+    if health.get("confused_classes"):
+        lines += ["Classes that look alike (out-of-fold predictions of the training photos):", "",
+                  "| classes | mixed up | rate |", "|---|---:|---:|"]
+        lines += [f"| {c['classes'][0]} / {c['classes'][1]} | {c['count']} | {pct(c.get('rate'))} |"
+                  for c in health["confused_classes"]]
+        lines.append("")
+    return lines
 
 
 def summary_lines(report: Dict[str, Any]) -> List[str]:

@@ -51,9 +51,12 @@ examples:
 
   # interrupted (Ctrl-C, power cut)? run the very same command again: it resumes from the last epoch
 
+  # the dataset health check alone, before training: duplicates across splits, suspect labels
+  edge-train photos/ --check-only -o runs/flowers
+
 what it writes (the run folder, read by edge-convert):
   model.keras labels.txt config.json splits.json history.json metrics.json dataset.json
-  training_curves.png confusion_matrix.png
+  dataset_health.json training_curves.png confusion_matrix.png
   A retrain (--overwrite) writes beside the finished run and replaces it only once complete.
 
 """ + exit_codes.HELP + "\n"
@@ -139,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--min-photos", type=int, default=d.min_photos_per_class,
                    help="fewest usable photos a class may have (default: %(default)s)")
     o = p.add_argument_group("other")
+    o.add_argument("--check-only", action="store_true",
+                   help="only check the photos (seconds, no training): the same photo in two splits, photos whose "
+                        "label looks wrong, classes that look alike; writes OUT/dataset_health.json and nothing "
+                        "else. Findings are not errors (exit 0); nothing is moved or relabelled")
     o.add_argument("--overwrite", action="store_true",
                    help="replace a finished run in --out (kept until the new run is complete)")
     o.add_argument("--no-deterministic", dest="deterministic", action="store_false",
@@ -182,6 +189,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             with folder_lock(out, "edge-train"):  # "in use by process N" while another command writes --out
                 import_tensorflow_quietly(args.verbose)
                 from trainer.training import train
+                if args.check_only:  # the dataset health check alone: dataset_health.json, no training
+                    from trainer.check_only import check_only
+
+                    result = check_only(config)
+                    if args.quiet:  # otherwise the check has just said it
+                        print(result.report.summary(str(result.path)))
+                    return 0
 
                 # a Ctrl-C swallowed by a finalizer still stops after the epoch under way
                 run = train(config, hooks=[lambda phase, epoch, logs: guard.check()])

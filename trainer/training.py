@@ -39,7 +39,7 @@ from common.atomic import atomic_path, fsync_dir
 from common.metrics import accuracy_lines, classification_metrics, evaluation_roles
 from common.paths import check_output_dir
 
-from trainer import backbone_search, backbones, features, fine_tune, head_fit, selection
+from trainer import backbone_search, backbones, features, fine_tune, head_fit, health, selection
 from trainer.config import TrainConfig
 from trainer.dataset import Discovery, Splits, check_class_counts, class_weights, discover, hold_out_test, \
     resolve_test_split, split_dataset, use_class_weights, without
@@ -381,6 +381,7 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = (),
                         backbone=chosen.spec)
     timings["build_s"] = time.perf_counter() - t
     feats = {**features_of(chosen, train_paths), **features_of(chosen, {"val": [p for p, _ in splits.val]})}
+    frozen_backbone = parts.backbone.get_weights()  # the health check's test features must match these features
     t = time.perf_counter()
     head = _head_phase(parts, feats, y_train, balanced, config, ck_dir, verbose)
     timings["head_s"] = time.perf_counter() - t
@@ -436,6 +437,8 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = (),
                            "search": None if search is None else {
                                "candidates": search.table(), "seconds": search.seconds,
                                "max_latency_ms": config.max_latency_ms, "max_size_mb": config.max_size_mb}}
+    health.after_training(staging, splits, feats, head, parts.backbone, frozen_backbone,  # dataset_health.json
+                          [cache] + ([test_cache] if splits.test else []), config.batch_size, verbose, timings)
 
     _save_run(staging, parts, config, splits, history, metrics, dataset, fine_tuned, weights, test_split,
               chosen.weights)

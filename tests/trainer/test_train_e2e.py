@@ -132,3 +132,13 @@ def test_fine_tuning_that_does_not_win_beyond_noise_leaves_the_head(tmp_path: Pa
     head = run.metrics["head"]
     assert head["C"] > 0 and head["folds"] >= 2 and 0 <= head["cv_top1"] <= 1
     assert json.loads((run.path / "config.json").read_text())["resolved"]["fine_tune"] == run.metrics["fine_tuned"]
+
+
+def test_the_run_folder_has_the_dataset_health_check(trained) -> None:
+    run, _, _ = trained
+    health = json.loads((run.path / "dataset_health.json").read_text())
+    splits = json.loads((run.path / "splits.json").read_text())
+    assert health["photos"] == {name: len(splits[name]) for name in ("train", "val", "test") if splits[name]}
+    assert health["scored"] == len(splits["train"])  # phase 1's out-of-fold predictions, every training photo
+    assert health["summary"].startswith("dataset health: ")
+    assert "health_s" in json.loads((run.path / "history.json").read_text())["timings"]
