@@ -41,7 +41,8 @@ def extract(model: Any, cache: ImageCache, rows: np.ndarray, batch_size: int, la
 def cached(path: Path, backbone: Any, cache: ImageCache, splits: Mapping[str, Sequence[str]], batch_size: int,
            verbose: bool, timings: Dict[str, float], tag: str = "") -> Dict[str, np.ndarray]:
     """``{split: features}`` of the photos of each split (``{"train": [relative paths], ...}``), from ``path`` when
-    it holds exactly these photos, else computed and saved there. ``timings`` gets ``features_<split>_s``."""
+    it holds exactly these photos, else computed and saved there. ``timings`` gets ``features_<split>_s``.
+    ``backbone``: the Keras model, or a function returning it (called only when the features must be computed)."""
     key = json.dumps({name: list(paths) for name, paths in splits.items()}, sort_keys=True)
     if path.is_file():
         try:
@@ -54,6 +55,8 @@ def cached(path: Path, backbone: Any, cache: ImageCache, splits: Mapping[str, Se
             pass  # unreadable or stale: compute again
     feats: Dict[str, np.ndarray] = {}
     own: Dict[str, float] = {}
+    if callable(backbone) and not hasattr(backbone, "predict"):
+        backbone = backbone()
     for name, paths in splits.items():
         feats[name], own[f"features_{name}_s"] = extract(backbone, cache, cache.rows(list(paths)), batch_size,
                                                          f"backbone features{tag} ({name})", verbose)

@@ -366,11 +366,15 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = (),
                if balanced else np.ones(len(splits.labels)))
     train_paths = {"train": [p for p, _ in splits.train]}
 
-    def features_of(candidate: backbone_search.Candidate, which: Dict[str, List[str]]) -> Dict[str, np.ndarray]:
-        parts = build_model(len(splits.labels), size=config.size, weights=candidate.weights, dropout=config.dropout,
-                            backbone=candidate.spec)
+    def features_of(candidate: backbone_search.Candidate, which: Dict[str, List[str]],
+                    backbone: Any = None) -> Dict[str, np.ndarray]:
+        """The candidate's features of these photos (cached in checkpoint/; its model is built only if needed)."""
+        def build() -> Any:
+            return build_model(len(splits.labels), size=config.size, weights=candidate.weights,
+                               dropout=config.dropout, backbone=candidate.spec).backbone
+
         name = "+".join(which)
-        return features.cached(ck_dir / f"features_{candidate.spec.name}_{name}.npz", parts.backbone, cache, which,
+        return features.cached(ck_dir / f"features_{candidate.spec.name}_{name}.npz", backbone or build, cache, which,
                                config.batch_size, verbose, timings, tag=f" of {candidate.spec.title}")
 
     chosen, search = _choose_backbone(config, y_train, len(splits.labels), balanced,
@@ -380,7 +384,8 @@ def train(config: TrainConfig, hooks: Sequence[EpochHook] = (),
     parts = build_model(len(splits.labels), size=config.size, weights=chosen.weights, dropout=config.dropout,
                         backbone=chosen.spec)
     timings["build_s"] = time.perf_counter() - t
-    feats = {**features_of(chosen, train_paths), **features_of(chosen, {"val": [p for p, _ in splits.val]})}
+    feats = {**features_of(chosen, train_paths, parts.backbone),
+             **features_of(chosen, {"val": [p for p, _ in splits.val]}, parts.backbone)}
     frozen_backbone = parts.backbone.get_weights()  # the health check's test features must match these features
     t = time.perf_counter()
     head = _head_phase(parts, feats, y_train, balanced, config, ck_dir, verbose)
