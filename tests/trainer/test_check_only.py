@@ -35,7 +35,10 @@ def test_check_only_writes_the_health_file_and_nothing_else(tmp_path, photos_dir
     rc = main([str(data), "--check-only", "-o", str(out), "--weights", "none", "--size", "96", "-q"])
     captured = capsys.readouterr()
     assert rc == 0, captured.err
-    assert sorted(p.name for p in out.iterdir()) == [rf.DATASET_HEALTH]  # no model, no cache, no checkpoint
+    from common.locks import LOCK_FILE
+
+    # no model, no cache, no checkpoint (only the lock file edge-train held while it wrote)
+    assert sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE) == [rf.DATASET_HEALTH]
     report = json.loads((out / rf.DATASET_HEALTH).read_text(encoding="utf-8"))
     assert report["labels"] == ["daisy", "rose", "tulip"]
     assert sum(report["photos"].values()) == 31
