@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _assets import assets_dir  # noqa: E402
-from bench_accuracy import dataset_features, split_arrays  # noqa: E402
+from bench_accuracy import dataset_features, run_probe, split_arrays  # noqa: E402
 from trainer import backbone_search  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.dataset import split_dataset  # noqa: E402
@@ -46,6 +46,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--cache-dir", default="/tmp/edge_kit_bench_accuracy")
     p.add_argument("--results", nargs="*", default=[], help="bench_accuracy --jsonl files of the trained candidates")
+    p.add_argument("--jsonl", default=None, help="append one JSON line per dataset and split (choice, probes)")
     args = p.parse_args(argv)
     from converter.backbone_costs import measure
 
@@ -77,6 +78,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
             result = backbone_search.search(cands, features_of, y, len(splits.labels), args.size, seed, False,
                                             measure=measure, log=lambda m: None)
+            # Each candidate's own probe (C by CV on train) scored on the held-out photos: backbones by their probes.
+            probes = {}
+            for cand in cands:
+                data = feats[cand.spec.name]
+                scored = run_probe(split_arrays(splits, data["usable"], data["features"]), seed)
+                probes[cand.spec.name] = scored.get("test", scored.get("val"))
             split_name = "fixed" if fixed else f"seed {seed}"
             keys = [(name, s) for s in ([split_name] + [f"fixed (training seed {k})" for k in args.seeds])]
             tests = {}
@@ -87,10 +94,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             chosen = result.chosen.spec.name
             best = max(tests, key=tests.get) if tests else None
             row = {"dataset": name, "split": split_name, "chosen": chosen,
-                   "cv": {s.backbone: s.cv_top1 for s in result.scores}, "test": tests, "best": best,
+                   "cv": {s.backbone: s.cv_top1 for s in result.scores}, "probe": probes, "test": tests, "best": best,
                    "chosen_test": tests.get(chosen), "best_test": tests.get(best) if best else None}
             rows.append(row)
             print(f"{name} {split_name}: chose {chosen}; cv " + ", ".join(f"{k} {v:.3f}" for k, v in row["cv"].items())
+                  + "; probe held-out " + ", ".join(f"{k} {v:.3f}" for k, v in probes.items())
                   + ("; trained test " + ", ".join(f"{k} {v:.3f}" for k, v in tests.items()) if tests else ""),
                   flush=True)
     print("\n| dataset | split | chosen | cross-validated top-1 per candidate | trained test top-1 per candidate | "
@@ -101,6 +109,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"| {r['dataset']} | {r['split']} | {r['chosen']} | "
               + " / ".join(f"{k} {v:.3f}" for k, v in r["cv"].items()) + " | "
               + " / ".join(f"{k} {v:.3f}" for k, v in r["test"].items()) + f" | {r['best']} | {ok} |")
+    print("\n| dataset | splits | probe of the chosen backbone (mean held-out top-1) | each candidate's probe | "
+          "best single candidate's probe |\n|---|---|---|---|---|")
+    for name in args.datasets:
+        mine = [r for r in rows if r["dataset"] == name]
+        if not mine:
+            continue
+        chosen_mean = statistics.mean(r["probe"][r["chosen"]] for r in mine)
+        means = {b: statistics.mean(r["probe"][b] for r in mine) for b in mine[0]["probe"]}
+        best = max(means, key=means.get)
+        print(f"| {name} | {len(mine)} | {chosen_mean:.3f} | " + " / ".join(f"{b} {v:.3f}" for b, v in means.items())
+              + f" | {best} {means[best]:.3f} |")
+    if args.jsonl:
+        with open(args.jsonl, "a", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
     print("\n| dataset | splits | mean test of the search's choices | best single candidate (its mean) | within 1 "
           "point |\n|---|---|---|---|---|")
     for name in args.datasets:
