@@ -7,7 +7,9 @@ pixels (size and speed do not depend on the values) exactly as the int8 export i
 a machine busy with other work (the search itself decodes photos) does not make a candidate look slow.
 The result is kept per backbone, input size, head size, processor and interpreter in
 ``$XDG_CACHE_HOME/edge-kit/backbone_costs.json`` (``~/.cache``), so a search on the same machine measures once.
-On a phone or a Raspberry Pi the times differ: time the exported model there (``edge-classify MODEL --benchmark``).
+On a phone or a Raspberry Pi the times differ: each candidate's int8 model is kept beside that file
+(``candidates/``, random weights: its speed is the trained model's), so it can be timed on the target before any
+training (``edge-classify CANDIDATE.tflite photo.jpg --benchmark``).
 """
 from __future__ import annotations
 
@@ -20,16 +22,25 @@ from typing import Callable, Dict, Optional
 
 import numpy as np
 
-from common.atomic import atomic_write_json
+from common.atomic import atomic_write_bytes, atomic_write_json
+from converter.metadata import ModelCard, add_metadata
+from device.preprocess import PreprocessConfig
 from trainer.backbones import BackboneSpec
 
 #: File name of the cache of measured costs.
 COST_CACHE = "backbone_costs.json"
+#: Folder (beside the cache) of the candidates' int8 models, to be timed on the target device.
+CANDIDATES_DIR = "candidates"
 
 
 def cache_file() -> Path:
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "edge-kit" / COST_CACHE
+
+
+def candidate_model(spec: BackboneSpec, size: int, n_classes: int) -> Path:
+    """Where the int8 model that :func:`measure` timed for this candidate is kept."""
+    return cache_file().parent / CANDIDATES_DIR / f"{spec.name}_{size}px_{n_classes}classes_int8.tflite"
 
 
 def cpu_name() -> str:
@@ -61,7 +72,8 @@ def measure(spec: BackboneSpec, size: int, n_classes: int, log: Callable[[str], 
             known = {}
     except (OSError, ValueError):
         known = {}
-    if isinstance(known.get(key), dict):
+    kept = candidate_model(spec, size, n_classes)
+    if isinstance(known.get(key), dict) and kept.is_file():
         return known[key]
     start = time.perf_counter()
     parts = build_model(n_classes, size=size, weights=None, backbone=spec)
@@ -74,15 +86,23 @@ def measure(spec: BackboneSpec, size: int, n_classes: int, log: Callable[[str], 
             yield [image[None].astype(np.float32)]
 
     model = convert_variant(frozen.function, "int8", representative, "uint8")
+    # Labels and the preprocessing contract packed in, as in every export, so that edge-classify runs it as it is.
+    labels = [f"class {i}" for i in range(n_classes)]
+    model = add_metadata(model, labels, PreprocessConfig(height=size, width=size), ModelCard(
+        name=f"{spec.title} candidate", description=f"{spec.title} at {size} px with random weights, for timing only "
+                                                    "(edge-kit's backbone search): its answers mean nothing."))
     photos = rng.integers(0, 256, (40, size, size, 3), dtype=np.uint8)
     times = run_tflite(model, photos, 1, backend)["latency_ms"][1:]  # the first invoke warms up
     result = {"int8_mb": len(model) / 1e6, "latency_ms": float(np.percentile(times, 10)),
-              "measured_s": time.perf_counter() - start, "cpu": cpu_name(), "interpreter": backend}
+              "measured_s": time.perf_counter() - start, "cpu": cpu_name(), "interpreter": backend,
+              "model": str(kept)}
     known[key] = result
     try:
+        atomic_write_bytes(kept, model)
         atomic_write_json(path, known)
     except OSError:
         pass  # a read-only home: measured again next time, nothing else lost
     log(f"  {spec.title}: int8 {result['int8_mb']:.2f} MB, {result['latency_ms']:.2f} ms per photo on {cpu_name()} "
-        f"(measured in {result['measured_s']:.0f} s; kept in {path})")
+        f"(measured in {result['measured_s']:.0f} s; kept in {path}; on your device: edge-classify {kept} "
+        f"PHOTO --benchmark)")
     return result

@@ -112,6 +112,11 @@ def _decisions(metrics: Mapping[str, Any]) -> Tuple[List[str], Optional[Dict[str
         chosen = next((c for c in search["candidates"] if c.get("chosen")), {})
         out.append(f"Backbone search: {len(search['candidates'])} candidates scored on the training photos in "
                    f"{float(search.get('seconds') or 0):.0f} s; {chosen.get('title')} chosen ({chosen.get('reason')}).")
+        kept = [c["model"] for c in search["candidates"] if isinstance(c.get("model"), str)]
+        if kept:
+            out.append(f"Invoke times are this machine's; on a phone or a Pi they differ. Each candidate's int8 model "
+                       f"(random weights, the same speed) is kept in {Path(kept[0]).parent}: time one there with "
+                       f"`edge-classify FILE PHOTO --benchmark`.")
     head = metrics.get("head")
     if isinstance(head, dict) and head.get("C") is not None:
         cv = head.get("cv_top1")

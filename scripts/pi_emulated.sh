@@ -5,6 +5,8 @@
 #   bash scripts/pi_emulated.sh              # arm64: build the root file system, install, test, compare with x86-64
 #   bash scripts/pi_emulated.sh --arch armhf # 32-bit: tflite-runtime (no LiteRT wheel), numpy/Pillow from Debian
 #   bash scripts/pi_emulated.sh --keep       # keep the work folder (root file system, results) for a look inside
+#   bash scripts/pi_emulated.sh --arch armhf --tools-only  # only install the tools and enable binfmt_misc (what
+#                                            # scripts/test.sh does for both arches before running them side by side)
 #
 # From nothing it installs qemu-user-static, debootstrap and binfmt-support (apt), enables the binfmt_misc handler,
 # runs debootstrap (cached as a tarball in ~/.cache/edge-kit/, keyed by a hash of everything that goes into it), and
@@ -24,11 +26,13 @@ REPO=$PWD
 
 ARCH=arm64
 KEEP=0
+TOOLS_ONLY=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --arch) ARCH=$2; shift 2 ;;
         --keep) KEEP=1; shift ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --tools-only) TOOLS_ONLY=1; shift ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "pi_emulated: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -86,6 +90,8 @@ grep -qs '^enabled' /proc/sys/fs/binfmt_misc/qemu-$QEMU \
     || unavailable "cannot enable the binfmt_misc handler qemu-$QEMU (update-binfmts --enable qemu-$QEMU failed)"
 grep -qs '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-$QEMU \
     || unavailable "the qemu-$QEMU binfmt handler lacks the F flag (needed to run inside a chroot)"
+
+if [ "$TOOLS_ONLY" = 1 ]; then phase "tools and the qemu-$QEMU binfmt handler are ready"; exit 0; fi
 
 # ---- work folder and cleanup --------------------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/edge-kit-pi-$ARCH.XXXXXX")

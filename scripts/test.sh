@@ -14,7 +14,7 @@
 #      edge-classify, and the cross-CPU parity promise (tests/pi); needs root and binfmt_misc. It runs in CI
 #      (CI=true) or with EDGE_KIT_PI=1 (it takes a while: it builds a Debian arm64 root file system the first time)
 #   8. the same on an emulated 32-bit Raspberry Pi OS (armhf, armv7l: tflite-runtime, Debian's numpy and Pillow),
-#      under the same conditions as step 7
+#      under the same conditions as step 7, and at the same time as step 7 (each is one emulated process at a time)
 # The Python is setup.sh's: PYTHON=python3.12 bash scripts/test.sh tests with 3.12.
 # Usage: bash scripts/test.sh [--no-setup] [extra pytest args for step 2]
 set -uo pipefail
@@ -77,10 +77,27 @@ fi
 
 # ---- 7, 8. emulated Raspberry Pi OS (arm64, armhf) ------------------------------------------------------------
 if [ "${CI:-}" = true ] || [ "${EDGE_KIT_PI:-0}" = 1 ]; then
-    step "emulated Raspberry Pi OS arm64 (install, device tests, cross-CPU parity)" \
-        env EDGE_KIT_PI_JUNIT_DIR="$results" bash scripts/pi_emulated.sh --arch arm64
-    step "emulated Raspberry Pi OS armhf (32-bit: install, device tests, cross-CPU parity)" \
-        env EDGE_KIT_PI_JUNIT_DIR="$results" bash scripts/pi_emulated.sh --arch armhf
+    # Both arches side by side: each spends most of its time in one emulated process (debootstrap's second stage,
+    # pytest under qemu), so two of them fill the machine's cores and take the wall time of the slower one. The tools
+    # (apt) and binfmt handlers are set up first, one arch after the other (apt cannot run twice at once).
+    pi_both() {
+        local arch rc=0 pids=() logs=()
+        for arch in arm64 armhf; do
+            bash scripts/pi_emulated.sh --arch "$arch" --tools-only || return 1
+        done
+        for arch in arm64 armhf; do
+            EDGE_KIT_PI_JUNIT_DIR="$results" bash scripts/pi_emulated.sh --arch "$arch" >"$results/pi-$arch.log" 2>&1 &
+            pids+=($!); logs+=("$results/pi-$arch.log")
+        done
+        for i in 0 1; do
+            local r=0; wait "${pids[$i]}" || r=$?
+            echo "--- emulated Raspberry Pi OS $([ "$i" = 0 ] && echo "arm64" || echo "armhf (32-bit)"): exit $r"
+            cat "${logs[$i]}"
+            [ "$r" -eq 0 ] || rc=1
+        done
+        return $rc
+    }
+    step "emulated Raspberry Pi OS arm64 and armhf side by side (install, device tests, cross-CPU parity)" pi_both
 else
     echo; echo "=================== emulated Raspberry Pi OS: not run (EDGE_KIT_PI=1 runs it; CI always does)"
 fi

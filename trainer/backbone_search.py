@@ -20,7 +20,6 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -55,6 +54,7 @@ class Score:
     chosen: bool = False
     reason: str = ""
     pareto: bool = False
+    model: Optional[str] = None  #: the int8 model that was timed (random weights), to time on the target device
     oof_right: Optional[np.ndarray] = field(default=None, repr=False)  # per training photo: out-of-fold top-1 right
 
     def to_dict(self) -> Dict[str, Any]:
@@ -181,7 +181,7 @@ def search(candidates: Sequence[Candidate], features_of: Callable[[Candidate], D
             right = np.where(np.isnan(fit.oof_probs[:, 0]), np.nan, (fit.oof_probs.argmax(1) == y_train))
         cost = (measure or estimate)(cand.spec, size, n_classes, log)
         scores.append(Score(cand.spec.name, cand.spec.title, fit.cv_top1, fit.folds, float(cost["int8_mb"]),
-                            cost["latency_ms"], seconds, oof_right=right))
+                            cost["latency_ms"], seconds, model=cost.get("model"), oof_right=right))
         speed = "not timed" if cost["latency_ms"] is None else f"{cost['latency_ms']:.2f} ms"
         log(f"  {cand.spec.title}: cross-validated top-1 {100 * (fit.cv_top1 or 0):.1f}%, "
             f"int8 {cost['int8_mb']:.2f} MB, {speed}")
