@@ -94,15 +94,15 @@ def measure(spec: BackboneSpec, size: int, n_classes: int, log: Callable[[str], 
     photos = rng.integers(0, 256, (40, size, size, 3), dtype=np.uint8)
     times = run_tflite(model, photos, 1, backend)["latency_ms"][1:]  # the first invoke warms up
     result = {"int8_mb": len(model) / 1e6, "latency_ms": float(np.percentile(times, 10)),
-              "measured_s": time.perf_counter() - start, "cpu": cpu_name(), "interpreter": backend,
-              "model": str(kept)}
-    known[key] = result
+              "measured_s": time.perf_counter() - start, "cpu": cpu_name(), "interpreter": backend}
     try:
         atomic_write_bytes(kept, model)
+        result["model"] = str(kept)
+        known[key] = result
         atomic_write_json(path, known)
     except OSError:
         pass  # a read-only home: measured again next time, nothing else lost
     log(f"  {spec.title}: int8 {result['int8_mb']:.2f} MB, {result['latency_ms']:.2f} ms per photo on {cpu_name()} "
-        f"(measured in {result['measured_s']:.0f} s; kept in {path}; on your device: edge-classify {kept} "
-        f"PHOTO --benchmark)")
+        f"(measured in {result['measured_s']:.0f} s"
+        + (f"; kept in {path}; on your device: edge-classify {kept} PHOTO --benchmark)" if "model" in result else ")"))
     return result
