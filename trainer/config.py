@@ -122,9 +122,9 @@ class TrainConfig:
     # cross-validation on the training photos (trainer/head_fit.py).
     head_folds: int = 5
     # When the head wins over fine-tuning (or fine-tuning did not run), fit it again on the training and validation
-    # photos together, with the C the cross-validation chose. Off by default: it gained 0.4-1.7 points of top-1, but
-    # then no photo is left that the model has not learned, and the converter's quantization check could not see int8
-    # losing up to 7 points on new photos (docs/benchmarks.md).
+    # photos together, with the C the cross-validation chose. Off by default: it gains a little top-1, but then no
+    # photo is left that the model has not learned, so the converter's quantization check, judged on photos the
+    # model knows, cannot see int8 losing accuracy on new ones (numbers: docs/benchmarks.md).
     refit_head: bool = False
     # Phase 2: fine-tune the top of the backbone with augmentation (None = automatic: on when the data allows and the
     # validation split could show a win; trainer/selection.py).

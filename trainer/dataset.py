@@ -320,8 +320,8 @@ def load_splits(path: "str | Path") -> Splits:
 
 
 #: Automatic class weights (``TrainConfig.class_weights=None``) start when the largest class has this many times
-#: the training photos of the smallest: below it, weighting lowered top-1 (0.8 points on caltech101-lookalikes,
-#: 2:1 classes, 20 splits; docs/benchmarks.md), above it rare classes would be ignored.
+#: the training photos of the smallest: below it, weighting lowered top-1 on mildly unbalanced classes
+#: (docs/benchmarks.md), above it rare classes would be ignored.
 CLASS_WEIGHT_RATIO = 3.0
 
 

@@ -37,8 +37,8 @@ EpochHook = Callable[[int, Dict[str, float]], None]
 #: The head fine-tuning starts from: this many epochs on the cached features, Adam at this learning rate with this
 #: decoupled weight decay (each step shrinks the weights by lr x decay). A small, unsure head passes larger
 #: gradients into the backbone than the cross-validated probe does: started from the probe, fine-tuning gained
-#: 0 to 3 points less (docs/benchmarks.md). Fixed, not chosen on the validation photos (their loss is flat after
-#: about ten epochs).
+#: less on every shared dataset (docs/benchmarks.md). Fixed, not chosen on the validation photos (their loss
+#: flattens well before the end of the warm-up).
 WARMUP_EPOCHS = 20
 WARMUP_LEARNING_RATE = 3e-3
 WARMUP_WEIGHT_DECAY = 4.0
