@@ -16,7 +16,6 @@ costs the other candidates' passes only.
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,11 +23,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from trainer import backbones, head_fit
+from trainer import backbones, head_fit, selection
 from trainer.backbones import BackboneSpec
-
-#: Standard deviations of paired noise within which a cheaper candidate counts as accurate as the best one.
-Z = 1.0
 
 
 @dataclass
@@ -114,7 +110,7 @@ def _not_worse(cheaper: Score, best: Score) -> bool:
     ok = ~np.isnan(cheaper.oof_right) & ~np.isnan(best.oof_right)
     a, b = cheaper.oof_right[ok].astype(bool), best.oof_right[ok].astype(bool)
     lost, won = int(np.sum(b & ~a)), int(np.sum(a & ~b))
-    return lost - won <= Z * math.sqrt(lost + won)
+    return not selection.wins_beyond_noise(lost, won)  # the best one does not win beyond noise
 
 
 def _cost(score: Score) -> float:

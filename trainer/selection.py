@@ -26,7 +26,9 @@ Z = 1.0
 MIN_NET_GAIN = 2
 
 
-def _passes(improved: int, worsened: int, z: float, min_net: int) -> bool:
+def wins_beyond_noise(improved: int, worsened: int, z: float = Z, min_net: int = 0) -> bool:
+    """Whether a paired comparison's net gain (``improved - worsened`` photos) is at least ``min_net`` and more than
+    ``z`` standard deviations of the no-difference noise, ``sqrt(improved + worsened)``."""
     net = improved - worsened
     return net >= min_net and net > z * math.sqrt(improved + worsened)
 
@@ -67,7 +69,7 @@ def compare(head_probs: np.ndarray, fine_tuned_probs: np.ndarray, labels: np.nda
     worsened = int(np.sum(head_right & ~ft_right))
     rule = (f"kept only when the net gain is at least {min_net} photos and more than {z:g} x sqrt(fixed + broken)"
             f" = {z * math.sqrt(improved + worsened):.1f}")
-    return Decision(keep_fine_tuned=_passes(improved, worsened, z, min_net), improved=improved, worsened=worsened,
+    return Decision(keep_fine_tuned=wins_beyond_noise(improved, worsened, z, min_net), improved=improved, worsened=worsened,
                     photos=int(len(y)), head_top1=float(head_right.mean()) if len(y) else float("nan"),
                     fine_tuned_top1=float(ft_right.mean()) if len(y) else float("nan"), rule=rule)
 
@@ -76,4 +78,4 @@ def can_pay(head_probs: np.ndarray, labels: np.ndarray, z: float = Z, min_net: i
     """Whether fine-tuning could pass :func:`compare` at all: only if fixing every photo the head gets wrong on the
     validation split (and breaking none) would."""
     errors = int(np.sum(np.asarray(head_probs).argmax(1) != np.asarray(labels)))
-    return _passes(errors, 0, z, min_net)
+    return wins_beyond_noise(errors, 0, z, min_net)
